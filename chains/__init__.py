@@ -1,0 +1,1 @@
+"""Data-source adapters: each translates one source's responses into domain records."""

@@ -1,0 +1,93 @@
+"""The seams between data sources, the store and the engine.
+
+Adapters in :mod:`chains` implement the ``*Adapter`` protocols (they only translate
+responses into records). :mod:`tracer.history` puts the store in front of them and
+offers the engine a :class:`HistoryProvider`, which asks the network only for ranges
+the store does not cover yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tracer.models import Transfer, UtxoTx
+from tracer.networks import Chain
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChunk:
+    """What an adapter read for one address: the transfers of blocks `start_block..end_block`.
+
+    `complete` is False when the adapter stopped early at `max_rows`; then `end_block`
+    is the last block read in full and only `start_block..end_block` counts as covered.
+    """
+
+    transfers: tuple[Transfer, ...]
+    start_block: int
+    end_block: int
+    complete: bool = True
+
+
+class ResponseArchive(Protocol):
+    """Keeps raw responses as evidence; the store implements it."""
+
+    def archive_response(self, *, source: str, url: str, body: bytes) -> str:
+        """Store `body` fetched from `url` (already redacted); return its sha256 hex."""
+        ...
+
+
+class AccountAdapter(Protocol):
+    """A source of account-chain transfers (Etherscan-compatible API, JSON-RPC node, TronGrid)."""
+
+    source: str  # e.g. "etherscan", "rpc"; part of the store key
+
+    def fetch_tip(self, chain: Chain) -> int:
+        """The newest block the source knows."""
+        ...
+
+    def fetch_history(
+        self, chain: Chain, address: str, *, start_block: int, end_block: int, max_rows: int | None = None
+    ) -> HistoryChunk:
+        """Every transfer (all kinds, fees included) touching `address` in the block range, de-duplicated."""
+        ...
+
+
+class UtxoAdapter(Protocol):
+    """A source of UTXO transactions (Esplora)."""
+
+    source: str
+
+    def fetch_tip(self, chain: Chain) -> int: ...
+
+    def fetch_address_txs(self, chain: Chain, address: str, *, max_txs: int | None = None) -> Sequence[UtxoTx]:
+        """Confirmed transactions touching `address`, oldest first."""
+        ...
+
+    def fetch_tx(self, chain: Chain, txid: str) -> UtxoTx: ...
+
+    def fetch_outspends(self, chain: Chain, txid: str) -> Sequence[str | None]:
+        """For each output, the txid that spends it, or None while unspent."""
+        ...
+
+
+class HistoryProvider(Protocol):
+    """What the engine reads account histories through (store first, then the network)."""
+
+    @property
+    def requests(self) -> int:
+        """Source requests made so far."""
+        ...
+
+    def history(
+        self,
+        chain: Chain,
+        address: str,
+        *,
+        start_block: int = 0,
+        end_block: int | None = None,
+        max_rows: int | None = None,
+    ) -> HistoryChunk:
+        """Transfers touching `address` in the range (None = up to the source's tip)."""
+        ...
