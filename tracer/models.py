@@ -158,6 +158,34 @@ POSITION_TOKEN_BASE = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
+class Label:
+    """What a source says an address is, with provenance.
+
+    `source` names the dataset (e.g. `ofac-sdn`, `etherscan-labels`, `user`), `source_ref`
+    the row or file inside it, `source_words` the source's own text. `conflicts` lists
+    other sources that say something different (kept and flagged, never overwritten).
+    """
+
+    chain: str
+    address: str
+    category: Category
+    name: str
+    source: str
+    source_ref: str = ""
+    source_words: str = ""
+    confidence: float = 1.0
+    conflicts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", normalize_address(self.chain, self.address))
+
+    @property
+    def is_endpoint(self) -> bool:
+        """Followed value stops here (exchange, deposit, mixer, bridge, sanctioned, OTC, ...)."""
+        return self.category in ENDPOINT_CATEGORIES
+
+
+@dataclass(frozen=True, slots=True)
 class TxInput:
     """A UTXO transaction input: the outpoint it spends and what that outpoint held."""
 

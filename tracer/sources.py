@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from tracer.models import Transfer, UtxoTx
+from tracer.models import Label, Transfer, UtxoTx
 from tracer.networks import Chain
 
 
@@ -42,6 +42,7 @@ class AccountAdapter(Protocol):
     """A source of account-chain transfers (Etherscan-compatible API, JSON-RPC node, TronGrid)."""
 
     source: str  # e.g. "etherscan", "rpc"; part of the store key
+    requests: int  # HTTP/RPC requests made so far
 
     def fetch_tip(self, chain: Chain) -> int:
         """The newest block the source knows."""
@@ -58,6 +59,7 @@ class UtxoAdapter(Protocol):
     """A source of UTXO transactions (Esplora)."""
 
     source: str
+    requests: int
 
     def fetch_tip(self, chain: Chain) -> int: ...
 
@@ -90,4 +92,12 @@ class HistoryProvider(Protocol):
         max_rows: int | None = None,
     ) -> HistoryChunk:
         """Transfers touching `address` in the range (None = up to the source's tip)."""
+        ...
+
+
+class LabelLookup(Protocol):
+    """What the engine and reports ask about an address; :mod:`tracer.labels` implements it."""
+
+    def label(self, chain: str, address: str) -> Label | None:
+        """The best label for the address (user labels win), or None."""
         ...
