@@ -3,3 +3,12 @@
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """`tracer.trace` and `tracer.compare_policies`, imported on first use (keeps `import tracer` light)."""
+    if name in ("trace", "compare_policies"):
+        from tracer import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'tracer' has no attribute {name!r}")

@@ -1,0 +1,222 @@
+"""Esplora adapter (blockstream.info/api, mempool.space/api, a self-hosted electrs) for Bitcoin.
+
+Implements :class:`tracer.sources.UtxoAdapter`. Quirks handled (docs EXPLORER-APIS.md):
+
+- address history is `/address/:a/txs/chain[/:last_seen_txid]`: 25 confirmed transactions
+  per page, newest first; the cursor is the last txid of the previous page; a short page
+  ends the list (an unknown cursor gives an empty page);
+- amounts are satoshi integers; OP_RETURN outputs have no address; coinbase inputs have
+  `prevout: null`; unconfirmed status is just `{"confirmed": false}` (block None);
+- errors are text/plain: 400 "Invalid Bitcoin address" -> :class:`InvalidBitcoinAddress`,
+  404 "Transaction not found" -> :class:`TxNotFound` (both :class:`SourceRejected`);
+- 429 comes without `Retry-After`; the shared :class:`chains.http.HttpClient` retries it
+  (and 5xx, resets, timeouts) with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from chains.http import HttpClient, RetryPolicy
+from tracer.addresses import normalize_address
+from tracer.errors import BadAddress, BadChain, BadInput, SourceRejected
+from tracer.models import TxInput, TxOutput, UtxoTx
+from tracer.networks import Chain, ChainKind
+from tracer.sources import ResponseArchive
+
+DEFAULT_BASE_URL = "https://mempool.space/api"
+PAGE_SIZE = 25
+#: Public hosts throttle (~700 requests/hour/IP reported for blockstream): stay polite by default.
+PUBLIC_RATE_PER_S = 0.5
+_TXID = re.compile(r"[0-9a-f]{64}")
+
+
+class InvalidBitcoinAddress(SourceRejected):
+    """Esplora answered 400 "Invalid Bitcoin address"."""
+
+
+class TxNotFound(SourceRejected):
+    """Esplora answered 404 "Transaction not found"."""
+
+
+def _is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+def _address(chain: str, value: Any) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalize_address(chain, value)
+    except BadAddress:
+        return None  # a script the validator does not know: keep the value, drop the address
+
+
+def parse_tx(chain: str, doc: dict[str, Any], outspends: Sequence[str | None] | None = None) -> UtxoTx:
+    """An Esplora tx JSON as a :class:`UtxoTx` (spenders from `outspends` when given)."""
+    inputs = []
+    for vin in doc.get("vin") or ():
+        prevout = vin.get("prevout")
+        if vin.get("is_coinbase") or prevout is None:
+            inputs.append(TxInput(None, None, None, 0, True))
+            continue
+        inputs.append(
+            TxInput(
+                str(vin["txid"]).lower(),
+                int(vin["vout"]),
+                _address(chain, prevout.get("scriptpubkey_address")),
+                int(prevout["value"]),
+            )
+        )
+    outputs = []
+    for index, vout in enumerate(doc.get("vout") or ()):
+        spent_by = outspends[index] if outspends is not None and index < len(outspends) else None
+        outputs.append(
+            TxOutput(
+                index,
+                _address(chain, vout.get("scriptpubkey_address")),
+                int(vout["value"]),
+                str(vout.get("scriptpubkey_type") or ""),
+                spent_by,
+            )
+        )
+    status = doc.get("status") or {}
+    confirmed = bool(status.get("confirmed"))
+    block = status.get("block_height") if confirmed else None
+    timestamp = status.get("block_time") if confirmed else None
+    return UtxoTx(
+        chain,
+        str(doc["txid"]).lower(),
+        None if block is None else int(block),
+        None if timestamp is None else int(timestamp),
+        tuple(inputs),
+        tuple(outputs),
+        int(doc.get("fee") or 0),
+        int(doc.get("locktime") or 0),
+        int(doc.get("version") or 1),
+    )
+
+
+def parse_outspends(doc: Any) -> list[str | None]:
+    """`/tx/:txid/outspends` as one spender txid (or None) per output."""
+    if not isinstance(doc, list):
+        raise SourceRejected(f"esplora: outspends answer is not a list ({type(doc).__name__})")
+    return [str(o["txid"]).lower() if o.get("spent") and o.get("txid") else None for o in doc]
+
+
+class EsploraAdapter:
+    """Reads Bitcoin transactions from an Esplora API (see the module docstring)."""
+
+    source = "esplora"
+
+    def __init__(
+        self,
+        *,
+        url: str | None = None,
+        client: HttpClient | None = None,
+        archive: ResponseArchive | None = None,
+        rate_per_s: float | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.base_url = (url or DEFAULT_BASE_URL).rstrip("/")
+        if client is None:
+            if rate_per_s is None and not _is_loopback(self.base_url):
+                rate_per_s = PUBLIC_RATE_PER_S
+            extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+            client = HttpClient(source=self.source, rate_per_s=rate_per_s, retry=retry, archive=archive, **extra)
+        self.client = client
+
+    @property
+    def requests(self) -> int:
+        return self.client.requests
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_chain(chain: Chain) -> str:
+        if chain.kind is not ChainKind.UTXO:
+            raise BadChain(f"esplora serves Bitcoin only, not {chain.slug}")
+        return chain.slug
+
+    def _get_json(self, path: str) -> Any:
+        try:
+            return self.client.get_json(self.base_url + path)
+        except SourceRejected as exc:
+            raise self._translate(exc, path) from None
+
+    def _get_text(self, path: str) -> str:
+        try:
+            return self.client.get(self.base_url + path).text.strip()
+        except SourceRejected as exc:
+            raise self._translate(exc, path) from None
+
+    @staticmethod
+    def _translate(exc: SourceRejected, path: str) -> SourceRejected:
+        text = exc.message
+        if "HTTP 400" in text and "address" in text.lower():
+            return InvalidBitcoinAddress(f"esplora: {path} is not a valid Bitcoin address (HTTP 400)")
+        if "HTTP 404" in text:
+            return TxNotFound(f"esplora: {path} not found (HTTP 404)")
+        return exc
+
+    # -- UtxoAdapter -----------------------------------------------------------------------------
+
+    def fetch_tip(self, chain: Chain) -> int:
+        self._check_chain(chain)
+        text = self._get_text("/blocks/tip/height")
+        try:
+            return int(text)
+        except ValueError:
+            raise SourceRejected(f"esplora: tip height is not a number: {text[:40]!r}") from None
+
+    def fetch_address_txs(self, chain: Chain, address: str, *, max_txs: int | None = None) -> list[UtxoTx]:
+        """Confirmed transactions touching `address`, oldest first (at most `max_txs`, the newest ones)."""
+        slug = self._check_chain(chain)
+        address = normalize_address(slug, address)
+        newest_first: list[UtxoTx] = []
+        seen: set[str] = set()
+        cursor: str | None = None
+        while max_txs is None or len(newest_first) < max_txs:
+            path = f"/address/{address}/txs/chain" + (f"/{cursor}" if cursor else "")
+            page = self._get_json(path)
+            if not isinstance(page, list):
+                raise SourceRejected(f"esplora: {path} did not answer a list")
+            for doc in page:
+                tx = parse_tx(slug, doc)
+                if tx.txid not in seen and tx.block is not None:
+                    seen.add(tx.txid)
+                    newest_first.append(tx)
+            if len(page) < PAGE_SIZE:
+                break
+            cursor = str(page[-1]["txid"]).lower()
+        if max_txs is not None:
+            newest_first = newest_first[:max_txs]
+        return newest_first[::-1]
+
+    def fetch_tx(self, chain: Chain, txid: str) -> UtxoTx:
+        slug = self._check_chain(chain)
+        txid = self._txid(txid)
+        return parse_tx(slug, self._get_json(f"/tx/{txid}"))
+
+    def fetch_outspends(self, chain: Chain, txid: str) -> list[str | None]:
+        self._check_chain(chain)
+        return parse_outspends(self._get_json(f"/tx/{self._txid(txid)}/outspends"))
+
+    def fetch_tx_with_spenders(self, chain: Chain, txid: str) -> UtxoTx:
+        """The transaction with `spent_by` filled from its outspends (two requests)."""
+        slug = self._check_chain(chain)
+        txid = self._txid(txid)
+        doc = self._get_json(f"/tx/{txid}")
+        return parse_tx(slug, doc, self.fetch_outspends(chain, txid))
+
+    @staticmethod
+    def _txid(txid: str) -> str:
+        low = str(txid).lower()
+        if not _TXID.fullmatch(low):
+            raise BadInput(f"not a Bitcoin transaction id: {txid!r} (expected 64 hex digits)")
+        return low

@@ -1,0 +1,461 @@
+"""Etherscan API V2 adapter (and any Etherscan-compatible API, e.g. Blockscout) for every EVM chain.
+
+`fetch_history` reads `txlist`, `txlistinternal` and `tokentx` for one address and block range
+and maps each row to :class:`tracer.models.Transfer` records. It decides nothing, except that
+it applies :func:`heuristics.noise.flag_noise` to the finished chunk (flags only; no record
+is ever dropped).
+
+Position scheme (shared with the JSON-RPC adapter, so both sources give the same records and
+the store's (chain, tx hash, position) key means the same transfer whoever fetched it):
+
+- ``0`` (`POSITION_FEE`): the gas fee `gasUsed × gasPrice` paid by the tx sender to
+  `FEE_SINK`, also for reverted txs; only when the fee is > 0 (L1 data fees of rollups are
+  not in `txlist` and not counted);
+- ``1`` (`POSITION_EXTERNAL`): the top-level value, only when `value > 0`; `success` is
+  False for reverted txs (`isError=1`), which then move no value; contract creation pays
+  the created contract;
+- internal calls: :func:`internal_position` of the call's trace address (Etherscan's
+  `traceId` ``"0_1_2"`` is trace address ``[0, 1, 2]``). It is order-preserving in trace
+  (pre-)order and depends on the trace address alone, never on which other calls of the tx
+  the query happened to return — so two addresses' histories agree on every position;
+- tokens: ``POSITION_TOKEN_BASE + logIndex`` when the row has `logIndex` (Blockscout,
+  the emulator), else ``POSITION_TOKEN_BASE + order of the row within its tx``.
+
+Paging beyond the per-request cap: `sort=asc, page=1, offset=page_size`, then again from
+`startblock = last block seen`; rows already held for that block are replaced by the new
+page's (so a block straddling two pages is neither lost nor doubled). A single block with
+more rows than a page is read by page numbers inside the `page × offset ≤ 10,000` window.
+A page shorter than `page_size` ends the list, unless its size is a multiple of 100 (a
+server-side cap such as the free keys' 1,000 rows): then one more request confirms the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from chains.http import HttpClient, RetryPolicy, json_body
+from heuristics.noise import KnownTokens, flag_noise
+from tracer.addresses import validate_evm
+from tracer.errors import BadChain, RetriableSourceError, SourceError, SourceRejected
+from tracer.models import (
+    FEE_SINK,
+    POSITION_EXTERNAL,
+    POSITION_FEE,
+    POSITION_INTERNAL_BASE,
+    POSITION_TOKEN_BASE,
+    Asset,
+    Transfer,
+    TransferKind,
+)
+from tracer.networks import Chain, ChainKind
+from tracer.sources import HistoryChunk, ResponseArchive
+
+DEFAULT_BASE_URL = "https://api.etherscan.io/v2/api"
+FREE_ROW_CAP = 1000
+RESULT_WINDOW = 10_000
+MAX_BLOCK = 99_999_999
+
+_RATE_LIMIT = re.compile(r"rate limit|max calls per|too many|query timeout|busy|try again later", re.IGNORECASE)
+_EMPTY = re.compile(r"^no (transactions|records|token transfers|internal transactions)? ?found", re.IGNORECASE)
+
+#: Radixes of the first three trace-address levels in :func:`internal_position`.
+_TRACE_RADIX = (1000, 100, 10)
+
+
+def internal_position(trace_address: Sequence[int]) -> int:
+    """The position of an internal call, from its trace address alone (order-preserving, < 1,000,000).
+
+    Trace addresses up to depth 3 with indexes below 999 / 99 / 9 map to
+    ``d1·1000 + d2·10 + d3`` with ``d = index + 1`` (a missing level is 0, so a parent sorts
+    before its children): ``[0] -> 1000``, ``[0, 0] -> 1010``, ``[0, 1] -> 1020``,
+    ``[1] -> 2000``. Other trace addresses (rare) get a stable code in 2..999 from a checksum.
+    """
+    path = tuple(int(i) for i in trace_address)
+    limits = (999, 99, 9)
+    if 1 <= len(path) <= 3 and all(0 <= c < limit for c, limit in zip(path, limits, strict=False)):
+        digits = [c + 1 for c in path] + [0] * (3 - len(path))
+        return digits[0] * _TRACE_RADIX[0] + digits[1] * _TRACE_RADIX[2] + digits[2]
+    text = "_".join(str(c) for c in path)
+    return POSITION_INTERNAL_BASE + zlib.crc32(text.encode()) % (1000 - POSITION_INTERNAL_BASE)
+
+
+def trace_address_of(trace_id: str) -> tuple[int, ...]:
+    """Etherscan's `traceId` (``"0_1"``) as a trace address (``(0, 1)``)."""
+    if not trace_id:
+        return ()
+    try:
+        return tuple(int(part) for part in trace_id.split("_"))
+    except ValueError:
+        raise SourceRejected(f"etherscan: unexpected traceId {trace_id!r}") from None
+
+
+def classify_etherscan(response: requests.Response) -> Exception | None:
+    """Etherscan answers errors as HTTP 200 bodies: sort them into retriable and rejected, once."""
+    body = json_body(response)
+    if not isinstance(body, dict):
+        return RetriableSourceError("etherscan: answer is not a JSON object")
+    if "jsonrpc" in body:  # module=proxy
+        error = body.get("error")
+        if isinstance(error, dict):
+            message = str(error.get("message", error))
+            if _RATE_LIMIT.search(message):
+                return RetriableSourceError(f"etherscan: {message}")
+            return SourceRejected(f"etherscan rejected the request: {message}")
+        result = body.get("result")
+        if isinstance(result, str) and _RATE_LIMIT.search(result) and not result.startswith("0x"):
+            return RetriableSourceError(f"etherscan: {result}")
+        return None
+    if str(body.get("status")) == "1":
+        return None
+    message = str(body.get("message", ""))
+    result = body.get("result")
+    if not isinstance(result, str):  # "No transactions found" with [] (or null): empty, not an error
+        return None
+    text = result or message
+    if _RATE_LIMIT.search(text) or _RATE_LIMIT.search(message):
+        return RetriableSourceError(f"etherscan: {text}")
+    if _EMPTY.match(message):
+        return None
+    return SourceRejected(f"etherscan rejected the request: {_explain(text)}")
+
+
+def _explain(text: str) -> str:
+    lowered = text.lower()
+    if "api key" in lowered:
+        return f"{text.rstrip('|')} (check ETHERSCAN_API_KEY)"
+    if "not supported for this chain" in lowered:
+        return f"{text} (free Etherscan keys do not cover BSC, Base, OP or Avalanche)"
+    if "deprecated v1" in lowered:
+        return f"{text} (use an /v2/api URL)"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    rows: list[dict[str, Any]]
+    truncated_at: int | None  # first block not fully read when a row budget stopped the read
+
+
+class EtherscanAdapter:
+    """Account histories from Etherscan API V2 (implements :class:`tracer.sources.AccountAdapter`)."""
+
+    source = "etherscan"
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        client: HttpClient | None = None,
+        archive: ResponseArchive | None = None,
+        page_size: int = FREE_ROW_CAP,
+        rate_per_s: float | None = 3.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] | None = None,
+        known_tokens: KnownTokens | None = None,
+        url: str | None = None,
+    ) -> None:
+        """`url` is an alias of `base_url` (the name case files and `tracer.api` use); it wins when given."""
+        if url is not None:
+            base_url = url
+        if not 1 <= page_size <= RESULT_WINDOW:
+            raise ValueError(f"page_size must be 1..{RESULT_WINDOW}")
+        self.base_url = base_url
+        self.page_size = page_size
+        self._api_key = api_key
+        self._known_tokens = known_tokens
+        if client is None:
+            extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
+            client = HttpClient(
+                source=self.source,
+                rate_per_s=rate_per_s,
+                retry=retry,
+                secrets=[api_key] if api_key else [],
+                archive=archive,
+                classify=classify_etherscan,
+                **extra,
+            )
+        self.client = client
+
+    @property
+    def requests(self) -> int:
+        return self.client.requests
+
+    # -- AccountAdapter ---------------------------------------------------------------------------
+
+    def fetch_tip(self, chain: Chain) -> int:
+        return _hex_int(self._proxy(chain, "eth_blockNumber", {}), "eth_blockNumber")
+
+    def fetch_history(
+        self, chain: Chain, address: str, *, start_block: int, end_block: int, max_rows: int | None = None
+    ) -> HistoryChunk:
+        """Every transfer touching `address` in `start_block..end_block` (see the module docstring)."""
+        address = validate_evm(address)
+        if end_block < start_block:
+            return HistoryChunk((), start_block, end_block, True)
+        budget = max_rows
+        lists: dict[str, list[dict[str, Any]]] = {}
+        last_full = end_block
+        for action in ("txlist", "txlistinternal", "tokentx"):
+            page = self._read_list(chain, action, address, start_block, last_full, budget)
+            lists[action] = page.rows
+            if budget is not None:
+                budget = max(0, budget - len(page.rows))
+            if page.truncated_at is not None:
+                last_full = min(last_full, page.truncated_at - 1)
+        complete = last_full == end_block
+        try:
+            transfers = self._map(chain, address, lists, last_full)
+        except (KeyError, ValueError, TypeError) as exc:  # BadAddress is a ValueError too
+            raise SourceError(f"etherscan: a {chain.slug} row for {address} could not be read ({exc})") from None
+        chunk = HistoryChunk(tuple(transfers), start_block, last_full, complete)
+        return flag_noise(chunk, traced={address}, known_tokens=self._known_tokens)
+
+    # -- extra lookups ----------------------------------------------------------------------------
+
+    def fetch_is_contract(self, chain: Chain, address: str) -> bool:
+        """True when `address` has code (proxy `eth_getCode`)."""
+        address = validate_evm(address)
+        code = self._proxy(chain, "eth_getCode", {"address": address, "tag": "latest"})
+        return isinstance(code, str) and code not in ("", "0x", "0x0")
+
+    def fetch_tx_internals(self, chain: Chain, tx_hash: str) -> list[Transfer]:
+        """The internal transfers of one transaction (`txlistinternal&txhash=`)."""
+        rows = self._result(self._call(chain, {"module": "account", "action": "txlistinternal", "txhash": tx_hash}))
+        tx_index = self._lookup_tx_index(chain, tx_hash) if rows else 0
+        return sorted(
+            (self._internal(chain, row, tx_index) for row in rows),
+            key=lambda t: t.position,
+        )
+
+    def fetch_block_by_time(self, chain: Chain, timestamp: int, *, closest: str = "before") -> int:
+        """The block closest to a unix time (`module=block&action=getblocknobytime`)."""
+        params = {"module": "block", "action": "getblocknobytime", "timestamp": str(timestamp), "closest": closest}
+        result = self._call(chain, params).get("result")
+        try:
+            return int(str(result))
+        except ValueError:
+            raise SourceRejected(f"etherscan: no block at unix time {timestamp}: {result}") from None
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    def _chain_id(self, chain: Chain) -> int:
+        if chain.kind is not ChainKind.EVM or chain.chain_id is None:
+            raise BadChain(f"the Etherscan adapter serves EVM chains only, not {chain.slug}")
+        return chain.chain_id
+
+    def _call(self, chain: Chain, params: Mapping[str, str]) -> dict[str, Any]:
+        query = {"chainid": str(self._chain_id(chain)), **params}
+        if self._api_key:
+            query["apikey"] = self._api_key
+        body = self.client.get_json(self.base_url, params=query)
+        if not isinstance(body, dict):
+            raise SourceError("etherscan: answer is not a JSON object")
+        return body
+
+    def _proxy(self, chain: Chain, action: str, params: Mapping[str, str]) -> Any:
+        return self._call(chain, {"module": "proxy", "action": action, **params}).get("result")
+
+    @staticmethod
+    def _result(body: dict[str, Any]) -> list[dict[str, Any]]:
+        result = body.get("result")
+        if result is None:
+            return []
+        if not isinstance(result, list):
+            raise SourceError(f"etherscan: expected a list of rows, got {str(result)[:120]!r}")
+        return result
+
+    def _fetch_page(
+        self, chain: Chain, action: str, address: str, start: int, end: int, page: int = 1
+    ) -> list[dict[str, Any]]:
+        params = {
+            "module": "account",
+            "action": action,
+            "address": address,
+            "startblock": str(start),
+            "endblock": str(end),
+            "page": str(page),
+            "offset": str(self.page_size),
+            "sort": "asc",
+        }
+        return self._result(self._call(chain, params))
+
+    def _is_full(self, rows: list[dict[str, Any]]) -> bool:
+        """True when more rows may follow: a full page, or a round count that smells of a server-side cap.
+
+        Servers cap rows per answer below the asked `offset` without saying so (Etherscan's free keys:
+        1,000); a short page whose size is a multiple of 100 costs one confirming request instead of
+        silently ending the list.
+        """
+        return len(rows) >= self.page_size or (len(rows) > 0 and len(rows) % 100 == 0)
+
+    def _read_list(self, chain: Chain, action: str, address: str, start: int, end: int, budget: int | None) -> _Page:
+        """All rows of one list in start..end (or fewer, when `budget` rows are reached)."""
+        held: list[dict[str, Any]] = []
+        cursor = start
+        while True:
+            rows = self._fetch_page(chain, action, address, cursor, end)
+            held = [r for r in held if _block(r) < cursor] + rows
+            if not self._is_full(rows):
+                return _Page(held, None)
+            first, last = _block(rows[0]), _block(rows[-1])
+            if first == last:  # one block fills the page: read the rest of it by page numbers, then move on
+                held = [r for r in held if _block(r) < first] + rows + self._read_block(chain, action, address, first)
+                if first >= end:
+                    return _Page(held, None)
+                last = first + 1
+            if budget is not None and len(held) >= budget and last <= end:
+                return _Page([r for r in held if _block(r) < last], last)
+            cursor = last
+
+    def _read_block(self, chain: Chain, action: str, address: str, block: int) -> list[dict[str, Any]]:
+        """Rows of `block` after its first page (pages 2, 3, ... of startblock = endblock = block)."""
+        rows: list[dict[str, Any]] = []
+        page = 2
+        while True:
+            if page * self.page_size > RESULT_WINDOW:
+                raise SourceError(
+                    f"etherscan: block {block} holds more than {RESULT_WINDOW} {action} rows for {address};"
+                    " the API cannot page past its result window"
+                )
+            batch = self._fetch_page(chain, action, address, block, block, page)
+            rows.extend(batch)
+            if not self._is_full(batch):
+                return rows
+            page += 1
+
+    def _lookup_tx_index(self, chain: Chain, tx_hash: str) -> int:
+        tx = self._proxy(chain, "eth_getTransactionByHash", {"txhash": tx_hash})
+        if not isinstance(tx, dict):
+            raise SourceError(f"etherscan: transaction {tx_hash} not found")
+        return _hex_int(tx.get("transactionIndex"), "transactionIndex")
+
+    # -- mapping ----------------------------------------------------------------------------------
+
+    def _map(
+        self, chain: Chain, address: str, lists: dict[str, list[dict[str, Any]]], last_block: int
+    ) -> list[Transfer]:
+        tx_index: dict[str, int] = {}
+        for row in lists["txlist"] + lists["tokentx"]:
+            if row.get("transactionIndex", "") != "":
+                tx_index[row["hash"].lower()] = int(row["transactionIndex"])
+        out: dict[tuple[str, int], Transfer] = {}
+
+        def keep(transfer: Transfer) -> None:
+            if transfer.block > last_block:
+                return
+            held = out.setdefault((transfer.tx_hash, transfer.position), transfer)
+            if held != transfer and transfer.kind is TransferKind.INTERNAL:
+                # two deep trace addresses whose checksum codes collide: probe the next free code, never drop one
+                position = transfer.position
+                while (transfer.tx_hash, position) in out:
+                    position = POSITION_INTERNAL_BASE + (position - POSITION_INTERNAL_BASE + 1) % 998
+                out[(transfer.tx_hash, position)] = dataclasses.replace(transfer, position=position)
+            elif held != transfer:
+                raise SourceError(f"etherscan: two different transfers at {transfer.tx_hash} #{transfer.position}")
+
+        for row in lists["txlist"]:
+            for transfer in self._normal(chain, address, row):
+                keep(transfer)
+        for row in lists["txlistinternal"]:
+            tx_hash = row["hash"].lower()
+            if tx_hash not in tx_index:
+                tx_index[tx_hash] = self._lookup_tx_index(chain, tx_hash)
+            keep(self._internal(chain, row, tx_index[tx_hash]))
+        order_in_tx: dict[str, int] = {}
+        for row in lists["tokentx"]:
+            tx_hash = row["hash"].lower()
+            if row.get("logIndex", "") != "":
+                position = POSITION_TOKEN_BASE + int(row["logIndex"])
+            else:
+                position = POSITION_TOKEN_BASE + order_in_tx.get(tx_hash, 0)
+                order_in_tx[tx_hash] = order_in_tx.get(tx_hash, 0) + 1
+            keep(self._token(chain, row, position))
+        return sorted(out.values(), key=lambda t: t.order_key)
+
+    @staticmethod
+    def _native(chain: Chain) -> Asset:
+        return Asset(chain.slug, None, chain.native_symbol, chain.native_decimals)
+
+    def _normal(self, chain: Chain, address: str, row: dict[str, Any]) -> list[Transfer]:
+        native = self._native(chain)
+        failed = row.get("isError") == "1" or row.get("txreceipt_status") == "0"
+        base = {
+            "chain": chain.slug,
+            "tx_hash": row["hash"],
+            "block": int(row["blockNumber"]),
+            "tx_index": int(row.get("transactionIndex") or 0),
+            "timestamp": int(row["timeStamp"]),
+            "sender": row["from"],
+            "asset": native,
+        }
+        out = []
+        fee = int(row.get("gasUsed") or 0) * int(row.get("gasPrice") or 0)
+        if fee > 0 and row["from"].lower() == address:  # the fee touches the sender only
+            out.append(Transfer(**base, position=POSITION_FEE, receiver=FEE_SINK, amount=fee, kind=TransferKind.FEE))
+        value = int(row.get("value") or 0)
+        receiver = row.get("to") or row.get("contractAddress") or ""
+        if value > 0 and receiver:
+            out.append(
+                Transfer(
+                    **base,
+                    position=POSITION_EXTERNAL,
+                    receiver=receiver,
+                    amount=value,
+                    kind=TransferKind.EXTERNAL,
+                    success=not failed,
+                )
+            )
+        return out
+
+    def _internal(self, chain: Chain, row: dict[str, Any], tx_index: int) -> Transfer:
+        return Transfer(
+            chain=chain.slug,
+            tx_hash=row["hash"],
+            position=internal_position(trace_address_of(row.get("traceId", ""))),
+            block=int(row["blockNumber"]),
+            tx_index=tx_index,
+            timestamp=int(row["timeStamp"]),
+            sender=row["from"],
+            receiver=row.get("to") or row.get("contractAddress"),
+            asset=self._native(chain),
+            amount=int(row.get("value") or 0),
+            kind=TransferKind.INTERNAL,
+            success=row.get("isError", "0") != "1",
+        )
+
+    @staticmethod
+    def _token(chain: Chain, row: dict[str, Any], position: int) -> Transfer:
+        decimals = row.get("tokenDecimal", "")
+        asset = Asset(chain.slug, row["contractAddress"], row.get("tokenSymbol", ""), int(decimals or 0))
+        return Transfer(
+            chain=chain.slug,
+            tx_hash=row["hash"],
+            position=position,
+            block=int(row["blockNumber"]),
+            tx_index=int(row.get("transactionIndex") or 0),
+            timestamp=int(row["timeStamp"]),
+            sender=row["from"],
+            receiver=row["to"],
+            asset=asset,
+            amount=int(row.get("value") or 0),
+            kind=TransferKind.TOKEN,
+        )
+
+
+def _block(row: dict[str, Any]) -> int:
+    return int(row["blockNumber"])
+
+
+def _hex_int(value: Any, what: str) -> int:
+    try:
+        return int(str(value), 16)
+    except ValueError:
+        raise SourceError(f"etherscan: {what} is not a hex number: {str(value)[:40]!r}") from None

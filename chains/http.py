@@ -1,0 +1,375 @@
+"""The one HTTP client every data source goes through.
+
+It owns the `requests.Session`, the per-(host, key) token bucket, a bound on concurrent
+requests, timeouts, retries with exponential backoff and full jitter, `Retry-After`, and key
+redaction. Failures are classified once, here:
+
+- retried: timeouts, connection errors and resets, HTTP 429 and 5xx, unparsable JSON bodies
+  (in :meth:`HttpClient.get_json` / :meth:`HttpClient.post_json`), and whatever the source's
+  `classify` hook returns as :class:`RetriableSourceError` (explorer "rate limit" bodies);
+- not retried: other 4xx answers -> :class:`SourceRejected` whose ``http_status`` attribute
+  holds the status (adapters map 404 to "not found" by that, not by message text); whatever
+  `classify` returns otherwise -> raised as is (normally :class:`SourceRejected`);
+- retries used up -> :class:`RetriesExhausted`. The client never returns ``None``.
+
+Every secret given in `secrets` (API keys in query strings or headers) is replaced by
+``***`` in log lines (logger ``heisttrace.http``), exception messages and the URLs handed
+to the response archive. Exceptions are raised ``from None`` so no chained `requests`
+error can leak an unredacted URL.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, quote_plus, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from chains.ratelimit import LIMITERS, TokenBucket, key_fingerprint
+from tracer.errors import RetriableSourceError, RetriesExhausted, SourceError, SourceRejected
+from tracer.sources import ResponseArchive
+
+LOG = logging.getLogger("heisttrace.http")
+
+REDACTED = "***"
+_SECRET_PARAM = re.compile(r"(?i)([?&;](?:api[-_]?key|apikey|access[-_]?token|token|secret)=)([^&#;]*)")
+_USER_AGENT = "heisttrace/0.1 (+https://github.com/heisttrace)"
+
+
+class _RedactingFilter(logging.Filter):
+    """Redacts every secret any client was given from third-party log records (urllib3 logs URLs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.forms:
+            message = record.getMessage()
+            cleaned = message
+            for form in sorted(self.forms, key=len, reverse=True):
+                cleaned = cleaned.replace(form, REDACTED)
+            cleaned = _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, cleaned)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+        return True
+
+
+_THIRD_PARTY_FILTER = _RedactingFilter()
+for _name in ("urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests"):
+    logging.getLogger(_name).addFilter(_THIRD_PARTY_FILTER)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How hard to try: `attempts` in total, backoff `backoff_base * 2**n` capped at `backoff_max`.
+
+    With `jitter` the wait is drawn uniformly from [0, backoff] ("full jitter"). A server's
+    `Retry-After` is honoured up to `max_retry_after` seconds. `timeout` is per request (s).
+    """
+
+    attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    jitter: bool = True
+    timeout: float = 30.0
+    max_retry_after: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
+
+    def backoff(self, failures: int, rng: random.Random) -> float:
+        """Seconds to wait after the `failures`-th consecutive failure (1-based)."""
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (failures - 1)))
+        return rng.uniform(0.0, ceiling) if self.jitter else ceiling
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP-date), or None if absent/garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def json_body(response: requests.Response) -> Any:
+    """The response's JSON, parsed once and cached on the response (classify hooks use this too).
+
+    Raises :class:`RetriableSourceError` when the body is not JSON (truncated or garbled answers).
+    """
+    cached = getattr(response, "_heisttrace_json", _MISSING)
+    if cached is not _MISSING:
+        return cached
+    try:
+        parsed = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        raise RetriableSourceError(f"malformed JSON body ({len(response.content)} bytes)") from None
+    response._heisttrace_json = parsed  # type: ignore[attr-defined]
+    return parsed
+
+
+_MISSING = object()
+
+
+class HttpClient:
+    """One data source's HTTP client (see the module docstring for the failure policy)."""
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        rate_per_s: float | None,
+        burst: int = 1,
+        max_concurrency: int = 4,
+        retry: RetryPolicy | None = None,
+        secrets: Sequence[str] = (),
+        archive: ResponseArchive | None = None,
+        classify: Callable[[requests.Response], Exception | None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.source = source
+        self.rate_per_s = rate_per_s
+        self.burst = burst
+        self.retry = retry or RetryPolicy()
+        self.secrets = tuple(s for s in secrets if s)
+        self.archive = archive
+        self.classify = classify
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self._rng_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._count_lock = threading.Lock()
+        self._requests = 0
+        self._fingerprint = key_fingerprint(self.secrets)
+        self._buckets: dict[str, TokenBucket] = {}
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max(max_concurrency, 4), max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = _USER_AGENT
+        if headers:
+            self.session.headers.update(headers)
+        self._patterns = self._secret_patterns()
+        _THIRD_PARTY_FILTER.forms.update(self._patterns)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far (every attempt counts)."""
+        with self._count_lock:
+            return self._requests
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret (raw or URL-encoded) and every key-like query parameter as ``***``."""
+        for pattern in self._patterns:
+            text = text.replace(pattern, REDACTED)
+        return _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
+
+    def get(
+        self, url: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> requests.Response:
+        """GET with retries; returns the successful response (2xx/3xx, accepted by `classify`)."""
+        return self._send("GET", url, params=params, headers=headers, payload=None, parse=None)[0]
+
+    def get_json(
+        self, url: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """GET and parse JSON; malformed bodies are retried like transient failures."""
+        return self._send("GET", url, params=params, headers=headers, payload=None, parse=json_body)[1]
+
+    def post_json(self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None) -> Any:
+        """POST a JSON payload (JSON-RPC) and parse the JSON answer, with the same retry policy."""
+        return self._send("POST", url, params=None, headers=headers, payload=payload, parse=json_body)[1]
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _secret_patterns(self) -> tuple[str, ...]:
+        forms: set[str] = set()
+        for secret in self.secrets:
+            forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
+        return tuple(sorted(forms, key=len, reverse=True))
+
+    def _bucket(self, url: str) -> TokenBucket | None:
+        if self.rate_per_s is None:
+            return None
+        host = urlsplit(url).netloc.lower()
+        bucket = self._buckets.get(host)
+        if bucket is None:
+            bucket = LIMITERS.bucket(host, self._fingerprint, rate=self.rate_per_s, burst=self.burst)
+            self._buckets[host] = bucket
+        return bucket
+
+    def _count(self) -> None:
+        with self._count_lock:
+            self._requests += 1
+
+    def _backoff(self, failures: int) -> float:
+        with self._rng_lock:
+            return self.retry.backoff(failures, self._rng)
+
+    def _describe(self, method: str, url: str) -> str:
+        parts = urlsplit(url)
+        return self.redact(f"{method} {parts.scheme}://{parts.netloc}{parts.path}")
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        payload: Any,
+        parse: Callable[[requests.Response], Any] | None,
+    ) -> tuple[requests.Response, Any]:
+        where = self._describe(method, url)
+        bucket = self._bucket(url)
+        last_problem = "no attempt made"
+        for attempt in range(1, self.retry.attempts + 1):
+            if bucket is not None:
+                wait = bucket.reserve()
+                if wait > 0:
+                    self._sleep(wait)
+            retry_after: float | None = None
+            try:
+                response = self._attempt(method, url, params=params, headers=headers, payload=payload)
+                problem = self._check(response)
+                if problem is None:
+                    parsed = parse(response) if parse is not None else None
+                    self._archive(response)
+                    return response, parsed
+                if not isinstance(problem, RetriableSourceError):
+                    raise problem
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                last_problem = self.redact(problem.message if isinstance(problem, SourceError) else str(problem))
+            except RetriableSourceError as exc:  # raised by `parse` (malformed body)
+                last_problem = self.redact(exc.message)
+            except requests.Timeout:
+                last_problem = f"timed out after {self.retry.timeout:g} s"
+            except (
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ) as exc:
+                last_problem = f"connection failed ({self._exception_kind(exc)})"
+            except requests.RequestException as exc:
+                raise SourceRejected(
+                    f"{self.source}: {where} could not be sent: {self.redact(type(exc).__name__)}"
+                ) from None
+            if attempt == self.retry.attempts:
+                break
+            delay = self._backoff(attempt)
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, self.retry.max_retry_after))
+                if bucket is not None:
+                    bucket.defer(delay)  # the other threads sharing this key wait too
+            LOG.warning(
+                "%s: %s: %s; retry %d/%d in %.2f s",
+                self.source,
+                where,
+                last_problem,
+                attempt,
+                self.retry.attempts - 1,
+                delay,
+            )
+            if delay > 0:
+                self._sleep(delay)
+        message = f"{self.source}: {where} failed after {self.retry.attempts} attempts: {last_problem}"
+        LOG.error("%s", message)
+        raise RetriesExhausted(message)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        payload: Any,
+    ) -> requests.Response:
+        with self._slots:
+            self._count()
+            response = self.session.request(
+                method,
+                url,
+                params=params,
+                headers=dict(headers) if headers else None,
+                json=payload,
+                timeout=self.retry.timeout,
+            )
+            _ = response.content  # read the whole body inside the slot (and inside the timeout)
+        LOG.debug("%s: %s -> HTTP %d", self.source, self.redact(response.url), response.status_code)
+        return response
+
+    def _check(self, response: requests.Response) -> Exception | None:
+        """None when the answer is usable; otherwise the classified exception (retriable or not)."""
+        status = response.status_code
+        if status == 429:
+            return RetriableSourceError(f"HTTP 429 Too Many Requests{self._retry_after_note(response)}")
+        if status >= 500:
+            return RetriableSourceError(f"HTTP {status} from the server")
+        if status >= 400:
+            snippet = self.redact(response.text[:200].strip().replace("\n", " "))
+            detail = f": {snippet}" if snippet else ""
+            where = self._describe(response.request.method or "GET", response.url)
+            rejected = SourceRejected(f"{self.source}: {where} answered HTTP {status}{detail}")
+            rejected.http_status = status  # type: ignore[attr-defined]  # for adapters: 404 = not found
+            return rejected
+        if self.classify is not None:
+            try:
+                verdict = self.classify(response)
+            except RetriableSourceError as exc:
+                return exc
+            if verdict is not None:
+                if isinstance(verdict, SourceError):
+                    return type(verdict)(self.redact(verdict.message))
+                return verdict
+        return None
+
+    @staticmethod
+    def _retry_after_note(response: requests.Response) -> str:
+        value = response.headers.get("Retry-After")
+        return f" (Retry-After: {value})" if value else ""
+
+    @staticmethod
+    def _exception_kind(exc: Exception) -> str:
+        text = str(exc).lower()
+        if "reset" in text:
+            return "connection reset"
+        if "refused" in text:
+            return "connection refused"
+        if "aborted" in text or "remote end closed" in text:
+            return "connection closed by the server"
+        return type(exc).__name__
+
+    def _archive(self, response: requests.Response) -> None:
+        if self.archive is not None:
+            self.archive.archive_response(source=self.source, url=self.redact(response.url), body=response.content)

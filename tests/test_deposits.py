@@ -1,0 +1,67 @@
+"""Exchange deposit-address recognition (heuristics.deposits) on synthetic records."""
+
+from __future__ import annotations
+
+from heuristics.deposits import ALPHA_NATIVE, TAU_BLOCKS, detect_deposit_address
+from tests.memory_source import USDT, addr, fee, transfer
+from tracer.models import Category, Label
+
+D, U1, U2, EX, EX2, OTHER = addr(6), addr(20), addr(21), addr(50), addr(52), addr(30)
+ETH = 10**18
+LABELS = {
+    EX: Label("ethereum", EX, Category.EXCHANGE, "Synthetic Exchange", source="test-synthetic"),
+    EX2: Label("ethereum", EX2, Category.EXCHANGE, "Other Exchange", source="test-synthetic"),
+    OTHER: None,
+}
+
+
+def detect(history):
+    return detect_deposit_address("ethereum", D, sorted(history, key=lambda t: t.order_key), LABELS)
+
+
+def test_forwarding_deposits_to_one_exchange_within_tau_is_a_deposit_address() -> None:
+    history = [
+        transfer(1, 100, U1, D, 3 * ETH),
+        transfer(2, 150, U2, D, 2 * ETH),
+        fee(3, 400, D, 10**15),
+        transfer(3, 400, D, EX, 5 * ETH - 10**15),  # sweep less gas: within alpha
+        transfer(4, 500, U1, D, 1000, asset=USDT, position=1_000_000),
+        transfer(5, 520, D, EX, 1000, asset=USDT, position=1_000_000),
+    ]
+    label = detect(history)
+    assert label is not None
+    assert (label.category, label.name, label.source) == (
+        Category.EXCHANGE_DEPOSIT,
+        "Synthetic Exchange deposit address",
+        "heuristic:deposit-reuse",
+    )
+    assert "2 sweep" in label.source_words
+
+
+def test_a_payment_to_an_unlabelled_address_rules_it_out() -> None:
+    history = [transfer(1, 100, U1, D, 3 * ETH), transfer(2, 110, D, EX, 2 * ETH), transfer(3, 120, D, OTHER, ETH)]
+    assert detect(history) is None
+
+
+def test_two_exchanges_rule_it_out() -> None:
+    history = [transfer(1, 100, U1, D, 2 * ETH), transfer(2, 110, D, EX, ETH), transfer(3, 120, D, EX2, ETH)]
+    assert detect(history) is None
+
+
+def test_keeping_more_than_alpha_rules_it_out() -> None:
+    kept = int(ALPHA_NATIVE * ETH) + 1
+    assert detect([transfer(1, 100, U1, D, 3 * ETH), transfer(2, 110, D, EX, 3 * ETH - kept)]) is None
+    assert detect([transfer(1, 100, U1, D, 3 * ETH), transfer(2, 110, D, EX, 3 * ETH - kept + 1)]) is not None
+
+
+def test_sweeping_later_than_tau_rules_it_out() -> None:
+    assert detect([transfer(1, 100, U1, D, ETH), transfer(2, 100 + TAU_BLOCKS + 1, D, EX, ETH)]) is None
+    assert detect([transfer(1, 100, U1, D, ETH), transfer(2, 100 + TAU_BLOCKS, D, EX, ETH)]) is not None
+
+
+def test_an_address_that_never_sends_is_not_recognised() -> None:
+    assert detect([transfer(1, 100, U1, D, ETH)]) is None
+
+
+def test_sending_more_than_it_received_rules_it_out() -> None:
+    assert detect([transfer(1, 100, U1, D, ETH), transfer(2, 110, D, EX, 2 * ETH)]) is None

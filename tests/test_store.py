@@ -1,0 +1,410 @@
+"""The local store: exact round trips, de-duplication, coverage, evidence archive, labels, migrations."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+import zlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tracer.store as store_module
+from tracer.errors import StoreError
+from tracer.models import (
+    FEE_SINK,
+    Asset,
+    Category,
+    Label,
+    NoiseFlag,
+    Transfer,
+    TransferKind,
+    TxInput,
+    TxOutput,
+    UtxoTx,
+)
+from tracer.sources import HistoryChunk
+from tracer.store import Store, merge_ranges, subtract_ranges
+
+ETH = Asset("ethereum", None, "ETH", 18)
+USDT = Asset("ethereum", "0xdac17f958d2ee523a2206206994597c13d831ec7", "USDT", 6)
+FAKE_USDT = Asset("ethereum", "0x" + "de" * 20, "USDT", 6)  # same symbol, other contract: a different asset
+TRX = Asset("tron", None, "TRX", 6)
+A = "0x" + "a1" * 20
+B = "0x" + "b2" * 20
+C = "0x" + "c3" * 20
+TRON_A = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
+TRON_B = "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7"
+
+
+def _hash(n: int) -> str:
+    return "0x" + hashlib.sha256(str(n).encode()).hexdigest()
+
+
+def _tx(n: int, block: int, sender: str, receiver: str, amount: int, **kw: object) -> list[Transfer]:
+    """A synthetic EVM transaction: its fee and its value transfer."""
+    common = {
+        "chain": "ethereum",
+        "tx_hash": _hash(n),
+        "block": block,
+        "tx_index": n % 7,
+        "timestamp": 1_700_000_000 + block,
+    }
+    return [
+        Transfer(
+            **common,
+            position=0,
+            sender=sender,
+            receiver=FEE_SINK,
+            asset=ETH,
+            amount=21_000 * 10**9,
+            kind=TransferKind.FEE,
+        ),  # type: ignore[arg-type]
+        Transfer(
+            **common,
+            position=1,
+            sender=sender,
+            receiver=receiver,
+            asset=ETH,
+            amount=amount,
+            kind=TransferKind.EXTERNAL,
+            **kw,
+        ),  # type: ignore[arg-type]
+    ]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    with Store.open(tmp_path / "home" / "store.sqlite3") as opened:
+        yield opened
+
+
+def test_open_creates_directories_wal_and_schema(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "b" / "store.sqlite3"
+    with Store.open(path) as store:
+        assert store.schema_version == len(store_module.MIGRATIONS)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_transfers_round_trip_exactly(store: Store) -> None:
+    transfers = [
+        *_tx(1, 100, A, B, 10**30),  # beyond 64 bits
+        *_tx(2, 100, B, A, 5, success=False),
+        Transfer("ethereum", _hash(3), 1_000_007, 101, 0, 1_700_000_101, B, A, USDT, 2**256 - 1, TransferKind.TOKEN),
+        Transfer(
+            "ethereum", _hash(4), 1_000_000, 102, 3, 1_700_000_102, C, A, FAKE_USDT, 0, TransferKind.TOKEN,
+            noise=frozenset({NoiseFlag.ZERO_VALUE, NoiseFlag.SPOOFED}),
+        ),
+        Transfer("ethereum", _hash(1), 2, 100, 1, 1_700_000_100, B, C, ETH, 7, TransferKind.INTERNAL),
+    ]  # fmt: skip
+    store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(reversed(transfers)), 0, 200))
+    got = store.read_transfers("etherscan", "ethereum", A)
+    assert got == sorted(transfers, key=lambda t: t.order_key)
+    assert got[0].asset == ETH and {t.asset for t in got} == {ETH, USDT, FAKE_USDT}
+    assert store.read_transfers("etherscan", "ethereum", A.upper().replace("0X", "0x"), start_block=101) == sorted(
+        transfers[4:6], key=lambda t: t.order_key
+    )
+    assert store.read_transfers("etherscan", "ethereum", A, start_block=100, end_block=100) == sorted(
+        [*transfers[:4], transfers[6]], key=lambda t: t.order_key
+    )
+
+
+def test_tron_hashes_and_addresses_round_trip(store: Store) -> None:
+    tx_hash = "ab" * 32  # TronGrid ids have no 0x
+    t = Transfer("tron", tx_hash, 1, 5, 0, 1_600_000_000, TRON_A, TRON_B, TRX, 123_456, TransferKind.EXTERNAL)
+    store.write_history("tron", "tron", TRON_B, HistoryChunk((t,), 0, 10))
+    assert store.read_transfers("tron", "tron", TRON_B) == [t]
+
+
+def test_transfer_touching_two_traced_addresses_is_stored_once(store: Store, tmp_path: Path) -> None:
+    shared = _tx(1, 50, A, B, 99)
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((*shared, *_tx(2, 60, A, C, 1)), 0, 100))
+    store.write_history("etherscan", "ethereum", B, HistoryChunk(tuple(shared), 0, 100))
+    assert store.read_transfers("etherscan", "ethereum", B) == shared
+    assert len(store.read_transfers("etherscan", "ethereum", A)) == 4
+    assert store.info().counts["transfers"] == 4 and store.info().counts["txs"] == 2
+    # the same history from another source is kept apart (own coverage), the records still stored once
+    store.write_history("rpc", "ethereum", B, HistoryChunk(tuple(shared), 0, 100))
+    assert store.covered_ranges("rpc", "ethereum", B) == [(0, 100)]
+    assert store.read_transfers("rpc", "ethereum", A) == []
+    assert store.info().counts["transfers"] == 4
+
+
+def test_rewrite_updates_flags_without_duplicating(store: Store) -> None:
+    first = _tx(1, 10, C, A, 5)
+    store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(first), 0, 20))
+    flagged = Transfer(
+        **{**{f: getattr(first[1], f) for f in Transfer.__slots__}, "noise": frozenset({NoiseFlag.DUST})}
+    )
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((first[0], flagged), 0, 20))
+    assert store.read_transfers("etherscan", "ethereum", A) == [first[0], flagged]
+
+
+def test_coverage_merges_and_missing_ranges(store: Store) -> None:
+    assert store.covered_ranges("etherscan", "ethereum", A) == []
+    assert store.missing_ranges("etherscan", "ethereum", A, 0, 100) == [(0, 100)]
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((), 10, 20))
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((), 21, 30))  # touching: merges
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((), 50, 60))
+    assert store.covered_ranges("etherscan", "ethereum", A) == [(10, 30), (50, 60)]
+    assert store.missing_ranges("etherscan", "ethereum", A, 0, 100) == [(0, 9), (31, 49), (61, 100)]
+    assert store.missing_ranges("etherscan", "ethereum", A, 12, 28) == []
+    assert store.missing_ranges("etherscan", "ethereum", A, 25, 55) == [(31, 49)]
+    assert store.missing_ranges("etherscan", "ethereum", A, 5, 4) == []
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((), 0, 100))
+    assert store.covered_ranges("etherscan", "ethereum", A) == [(0, 100)]
+
+
+def test_partial_chunk_covers_only_what_it_says(store: Store) -> None:
+    store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(_tx(1, 40, A, B, 1)), 0, 40, complete=False))
+    assert store.missing_ranges("etherscan", "ethereum", A, 0, 100) == [(41, 100)]
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((), 30, 29, complete=False))  # nothing read in full
+    assert store.covered_ranges("etherscan", "ethereum", A) == [(0, 40)]
+
+
+def test_write_history_rejects_foreign_chain_atomically(store: Store) -> None:
+    tron = Transfer("tron", "cd" * 32, 1, 5, 0, 1, TRON_A, TRON_B, TRX, 1, TransferKind.EXTERNAL)
+    with pytest.raises(StoreError, match="tron transfer"):
+        store.write_history("etherscan", "ethereum", A, HistoryChunk((*_tx(1, 1, A, B, 1), tron), 0, 10))
+    assert store.covered_ranges("etherscan", "ethereum", A) == []
+
+
+ranges = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=8)
+
+
+@settings(derandomize=True, max_examples=200, deadline=None)
+@given(ranges=ranges, query=st.tuples(st.integers(0, 60), st.integers(0, 60)))
+def test_range_arithmetic_matches_a_set_model(ranges: list[tuple[int, int]], query: tuple[int, int]) -> None:
+    covered = {b for lo, hi in ranges for b in range(lo, hi + 1)}
+    merged = merge_ranges(ranges)
+    assert {b for lo, hi in merged for b in range(lo, hi + 1)} == covered
+    assert all(merged[i][1] + 1 < merged[i + 1][0] for i in range(len(merged) - 1))  # disjoint, not touching
+    start, end = query
+    missing = subtract_ranges(start, end, merged)
+    assert {b for lo, hi in missing for b in range(lo, hi + 1)} == set(range(start, end + 1)) - covered
+    assert missing == merge_ranges(missing)
+
+
+# ---------------------------------------------------------------------- UTXO
+
+
+def _utxo(txid: str, *, spent_by: str | None = None) -> UtxoTx:
+    return UtxoTx(
+        "bitcoin",
+        txid,
+        800_000,
+        1_690_000_000,
+        (
+            TxInput("11" * 32, 0, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", 150_000),
+            TxInput(None, None, None, 0, coinbase=True),
+        ),
+        (
+            TxOutput(0, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", 100_000, "p2pkh", spent_by),
+            TxOutput(1, None, 0, "op_return"),
+            TxOutput(2, "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", 40_000, "p2sh"),
+        ),
+        fee=10_000,
+        locktime=7,
+        version=2,
+    )
+
+
+def test_utxo_round_trip_and_spenders_kept(store: Store) -> None:
+    txid = "AA" * 32
+    assert store.read_utxo_tx("esplora", "bitcoin", txid) is None
+    store.write_utxo_txs("esplora", "bitcoin", [_utxo(txid, spent_by="bb" * 32)])
+    assert store.read_utxo_tx("esplora", "bitcoin", txid) == _utxo(txid, spent_by="bb" * 32)
+    store.write_utxo_txs("esplora", "bitcoin", [_utxo(txid)])  # a later copy without the spender
+    assert store.read_utxo_tx("esplora", "bitcoin", txid.lower()).outputs[0].spent_by == "bb" * 32
+    assert store.read_utxo_tx("other", "bitcoin", txid) is None
+
+
+def test_address_txids(store: Store) -> None:
+    address = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
+    assert store.read_address_txids("esplora", "bitcoin", address) == ([], None)
+    store.write_address_txids("esplora", "bitcoin", address, ["01" * 32, "02" * 32], complete_to_block=100)
+    store.write_address_txids("esplora", "bitcoin", address.upper(), ["02" * 32, "03" * 32], complete_to_block=120)
+    assert store.read_address_txids("esplora", "bitcoin", address) == (["01" * 32, "02" * 32, "03" * 32], 120)
+
+
+# ---------------------------------------------------------------------- evidence archive
+
+
+def test_archive_round_trip_compressed_and_listed(tmp_path: Path) -> None:
+    clock = iter([1000.0, 2000.0, 3000.0])
+    with Store.open(tmp_path / "s.sqlite3", clock=lambda: next(clock)) as store:
+        body = b'{"status":"1","result":[]}' * 100
+        digest = store.archive_response(source="etherscan", url="https://x/api?module=account&apikey=***", body=body)
+        assert digest == hashlib.sha256(body).hexdigest()
+        assert store.archive_response(source="etherscan", url="https://x/api?again", body=body) == digest  # kept once
+        other = store.archive_response(source="esplora", url="https://m/api/tx/ab", body=b"raw")
+        assert store.read_response(digest) == body and store.read_response(other) == b"raw"
+        assert [r.sha256 for r in store.list_responses()] == [digest, other]
+        (record,) = store.list_responses(source="etherscan")
+        assert (record.url, record.fetched_at, record.size) == (
+            "https://x/api?module=account&apikey=***",
+            1000,
+            len(body),
+        )
+        with pytest.raises(StoreError, match="no archived response"):
+            store.read_response("00" * 32)
+    (raw,) = (
+        sqlite3.connect(tmp_path / "s.sqlite3")
+        .execute("SELECT body FROM responses WHERE sha256 = ?", (digest,))
+        .fetchone()
+    )
+    assert len(raw) < len(body) and zlib.decompress(raw) == body  # stored compressed
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.etherscan.io/v2/api?chainid=1&apikey=ABCDEF123",
+        "https://api.etherscan.io/v2/api?APIKEY=ABCDEF123&chainid=1",
+        "https://x/api?api_key=ABCDEF123",
+    ],
+)
+def test_archive_refuses_unredacted_key(store: Store, url: str) -> None:
+    with pytest.raises(StoreError, match="still carries an API key") as info:
+        store.archive_response(source="etherscan", url=url, body=b"{}")
+    assert "ABCDEF123" not in str(info.value)
+    assert store.list_responses() == []
+
+
+@pytest.mark.parametrize("redacted", ["***", "", "REDACTED", "<redacted>", "%3Credacted%3E"])
+def test_archive_accepts_redacted_key(store: Store, redacted: str) -> None:
+    store.archive_response(source="etherscan", url=f"https://x/api?chainid=1&apikey={redacted}&a=b", body=b"{}")
+    assert len(store.list_responses()) == 1
+
+
+# ---------------------------------------------------------------------- labels, checkpoints, meta
+
+
+def test_user_labels(store: Store) -> None:
+    labels = [
+        Label("ethereum", A.upper().replace("0X", "0x"), Category.EXCHANGE, "Hot wallet", "user", "row 1", "hot", 0.9),
+        Label("ethereum", A, Category.MIXER, "Mixer?", "import-x", conflicts=("user",)),
+        Label("tron", TRON_A, Category.OTC, "Desk", "user"),
+    ]
+    store.write_user_labels(labels)
+    got = store.read_user_labels()
+    assert sorted(got, key=lambda lb: (lb.chain, lb.address, lb.source)) == got
+    assert set(got) == set(labels)
+    store.write_user_labels([Label("ethereum", A, Category.EXCHANGE, "Renamed", "user")])  # replaces (chain, addr, src)
+    assert {lb.name for lb in store.read_user_labels()} == {"Renamed", "Mixer?", "Desk"}
+    assert store.delete_user_labels(source="user") == 2
+    assert [lb.source for lb in store.read_user_labels()] == ["import-x"]
+    assert store.delete_user_labels() == 1 and store.read_user_labels() == []
+
+
+def test_checkpoints_and_meta(store: Store) -> None:
+    assert store.read_checkpoint("trace:x") is None and store.read_meta("tip:x:ethereum") is None
+    store.write_checkpoint("trace:x", b"\x00state")
+    store.write_checkpoint("trace:x", b"\x00state2")
+    store.write_meta("tip:x:ethereum", "123")
+    assert store.read_checkpoint("trace:x") == b"\x00state2" and store.read_meta("tip:x:ethereum") == "123"
+    store.delete_checkpoint("trace:x")
+    assert store.read_checkpoint("trace:x") is None
+
+
+def test_info(store: Store) -> None:
+    store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(_tx(1, 5, A, B, 1)), 0, 9))
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((), 20, 29))
+    info = store.info()
+    assert info.schema_version == len(store_module.MIGRATIONS) and info.covered_total == 1
+    assert info.counts["transfers"] == 2 and info.counts["addresses"] == 1  # only traced addresses are interned
+    (covered,) = info.covered
+    assert (covered.source, covered.chain, covered.address, covered.ranges) == (
+        "etherscan",
+        "ethereum",
+        A,
+        ((0, 9), (20, 29)),
+    )
+
+
+# ---------------------------------------------------------------------- migrations and damage
+
+
+def test_migrations_run_in_order_and_keep_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.sqlite3"
+    with Store.open(path) as store:
+        store.write_meta("kept", "yes")
+        v1 = store.schema_version
+    extra = (
+        ("CREATE TABLE later_a (x INTEGER)", "INSERT INTO later_a VALUES (1)"),
+        ("INSERT INTO later_a VALUES (2)",),
+    )
+    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS + extra)
+    with Store.open(path) as store:
+        assert store.schema_version == v1 + 2 and store.read_meta("kept") == "yes"
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT x FROM later_a ORDER BY rowid").fetchall() == [(1,), (2,)]
+    assert [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")] == list(range(1, v1 + 3))
+    with Store.open(path) as store:  # opening again applies nothing twice
+        assert store.schema_version == v1 + 2
+
+
+def test_failed_migration_leaves_the_old_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    monkeypatch.setattr(store_module, "MIGRATIONS", (*store_module.MIGRATIONS, ("CREATE TABLE ok (x)", "NOT SQL")))
+    with pytest.raises(StoreError, match="unusable"):
+        Store.open(path)
+    monkeypatch.undo()
+    with Store.open(path) as store:
+        assert store.schema_version == len(store_module.MIGRATIONS)
+    assert sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE name = 'ok'").fetchone() is None
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version VALUES (?)", (len(store_module.MIGRATIONS) + 5,))
+    with pytest.raises(StoreError, match="newer than this heisttrace knows"):
+        Store.open(path)
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="unusable"):
+        Store.open(path)
+
+
+def test_open_does_not_wait_for_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    with Store.open(path) as store:
+        store.write_meta("k", "before")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('k', 'during')")
+    try:
+        started = time.monotonic()
+        with Store.open(path, timeout=5) as reader:  # an up-to-date store is opened without the write lock
+            assert reader.read_meta("k") == "before"  # and reads the last committed state
+        assert time.monotonic() - started < 2
+        with Store.open(path, timeout=0.2) as blocked, pytest.raises(StoreError, match="busy"):
+            blocked.write_meta("k", "other")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_creating_a_store_while_locked_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE squatter (x)")
+    try:
+        with pytest.raises(StoreError, match="stayed locked by another process"):
+            Store.open(path, timeout=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()

@@ -1,0 +1,431 @@
+"""Case files: the TOML description of a hack to trace (docs INTERFACES §2), parsed and validated.
+
+Every problem raises :class:`tracer.errors.BadCaseFile` with one line that names the file,
+the key (e.g. ``seeds[2].address``; seeds count from 0) and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from tracer.addresses import normalize_address
+from tracer.errors import BadAddress, BadCaseFile, BadChain, BadInput
+from tracer.models import Policy
+from tracer.networks import ChainKind, get_chain
+
+SourceKind = Literal["etherscan", "rpc", "esplora", "tron", "snapshot"]
+SeedRole = Literal["thief", "victim"]
+
+SOURCE_KINDS: tuple[str, ...] = ("etherscan", "rpc", "esplora", "tron", "snapshot")
+#: Source kinds each kind of chain can be read from; the first is the default.
+KINDS_FOR_CHAIN: dict[ChainKind, tuple[str, ...]] = {
+    ChainKind.EVM: ("etherscan", "rpc", "snapshot"),
+    ChainKind.UTXO: ("esplora", "snapshot"),
+    ChainKind.TRON: ("tron", "snapshot"),
+}
+API_KINDS = frozenset({"etherscan", "esplora", "tron"})  # what --api-url overrides
+ROLES: tuple[str, ...] = ("thief", "victim")
+
+DEFAULT_MAX_HOPS = 25
+DEFAULT_MIN_TAINT = Fraction(1, 10_000)
+DEFAULT_MAX_ADDRESSES = 3000
+MAX_HOPS_LIMIT = 10_000
+MAX_ADDRESSES_LIMIT = 10_000_000
+
+_TOP_KEYS = ("case", "seeds", "trace", "source")
+_CASE_KEYS = ("id", "title", "notes")
+_SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
+_TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses")
+_SOURCE_KEYS = ("kind", "url")
+
+_SLUG = re.compile(r"[a-z0-9-]+")
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
+_TX_PATTERNS: dict[ChainKind, tuple[re.Pattern[str], str]] = {
+    ChainKind.EVM: (re.compile(r"0x[0-9a-fA-F]{64}"), "0x followed by 64 hex digits"),
+    ChainKind.UTXO: (re.compile(r"[0-9a-fA-F]{64}"), "64 hex digits"),
+    ChainKind.TRON: (re.compile(r"(0x)?[0-9a-fA-F]{64}"), "64 hex digits"),
+}
+_KEY_IN_URL = re.compile(r"(?i)[?&;](api[-_]?key|apikey|key|token)=[^&#;]")
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBound:
+    """A point in a chain's history: a unix timestamp (UTC seconds) or a block number (exactly one is set)."""
+
+    timestamp: int | None = None
+    block: int | None = None
+
+    def __str__(self) -> str:
+        if self.timestamp is not None:
+            return dt.datetime.fromtimestamp(self.timestamp, dt.UTC).isoformat().replace("+00:00", "Z")
+        return f"block {self.block}"
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """Where the trace starts: an address (or one transaction) of the thief or of the drained victim."""
+
+    chain: str
+    address: str | None = None
+    tx: str | None = None
+    label: str = ""
+    role: SeedRole = "thief"
+    amount: Decimal | None = None  # what was stolen into this seed, in the asset's own unit
+    asset: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TraceParams:
+    """How far and how to follow the value."""
+
+    since: TimeBound = field(default_factory=lambda: TimeBound(block=0))
+    until: TimeBound | None = None
+    policy: Policy = Policy.HAIRCUT
+    max_hops: int = DEFAULT_MAX_HOPS
+    min_taint: Fraction = DEFAULT_MIN_TAINT
+    max_addresses: int = DEFAULT_MAX_ADDRESSES
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """Which data source serves one chain (`url=None`: the kind's public default)."""
+
+    kind: SourceKind
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """A validated case file."""
+
+    id: str
+    title: str
+    notes: str
+    seeds: tuple[Seed, ...]
+    trace: TraceParams
+    sources: Mapping[str, SourceSpec] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    path: Path | None = None
+
+    @property
+    def chains(self) -> tuple[str, ...]:
+        """The seed chains, in order of first appearance."""
+        return tuple(dict.fromkeys(seed.chain for seed in self.seeds))
+
+    def source_for(self, chain: str) -> SourceSpec:
+        """The source configured for `chain`, else the default for its kind (etherscan, esplora, tron)."""
+        spec = self.sources.get(chain)
+        if spec is not None:
+            return spec
+        return SourceSpec(KINDS_FOR_CHAIN[get_chain(chain).kind][0])  # type: ignore[arg-type]
+
+    def with_overrides(
+        self,
+        *,
+        policy: str | Policy | None = None,
+        max_addresses: int | None = None,
+        source_kind: str | None = None,
+        api_url: str | None = None,
+        rpc_url: str | None = None,
+    ) -> Case:
+        """This case with command-line overrides applied (BadInput naming the flag when one does not fit)."""
+        trace = self.trace
+        if policy is not None:
+            trace = replace(
+                trace, policy=_policy(policy, lambda what, got: BadInput(f"--policy: expected {what}, got {got}"))
+            )
+        if max_addresses is not None:
+            if (
+                isinstance(max_addresses, bool)
+                or not isinstance(max_addresses, int)
+                or not (1 <= max_addresses <= MAX_ADDRESSES_LIMIT)
+            ):
+                raise BadInput(f"--max-addresses: expected a whole number from 1 to {MAX_ADDRESSES_LIMIT}")
+            trace = replace(trace, max_addresses=max_addresses)
+        specs = {chain: self.source_for(chain) for chain in self.chains}
+        if source_kind is not None:
+            if source_kind not in SOURCE_KINDS:
+                raise BadInput(f"--source: expected one of {', '.join(SOURCE_KINDS)}, got {source_kind!r}")
+            fitting = [c for c in specs if source_kind in KINDS_FOR_CHAIN[get_chain(c).kind]]
+            if not fitting:
+                raise BadInput(f"--source {source_kind}: no seed chain of this case ({', '.join(specs)}) can use it")
+            for chain in fitting:
+                old = specs[chain]
+                specs[chain] = SourceSpec(source_kind, old.url if old.kind == source_kind else None)  # type: ignore[arg-type]
+        for flag, url, kinds in (("--api-url", api_url, API_KINDS), ("--rpc-url", rpc_url, frozenset({"rpc"}))):
+            if url is None:
+                continue
+            problem = _url_problem(url, kind="rpc" if flag == "--rpc-url" else "etherscan")
+            if problem:
+                raise BadInput(f"{flag}: expected {problem}")
+            fitting = [c for c, spec in specs.items() if spec.kind in kinds]
+            if not fitting:
+                hint = " (add --source rpc)" if flag == "--rpc-url" else ""
+                raise BadInput(f"{flag}: no seed chain of this case uses a source of that kind{hint}")
+            for chain in fitting:
+                specs[chain] = SourceSpec(specs[chain].kind, url)
+        sources = dict(self.sources)
+        sources.update(specs)
+        return replace(self, trace=trace, sources=MappingProxyType(sources))
+
+
+# ---------------------------------------------------------------------- parsing
+
+
+def read_case(path: Path | str) -> Case:
+    """Read and validate the case file at `path`."""
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise BadCaseFile(f"{path}: cannot read the case file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise BadCaseFile(f"{path}: expected a UTF-8 text file (TOML)") from None
+    return replace(parse_case(text, name=str(path)), path=path)
+
+
+def parse_case(text: str, *, name: str) -> Case:
+    """Parse and validate case-file text; `name` (usually the file path) prefixes every error."""
+    return _Parser(name).case(text)
+
+
+class _Parser:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def error(self, key: str, expected: str, got: Any = ...) -> BadCaseFile:
+        message = f"{self.name}: {key}: expected {expected}"
+        if got is not ...:
+            message += f", got {_show(got)}"
+        return BadCaseFile(message)
+
+    def table(self, value: Any, key: str, allowed: tuple[str, ...]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(key, f"a table ([{key}])", value)
+        for name in value:
+            if name not in allowed:
+                return_key = f"{key}.{name}" if key else name
+                raise BadCaseFile(f"{self.name}: unknown key {return_key}; expected one of: {', '.join(allowed)}")
+        return value
+
+    def string(self, table: dict[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
+        if key not in table:
+            if required:
+                raise self.error(path, "a value (it is required)")
+            return None
+        value = table[key]
+        if not isinstance(value, str):
+            raise self.error(path, "a string", value)
+        return value
+
+    def case(self, text: str) -> Case:
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise BadCaseFile(f"{self.name}: not valid TOML: {exc}") from None
+        for name in doc:
+            if name not in _TOP_KEYS:
+                raise BadCaseFile(f"{self.name}: unknown key {name}; expected one of: {', '.join(_TOP_KEYS)}")
+        if "case" not in doc:
+            raise self.error("case", 'a [case] table with at least id = "..."')
+        head = self.table(doc["case"], "case", _CASE_KEYS)
+        case_id = self.string(head, "id", "case.id", required=True) or ""
+        if not _SLUG.fullmatch(case_id):
+            raise self.error("case.id", "a slug of lowercase letters, digits and '-'", case_id)
+        title = self.string(head, "title", "case.title") or case_id
+        notes = self.string(head, "notes", "case.notes") or ""
+        seeds = self.seeds(doc.get("seeds"))
+        trace = self.trace(doc.get("trace", {}))
+        sources = self.sources(doc.get("source", {}))
+        return Case(case_id, title, notes, seeds, trace, MappingProxyType(sources))
+
+    def seeds(self, value: Any) -> tuple[Seed, ...]:
+        if value is None:
+            raise self.error("seeds", "at least one [[seeds]] entry")
+        if isinstance(value, dict):
+            raise self.error("seeds", "an array of tables, written [[seeds]] (double brackets)")
+        if not isinstance(value, list) or not value:
+            raise self.error("seeds", "at least one [[seeds]] entry", value)
+        seeds: list[Seed] = []
+        seen: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(value):
+            seed = self.seed(item, f"seeds[{i}]")
+            identity = (seed.chain, seed.address or seed.tx or "")
+            if identity in seen:
+                raise self.error(f"seeds[{i}]", f"a seed not already given as seeds[{seen[identity]}]", identity[1])
+            seen[identity] = i
+            seeds.append(seed)
+        return tuple(seeds)
+
+    def seed(self, item: Any, key: str) -> Seed:
+        table = self.table(item, key, _SEED_KEYS)
+        chain_name = self.string(table, "chain", f"{key}.chain", required=True)
+        try:
+            chain = get_chain(chain_name)
+        except BadChain:
+            raise self.error(f"{key}.chain", "one of " + ", ".join(_known_chains()), chain_name) from None
+        address = self.string(table, "address", f"{key}.address")
+        tx = self.string(table, "tx", f"{key}.tx")
+        if (address is None) == (tx is None):
+            raise self.error(key, 'exactly one of address = "..." or tx = "..."')
+        if address is not None:
+            try:
+                address = normalize_address(chain.slug, address)
+            except BadAddress as exc:
+                raise self.error(
+                    f"{key}.address", f"a valid {chain.slug} address ({_first_clause(exc.message)})"
+                ) from None
+        if tx is not None:
+            pattern, shape = _TX_PATTERNS[chain.kind]
+            if not pattern.fullmatch(tx):
+                raise self.error(f"{key}.tx", f"a {chain.slug} transaction hash ({shape})", tx)
+            tx = tx.lower().removeprefix("0x") if chain.kind is ChainKind.TRON else tx.lower()
+        label = self.string(table, "label", f"{key}.label") or ""
+        role = self.string(table, "role", f"{key}.role") or "thief"
+        if role not in ROLES:
+            raise self.error(f"{key}.role", "thief or victim", role)
+        amount = self.amount(table.get("amount"), f"{key}.amount") if "amount" in table else None
+        asset = self.string(table, "asset", f"{key}.asset")
+        if asset is not None and not asset.strip():
+            raise self.error(f"{key}.asset", "a symbol or token contract", asset)
+        return Seed(chain.slug, address, tx, label, role, amount, asset)  # type: ignore[arg-type]
+
+    def amount(self, value: Any, key: str) -> Decimal:
+        expected = 'a positive decimal string such as "123.4"'
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            if isinstance(value, float):
+                raise self.error(key, expected + " (quote it: TOML floats are inexact)", value)
+            raise self.error(key, expected, value)
+        text = str(value).strip()
+        if not _DECIMAL.fullmatch(text) or Decimal(text) <= 0:
+            raise self.error(key, expected, value)
+        return Decimal(text)
+
+    def trace(self, value: Any) -> TraceParams:
+        table = self.table(value, "trace", _TRACE_KEYS)
+        since = self.time_bound(table["since"], "trace.since") if "since" in table else TimeBound(block=0)
+        until = self.time_bound(table["until"], "trace.until") if "until" in table else None
+        if until is not None:
+            both_time = since.timestamp is not None and until.timestamp is not None
+            both_block = since.block is not None and until.block is not None
+            if (both_time and until.timestamp <= since.timestamp) or (both_block and until.block <= since.block):  # type: ignore[operator]
+                raise self.error("trace.until", f"a point after trace.since ({since})", str(until))
+        policy = Policy.HAIRCUT
+        if "policy" in table:
+            policy = _policy(table["policy"], lambda what, got: self.error("trace.policy", what, got))
+        max_hops = self.integer(table, "max_hops", DEFAULT_MAX_HOPS, 1, MAX_HOPS_LIMIT)
+        max_addresses = self.integer(table, "max_addresses", DEFAULT_MAX_ADDRESSES, 1, MAX_ADDRESSES_LIMIT)
+        min_taint = self.fraction(table["min_taint"], "trace.min_taint") if "min_taint" in table else DEFAULT_MIN_TAINT
+        return TraceParams(since, until, policy, max_hops, min_taint, max_addresses)
+
+    def time_bound(self, value: Any, key: str) -> TimeBound:
+        expected = 'an ISO 8601 time with a timezone (e.g. "2023-06-02T00:00:00Z") or a block number'
+        if isinstance(value, bool):
+            raise self.error(key, expected, value)
+        if isinstance(value, int):
+            if value < 0:
+                raise self.error(key, "a block number of 0 or more", value)
+            return TimeBound(block=value)
+        if isinstance(value, str) and value.strip().isdigit():
+            return TimeBound(block=int(value))
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value.strip())
+            except ValueError:
+                raise self.error(key, expected, value) from None
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise self.error(key, expected + "; add Z or an offset such as +00:00", str(value))
+            return TimeBound(timestamp=int(value.timestamp()))
+        raise self.error(key, expected, value)
+
+    def integer(self, table: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+        if name not in table:
+            return default
+        value = table[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.error(f"trace.{name}", f"a whole number from {low} to {high:,}".replace(",", "_"), value)
+        return value
+
+    def fraction(self, value: Any, key: str) -> Fraction:
+        expected = 'a fraction from 0 up to (not including) 1, such as "0.0001"'
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.error(key, expected, value)
+        text = repr(value) if isinstance(value, float) else str(value).strip()
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise self.error(key, expected, value) from None
+        if not number.is_finite() or not 0 <= number < 1:
+            raise self.error(key, expected, value)
+        return Fraction(number)
+
+    def sources(self, value: Any) -> dict[str, SourceSpec]:
+        if not isinstance(value, dict):
+            raise self.error("source", 'a table ([source]) of chain = { kind = "..." }', value)
+        specs: dict[str, SourceSpec] = {}
+        for chain_name, entry in value.items():
+            key = f"source.{chain_name}"
+            try:
+                chain = get_chain(chain_name)
+            except BadChain:
+                raise BadCaseFile(
+                    f"{self.name}: unknown key {key}; expected a chain: {', '.join(_known_chains())}"
+                ) from None
+            allowed = KINDS_FOR_CHAIN[chain.kind]
+            if isinstance(entry, str):
+                entry = {"kind": entry}
+            table = self.table(entry, key, _SOURCE_KEYS)
+            kind = self.string(table, "kind", f"{key}.kind", required=True)
+            if kind not in allowed:
+                raise self.error(f"{key}.kind", f"a source for {chain.slug}: {' | '.join(allowed)}", kind)
+            url = self.string(table, "url", f"{key}.url")
+            if url is not None:
+                problem = _url_problem(url, kind=kind)
+                if problem:
+                    raise self.error(f"{key}.url", problem, url if "key" not in problem else "a URL with a key")
+            specs[chain.slug] = SourceSpec(kind, url)  # type: ignore[arg-type]
+        return specs
+
+
+def _policy(value: Any, error: Any) -> Policy:
+    try:
+        return Policy(value)
+    except ValueError:
+        raise error(" | ".join(p.value for p in Policy), value if isinstance(value, str) else repr(value)) from None
+
+
+def _url_problem(url: str, *, kind: str) -> str | None:
+    """What is wrong with a source URL, or None."""
+    if not isinstance(url, str) or not url.strip():
+        return "a non-empty URL"
+    if kind != "snapshot" and not re.match(r"https?://[^\s/?#]+", url):
+        return "an http:// or https:// URL"
+    if _KEY_IN_URL.search(url):
+        return "a URL without an API key (set ETHERSCAN_API_KEY or TRONGRID_API_KEY instead)"
+    return None
+
+
+def _known_chains() -> list[str]:
+    from tracer.networks import CHAINS
+
+    return list(CHAINS)
+
+
+def _first_clause(message: str) -> str:
+    return message.split("\n", 1)[0]
+
+
+def _show(value: Any) -> str:
+    """A short one-line rendering of an offending value."""
+    text = str(value) if isinstance(value, dt.date | dt.time) else repr(value)
+    text = text.replace("\n", "\\n")
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,59 @@
+"""`heisttrace report DIR` and `heisttrace export DIR`: the case file and graph/table exports of a bundle."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tracer.environment import Environment
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    report = subparsers.add_parser(
+        "report",
+        help="render the case file (HTML, Markdown or PDF) from a bundle",
+        description=(
+            "Render the case file of a finished trace from its bundle directory: a self-contained, offline "
+            "report.html (summary, balance sheet as a Sankey, interactive flow graph, endpoints with explorer "
+            "links, main paths, timeline, methodology), report.md, or report.pdf printed by headless Chromium."
+        ),
+    )
+    report.add_argument("dir", type=Path, metavar="DIR", help="bundle directory written by `heisttrace trace --out`")
+    report.add_argument("--format", choices=("html", "md", "pdf"), default="html", help="output format (default html)")
+    report.add_argument("--out", type=Path, metavar="FILE", help="output file (default DIR/report.<format>)")
+    report.set_defaults(run=run_report)
+
+    export = subparsers.add_parser(
+        "export",
+        help="export the traced graph and tables (GraphML, GEXF, DOT, CSV, Parquet, JSON)",
+        description=(
+            "Export a bundle's flow graph (nodes: addresses with role, category, label, taint; edges: flows with "
+            "tx hash, asset, amounts) as GraphML, GEXF (Gephi), DOT (Graphviz) or JSON, or its tables (nodes, "
+            "edges, addresses, flows, endpoints) as a directory of CSV or Parquet files."
+        ),
+    )
+    export.add_argument("dir", type=Path, metavar="DIR", help="bundle directory")
+    export.add_argument(
+        "--format", required=True, choices=("graphml", "gexf", "dot", "csv", "parquet", "json"), help="export format"
+    )
+    export.add_argument(
+        "--out", type=Path, metavar="PATH", help="output file, or directory for csv/parquet (default inside DIR)"
+    )
+    export.set_defaults(run=run_export)
+
+
+def run_report(args: argparse.Namespace, env: Environment) -> int:
+    from tracer.report import write_report
+
+    path = write_report(args.dir, fmt=args.format, out=args.out)
+    env.stdout.print(f"wrote {path}", markup=False, highlight=False)
+    return 0
+
+
+def run_export(args: argparse.Namespace, env: Environment) -> int:
+    from tracer.report.bundle import read_bundle
+    from tracer.report.exports import export_bundle
+
+    path = export_bundle(read_bundle(args.dir), args.format, out=args.out)
+    env.stdout.print(f"wrote {path}", markup=False, highlight=False)
+    return 0

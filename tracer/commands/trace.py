@@ -1,0 +1,178 @@
+"""`heisttrace trace CASE.toml --out DIR`: follow the stolen value and write the bundle.
+
+Shows live progress (addresses expanded, requests, share of the loot at endpoints). Ctrl-C
+keeps a checkpoint in the store (exit 130); the same command resumes. Exit 4 when a budget
+or an offline gap left the trace incomplete (the bundle is still written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from tracer.environment import Environment
+from tracer.errors import BadInput
+
+EXIT_OK = 0
+EXIT_INCOMPLETE = 4
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "trace",
+        help="trace a case file and write the bundle",
+        description=(
+            "Follow stolen value from the case's seeds hop by hop under a taint policy, stop at labelled "
+            "services, and write summary.json, addresses.csv, flows.csv, endpoints.csv, graph.graphml, "
+            "manifest.json (and report.html) to --out. Interrupt with Ctrl-C and run the same command to resume."
+        ),
+    )
+    parser.add_argument("case", type=Path, help="the case file (TOML)")
+    parser.add_argument("--out", type=Path, required=True, help="bundle directory")
+    parser.add_argument("--policy", help="poison | haircut | fifo | lifo | tiho (default: the case's)")
+    parser.add_argument("--strategy", help="frontier strategy: ranked (default) | bfs | poison")
+    parser.add_argument("--source", help="source kind for every seed chain: etherscan | rpc")
+    parser.add_argument("--api-url", help="Etherscan-compatible API URL for every etherscan source")
+    parser.add_argument("--rpc-url", help="JSON-RPC URL for every rpc source")
+    parser.add_argument("--offline", action="store_true", help="answer only from the local store")
+    parser.add_argument("--max-addresses", type=int, help="expansion budget (addresses whose history is read)")
+    parser.add_argument("--json", action="store_true", help="print summary.json to stdout instead of tables")
+    parser.add_argument(
+        "--compare", help="comma-separated policies: trace each, write DIR/<policy>/ and comparison.json"
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    from tracer.api import compare_policies, trace
+    from tracer.case import read_case
+    from tracer.store import Store
+
+    if args.max_addresses is not None and args.max_addresses < 1:
+        raise BadInput(f"--max-addresses must be at least 1, not {args.max_addresses}")
+    if not args.case.is_file():
+        raise BadInput(f"case file {args.case} does not exist")
+    case = read_case(args.case).with_overrides(
+        policy=args.policy,
+        max_addresses=args.max_addresses,
+        source_kind=args.source,
+        api_url=args.api_url,
+        rpc_url=args.rpc_url,
+    )
+    case_hash = _sha256(args.case)
+    env.home.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {
+        "strategy": args.strategy,
+        "offline": args.offline,
+        "api_key": env.api_key("ETHERSCAN_API_KEY"),
+    }
+    with Store.open(env.store_path) as store, _progress(env, quiet=args.json) as progress:
+        options["store"] = store
+        options["progress"] = progress
+        if args.compare:
+            policies = [p.strip() for p in args.compare.split(",") if p.strip()]
+            if not policies:
+                raise BadInput("--compare needs at least one policy")
+            results = compare_policies(case, policies, out=args.out, case_sha256=case_hash, **options)
+            summaries = {name: r.summary for name, r in results.items()}
+            complete = all(r.complete for r in results.values())
+        else:
+            result = trace(case, **options)
+            result.manifest["case_file_sha256"] = case_hash
+            result.write(args.out)
+            summaries = {result.summary["policy"]: result.summary}
+            complete = result.complete
+    if args.json:
+        doc = next(iter(summaries.values())) if len(summaries) == 1 else summaries
+        env.stdout.out(json.dumps(doc, indent=2, ensure_ascii=False), highlight=False)
+    else:
+        for summary in summaries.values():
+            _render(env, summary)
+        env.stdout.print(f"bundle written to {args.out}", markup=False, highlight=False)
+    if not complete:
+        env.stderr.print(
+            "heisttrace: the trace is incomplete (budget, hop limit or offline gap); the bundle says what is missing.",
+            markup=False,
+            highlight=False,
+        )
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class _progress:
+    """A rich live line on stderr; a no-op callback when quiet."""
+
+    def __init__(self, env: Environment, *, quiet: bool) -> None:
+        self.env = env
+        self.quiet = quiet
+        self._live: Any = None
+
+    def __enter__(self) -> Any:
+        if self.quiet:
+            return None
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._live = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.env.stderr,
+            transient=True,
+        )
+        self._live.start()
+        task = self._live.add_task("starting from the seeds", total=None)
+
+        def update(p: Any) -> None:
+            share = float(p.endpoint_share) * 100  # display only
+            self._live.update(
+                task,
+                description=(
+                    f"expanded {p.expanded} · frontier {p.frontier} · requests {p.requests} · "
+                    f"transfers {p.transfers_read} · at endpoints {share:.1f}%"
+                ),
+            )
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+
+def _render(env: Environment, summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"{summary['case']} · {summary['policy']} · {'complete' if summary['complete'] else 'INCOMPLETE'}"
+    )
+    columns = ("stolen", "swapped_in", "endpoints", "unmoved", "fees", "below_threshold", "unexplored", "swapped_out")
+    table.add_column("asset")
+    for c in columns:
+        table.add_column(c.replace("_", " "), justify="right")
+    for key, row in summary["assets"].items():
+        table.add_row(f"{row['symbol']} ({key})", *(row[c] for c in columns))
+    env.stdout.print(table)
+    if summary["endpoints_by_category"]:
+        cats = Table(title="reached endpoints")
+        cats.add_column("category")
+        cats.add_column("asset")
+        cats.add_column("amount", justify="right")
+        for cat, per in summary["endpoints_by_category"].items():
+            for key, amount in per.items():
+                cats.add_row(cat, key, amount)
+        env.stdout.print(cats)
+    counts = summary["counts"]
+    env.stdout.print(
+        f"addresses visited {counts['addresses_visited']} · transfers read {counts['transfers_read']} · "
+        f"requests {counts['requests']}",
+        markup=False,
+        highlight=False,
+    )

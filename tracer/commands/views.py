@@ -1,0 +1,81 @@
+"""Terminal views of a bundle: `heisttrace show DIR`, `heisttrace path DIR ADDRESS`, `heisttrace address DIR ...`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tracer.environment import Environment
+from tracer.errors import BadInput
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    show = subparsers.add_parser(
+        "show",
+        help="the case at a glance: balance sheet, endpoints, top paths, timeline",
+        description=(
+            "Print a finished trace from its bundle directory: the balance sheet (stolen → endpoints by category, "
+            "unmoved, fees, below threshold, unexplored), the endpoints table, the widest laundering paths from "
+            "seed to endpoint (hops, assets, amounts, swaps, times) and a timeline of value reaching endpoints."
+        ),
+    )
+    show.add_argument("dir", type=Path, metavar="DIR", help="bundle directory")
+    show.add_argument("--paths", type=int, default=5, help="how many paths to show (default 5)")
+    show.add_argument("--endpoints", type=int, default=25, help="how many endpoints to list (default 25)")
+    show.set_defaults(run=run_show)
+
+    path = subparsers.add_parser(
+        "path",
+        help="how taint reached an address, and where it went on",
+        description=(
+            "Print the widest path from a seed to ADDRESS (each hop with assets, amounts, transactions and times, "
+            "swaps on the way), then the widest onward paths from ADDRESS to endpoints. ADDRESS may be written "
+            "chain:address when it appears on several chains."
+        ),
+    )
+    path.add_argument("dir", type=Path, metavar="DIR", help="bundle directory")
+    path.add_argument("address", metavar="ADDRESS", help="address (or chain:address) of the trace")
+    path.add_argument("--onward", type=int, default=5, help="how many onward paths to show (default 5)")
+    path.set_defaults(run=run_path)
+
+    address = subparsers.add_parser(
+        "address",
+        help="one address: labels, taint in and out, counterparties, swaps",
+        description=(
+            "Print what the bundle knows about one address: role, category, label and its source, hop, first "
+            "tainted time, tainted amounts in and out per asset, its largest counterparties and its swaps."
+        ),
+    )
+    address.add_argument("dir", type=Path, metavar="DIR", help="bundle directory")
+    address.add_argument("address", metavar="ADDRESS", help="address (or chain:address) of the trace")
+    address.set_defaults(run=run_address)
+
+
+def _case(directory: Path):  # -> CaseFile
+    from tracer.report.bundle import read_bundle
+    from tracer.report.casefile import analyse_bundle
+
+    return analyse_bundle(read_bundle(directory))
+
+
+def run_show(args: argparse.Namespace, env: Environment) -> int:
+    from tracer.report.terminal import render_case
+
+    if args.paths < 0 or args.endpoints < 0:
+        raise BadInput("--paths and --endpoints must not be negative")
+    render_case(_case(args.dir), env.stdout, paths=args.paths, endpoints=args.endpoints)
+    return 0
+
+
+def run_path(args: argparse.Namespace, env: Environment) -> int:
+    from tracer.report.terminal import render_path
+
+    render_path(_case(args.dir), env.stdout, args.address, onward=max(args.onward, 0))
+    return 0
+
+
+def run_address(args: argparse.Namespace, env: Environment) -> int:
+    from tracer.report.terminal import render_address
+
+    render_address(_case(args.dir), env.stdout, args.address)
+    return 0

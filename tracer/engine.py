@@ -1,0 +1,603 @@
+"""The tracing loop: pop the richest frontier address, read its history, replay its ledger, push on.
+
+Nothing here knows which explorer answered: histories come from a
+:class:`tracer.sources.HistoryProvider`, labels from a :class:`tracer.sources.LabelLookup`.
+
+State is kept per edge: the taint (and poison flag) each transfer carries, as computed by
+its sender's replay (:func:`tracer.taint.trace_address`). When new taint reaches an address
+that was already expanded, the address is replayed again and only the differences are
+pushed on, until nothing changes. Taint only moves forward in (block, tx index, position),
+so this always settles, and the final state does not depend on the order of replays.
+
+An address receiving taint is, in this order: a labelled endpoint (absorbs, never
+expanded); a frontier node (waits, ranked by the frontier strategy); or, once popped and
+read, an unknown service (too many counterparties), a recognised exchange deposit address,
+or a transit address whose ledger is replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, Protocol
+
+from heuristics.deposits import detect_deposit_address
+from heuristics.services import SERVICE_PROBE_ROWS, detect_unknown_service
+from tracer.errors import BadInput, OfflineGap
+from tracer.frontier import Frontier, Node, Strategy, make_frontier
+from tracer.models import FEE_SINK, Category, Label, Policy, Transfer
+from tracer.networks import ChainKind, get_chain
+from tracer.sources import HistoryProvider, LabelLookup
+from tracer.taint import EdgeKey, Injection, Outcome, Window, asset_key, trace_address
+
+CHECKPOINT_FORMAT = 1
+#: Expansions between two settles of pending re-replays (part of the deterministic schedule).
+SETTLE_EVERY = 512
+
+
+@dataclass(frozen=True, slots=True)
+class SeedSpec:
+    """One seed: an address (thief or victim) or a theft transaction."""
+
+    chain: str
+    address: str | None = None
+    tx: str | None = None
+    role: str = "thief"  # thief | victim
+    label: str = ""
+    amount: str | None = None  # decimal in the asset's unit
+    asset: str | None = None  # symbol or token contract
+
+
+@dataclass(frozen=True, slots=True)
+class TraceConfig:
+    """Everything that decides a trace's answer."""
+
+    case_id: str
+    seeds: tuple[SeedSpec, ...]
+    policy: Policy = Policy.HAIRCUT
+    strategy: Strategy = Strategy.RANKED
+    window: Window = field(default_factory=Window)
+    max_hops: int | None = 25
+    min_taint: Fraction = Fraction(1, 10_000)
+    max_addresses: int | None = 3000
+    checkpoint_every: int = 25
+
+    def fingerprint(self) -> str:
+        """Hash of what decides the expansion order (not the budget: a larger budget continues)."""
+        doc = {
+            "case": self.case_id,
+            "seeds": [[s.chain, s.address, s.tx, s.role, s.amount, s.asset] for s in self.seeds],
+            "policy": str(self.policy),
+            "strategy": str(self.strategy),
+            "window": [
+                self.window.since_block,
+                self.window.since_time,
+                self.window.until_block,
+                self.window.until_time,
+            ],
+            "max_hops": self.max_hops,
+            "min_taint": str(self.min_taint),
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A progress report after each expansion."""
+
+    expanded: int
+    frontier: int
+    requests: int
+    transfers_read: int
+    endpoint_share: Fraction  # taint at endpoints / stolen, averaged over stolen assets
+
+
+class CheckpointStore(Protocol):
+    def write_checkpoint(self, key: str, state: bytes) -> None: ...
+
+    def read_checkpoint(self, key: str) -> bytes | None: ...
+
+
+@dataclass
+class TraceState:
+    """The engine's raw state at the end (what :mod:`tracer.result` turns into frames)."""
+
+    config: TraceConfig
+    outcomes: dict[Node, Outcome] = field(default_factory=dict)
+    inflows: dict[Node, dict[EdgeKey, tuple[int, bool, Transfer]]] = field(default_factory=dict)
+    hops: dict[Node, int] = field(default_factory=dict)
+    endpoints: dict[Node, Label] = field(default_factory=dict)
+    labels: dict[Node, Label | None] = field(default_factory=dict)
+    seeds: set[Node] = field(default_factory=set)
+    victims: set[Node] = field(default_factory=set)
+    gaps: list[str] = field(default_factory=list)
+    unexplored: set[Node] = field(default_factory=set)  # frontier nodes that would still be expanded
+    expanded_order: list[Node] = field(default_factory=list)
+    bases: dict[str, Fraction] = field(default_factory=dict)
+    requests: int = 0
+    transfers_read: int = 0
+    tips: dict[str, int] = field(default_factory=dict)
+    frontier_snapshot: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine:
+    """One trace: `run()` returns the final :class:`TraceState`."""
+
+    def __init__(
+        self,
+        config: TraceConfig,
+        *,
+        history: HistoryProvider,
+        labels: LabelLookup | None = None,
+        checkpoints: CheckpointStore | None = None,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.history = history
+        self.label_lookup = labels
+        self.checkpoints = checkpoints
+        self.progress = progress
+        self.state = TraceState(config=config)
+        self.frontier: Frontier = make_frontier(config.strategy, min_taint=config.min_taint, max_hops=config.max_hops)
+        self._histories: dict[Node, list[Transfer]] = {}
+        self._injections: dict[Node, Injection] = {}
+        self._dirty: list[tuple[tuple, Node]] = []  # (earliest changed inflow, node)
+        self._dirty_at: dict[Node, tuple] = {}
+        self._since_settle = 0
+        self._bases_ready = False
+        self._pending_score: set[Node] = set()
+        self._replaying = False
+        self._resume: tuple[list[Node], int, int] | None = None
+        self._request_offset = 0
+        self._endpoint_taint: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ public
+    @property
+    def checkpoint_key(self) -> str:
+        return f"trace:{self.config.case_id}:{self.config.fingerprint()}"
+
+    def run(self) -> TraceState:
+        """Trace to the end (or the budget); checkpoints on the way and when interrupted.
+
+        Resuming re-runs the same deterministic loop; the expansions the checkpoint lists are
+        answered from the store and not counted again (requests, transfers read).
+        """
+        saved = self.checkpoints.read_checkpoint(self.checkpoint_key) if self.checkpoints else None
+        if saved:
+            doc = json.loads(saved)
+            if doc.get("format") == CHECKPOINT_FORMAT and doc.get("fingerprint") == self.config.fingerprint():
+                self._resume = ([(c, a) for c, a in doc["expanded"]], int(doc["requests"]), int(doc["transfers_read"]))
+                self._replaying = True
+        self._request_offset = self.history.requests
+        try:
+            self._start_seeds()
+            self._loop()
+        except BaseException:  # Ctrl-C or a source failure: keep what is done
+            if not self._replaying:
+                self._write_checkpoint()
+            raise
+        self._finish()
+        self._write_checkpoint()
+        return self.state
+
+    def _begin(self, node: Node) -> None:
+        """Record an expansion; leave replay mode once past (or off) the checkpoint's list."""
+        order = self.state.expanded_order
+        order.append(node)
+        if not self._replaying or self._resume is None:
+            return
+        recorded = self._resume[0]
+        index = len(order) - 1
+        if index < len(recorded) and recorded[index] == node:
+            return
+        self._leave_replay(exact=index == len(recorded))
+
+    def _leave_replay(self, *, exact: bool) -> None:
+        """Stop replaying; when we are exactly where the checkpoint stopped, take over its counts."""
+        if self._resume is not None and self._replaying and exact:
+            _, requests, transfers = self._resume
+            self.state.requests, self.state.transfers_read = requests, transfers
+            self._request_offset = self.history.requests
+        self._replaying = False
+
+    # ------------------------------------------------------------------ loop
+    def _loop(self) -> None:
+        cfg = self.config
+        since_checkpoint = 0
+        while cfg.max_addresses is None or len(self.state.expanded_order) < cfg.max_addresses:
+            node = self.frontier.pop()
+            if node is None and self._dirty:
+                self._settle()  # pending changes may put nodes back on the frontier
+                node = self.frontier.pop()
+            if node is None:
+                break
+            self._expand(node)
+            self._expanded_one()
+            since_checkpoint += 1
+            if since_checkpoint >= cfg.checkpoint_every and not self._replaying:
+                self._write_checkpoint()
+                since_checkpoint = 0
+            self._report()
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        stolen = self._stolen_by_asset()
+        shares = [Fraction(self._endpoint_taint.get(k, 0), v) for k, v in stolen.items() if v > 0]
+        share = sum(shares, Fraction(0)) / len(shares) if shares else Fraction(0)
+        self.progress(
+            Progress(
+                expanded=len(self.state.expanded_order),
+                frontier=len(self.frontier),
+                requests=self._requests(),
+                transfers_read=self.state.transfers_read,
+                endpoint_share=share,
+            )
+        )
+
+    def _requests(self) -> int:
+        return self.state.requests + (self.history.requests - self._request_offset)
+
+    def _stolen_by_asset(self) -> dict[str, int]:
+        stolen: dict[str, int] = {}
+        for node in self.state.seeds | self.state.victims:
+            outcome = self.state.outcomes.get(node)
+            if outcome:
+                for k, v in outcome.stolen.items():
+                    stolen[k] = stolen.get(k, 0) + v
+        return stolen
+
+    # ------------------------------------------------------------------ seeds
+    def _start_seeds(self) -> None:
+        cfg = self.config
+        seed_nodes: list[Node] = []
+        by_chain: dict[str, set[str]] = {}
+        thief: dict[Node, dict[str, Any]] = {}
+        for seed in cfg.seeds:
+            chain = get_chain(seed.chain)
+            if chain.kind is ChainKind.UTXO:
+                raise BadInput(f"seed on {seed.chain}: UTXO chains are traced by the UTXO tracer, not this engine")
+            if seed.address:
+                node = (seed.chain, seed.address.lower())
+                by_chain.setdefault(seed.chain, set()).add(node[1])
+                entry = thief.setdefault(node, {"victim": False, "thief": False, "caps": {}, "uncapped": False})
+                if seed.role == "victim":
+                    entry["victim"] = True
+                    self.state.victims.add(node)
+                else:
+                    entry["thief"] = True
+                    if seed.amount is None:
+                        entry["uncapped"] = True
+                    else:
+                        entry["caps"][(seed.asset or chain.native_symbol, seed.amount)] = True
+                if node not in seed_nodes:
+                    seed_nodes.append(node)
+        tx_edges: dict[Node, dict[EdgeKey, int]] = {}
+        for seed in cfg.seeds:
+            if seed.tx and not seed.address:
+                for node, edges in self._theft_receivers(seed).items():
+                    tx_edges.setdefault(node, {}).update(edges)
+                    by_chain.setdefault(node[0], set()).add(node[1])
+                    if node not in seed_nodes:
+                        seed_nodes.append(node)
+        for node in seed_nodes:
+            self.state.seeds.add(node)
+            self.state.hops[node] = 0
+            self.state.labels[node] = self._label(node)
+        for node in seed_nodes:
+            self._begin(node)
+            transfers = self._read(node, full=True)
+            if transfers is None:
+                continue
+            entry = thief.get(node, {"victim": False, "thief": False, "caps": {}, "uncapped": False})
+            caps = (
+                None if entry["uncapped"] or not entry["thief"] else self._resolve_caps(node, entry["caps"], transfers)
+            )
+            self._injections[node] = Injection(
+                thief=entry["thief"],
+                victim=entry["victim"],
+                caps=caps,
+                edges=tx_edges.get(node, {}),
+                seeds=frozenset(by_chain.get(node[0], set())),
+            )
+            self._histories[node] = transfers
+            self._replay(node)
+        self._settle()
+        self._bases_ready = True
+        self._update_bases()
+        for node in sorted(self._pending_score):
+            self._rescore(node)
+        self._pending_score.clear()
+
+    def _theft_receivers(self, seed: SeedSpec) -> dict[Node, dict[EdgeKey, int]]:
+        """The receivers of a theft transaction and, per inflow edge, how much of it was stolen."""
+        fetch = getattr(self.history, "transaction", None)
+        if fetch is None:
+            raise BadInput(f"seed tx {seed.tx}: this history source cannot look up transactions; give the address")
+        transfers: Sequence[Transfer] = fetch(get_chain(seed.chain), seed.tx)
+        if not transfers:
+            raise BadInput(f"seed tx {seed.tx} on {seed.chain}: no value-moving transfers found")
+        net: dict[tuple[str, str], int] = {}
+        for tr in transfers:
+            if tr.kind.value == "fee" or not tr.moves_value or tr.noise or tr.sender == tr.receiver:
+                continue
+            k = asset_key(tr.asset)
+            net[(tr.receiver, k)] = net.get((tr.receiver, k), 0) + tr.amount
+            net[(tr.sender, k)] = net.get((tr.sender, k), 0) - tr.amount
+        result: dict[Node, dict[EdgeKey, int]] = {}
+        for tr in sorted(transfers, key=lambda t: t.order_key):
+            k = asset_key(tr.asset)
+            gain = net.get((tr.receiver, k), 0)
+            if gain <= 0 or tr.kind.value == "fee" or not tr.moves_value or tr.noise:
+                continue
+            take = min(gain, tr.amount)
+            net[(tr.receiver, k)] = gain - take
+            result.setdefault((seed.chain, tr.receiver), {})[(tr.tx_hash, tr.position)] = take
+        if not result:
+            raise BadInput(f"seed tx {seed.tx} on {seed.chain}: nobody gained value in it")
+        return result
+
+    def _resolve_caps(
+        self, node: Node, wanted: dict[tuple[str, str], bool], transfers: Sequence[Transfer]
+    ) -> dict[str, int]:
+        """Turn (symbol or contract, decimal amount) into {asset key: base units}."""
+        chain = get_chain(node[0])
+        caps: dict[str, int] = {}
+        for asset_text, amount_text in wanted:
+            key, decimals = None, None
+            if asset_text.lower() in (chain.native_symbol.lower(), "native"):
+                key, decimals = f"{chain.slug}:native", chain.native_decimals
+            else:
+                matches = {
+                    asset_key(t.asset): t.asset.decimals
+                    for t in transfers
+                    if t.asset.contract
+                    and (t.asset.contract == asset_text.lower() or t.asset.symbol.lower() == asset_text.lower())
+                }
+                if len(matches) > 1:
+                    raise BadInput(f"seed {node[1]}: asset {asset_text!r} is ambiguous; give the token contract")
+                if not matches:
+                    raise BadInput(f"seed {node[1]}: asset {asset_text!r} never reached this address")
+                key, decimals = next(iter(matches.items()))
+            try:
+                units = Decimal(amount_text) * (Decimal(10) ** decimals)
+            except InvalidOperation:
+                raise BadInput(f"seed {node[1]}: amount {amount_text!r} is not a number") from None
+            if units != units.to_integral_value() or units < 0:
+                raise BadInput(f"seed {node[1]}: amount {amount_text} has more decimals than the asset ({decimals})")
+            caps[key] = caps.get(key, 0) + int(units)
+        return caps
+
+    # ------------------------------------------------------------------ reading
+    def _bounds(self, chain_slug: str) -> tuple[int, int | None]:
+        w = self.config.window
+        end = w.until_block
+        if end is None:
+            tip = self.state.tips.get(chain_slug)
+            if tip is None:
+                pin = getattr(self.history, "tip", None)
+                if pin is not None:
+                    tip = pin(get_chain(chain_slug), pin_key=self.config.case_id)
+                    self.state.tips[chain_slug] = tip
+            end = tip
+        return 0, end
+
+    def _read(self, node: Node, *, full: bool) -> list[Transfer] | None:
+        """The node's history (sorted, de-duplicated); None when an offline gap stops us."""
+        chain = get_chain(node[0])
+        start, end = self._bounds(node[0])
+        try:
+            chunk = self.history.history(
+                chain, node[1], start_block=start, end_block=end, max_rows=None if full else SERVICE_PROBE_ROWS
+            )
+        except OfflineGap as gap:
+            self.state.gaps.append(gap.message)
+            self.state.unexplored.add(node)
+            return None
+        transfers = _canonical(chunk.transfers)
+        if not self._replaying:
+            self.state.transfers_read += len(transfers)
+        if not full and not chunk.complete:
+            if detect_unknown_service(node[1], transfers):
+                self._make_endpoint(node, _service_label(node, len(transfers)))
+                return None
+            return self._read(node, full=True)
+        return transfers
+
+    # ------------------------------------------------------------------ expansion
+    def _expand(self, node: Node) -> None:
+        self._begin(node)
+        transfers = self._read(node, full=False)
+        if transfers is None:
+            return
+        counterparties = {t.receiver for t in transfers if t.sender == node[1] and t.receiver != FEE_SINK}
+        known = {a: self._label((node[0], a)) for a in sorted(counterparties)}
+        deposit = detect_deposit_address(node[0], node[1], transfers, known)
+        if deposit is not None:
+            self._make_endpoint(node, deposit)
+            return
+        self._histories[node] = transfers
+        self._replay(node)
+
+    def _make_endpoint(self, node: Node, label: Label) -> None:
+        self.state.endpoints[node] = label
+        self.state.labels[node] = label
+        self.frontier.remove(node)
+        for _, (taint, _, tr) in self.state.inflows.get(node, {}).items():
+            k = asset_key(tr.asset)
+            self._endpoint_taint[k] = self._endpoint_taint.get(k, 0) + taint
+
+    def _replay(self, node: Node) -> None:
+        """Recompute `node`'s ledger and push what changed to its receivers."""
+        transfers = self._histories[node]
+        outcome = trace_address(
+            node[1],
+            transfers,
+            policy=self.config.policy,
+            inflows=self.state.inflows.get(node, {}),
+            window=self.config.window,
+            injection=self._injections.get(node),
+        )
+        old = self.state.outcomes.get(node)
+        self.state.outcomes[node] = outcome
+        old_pushes = old.pushes if old is not None else {}
+        # history order (deterministic), then edges that no longer carry anything
+        edges = list(outcome.pushes) + [e for e in old_pushes if e not in outcome.pushes]
+        for edge in edges:
+            before = old_pushes.get(edge)
+            after = outcome.pushes.get(edge)
+            if before is not None and after is not None and before[1:] == after[1:]:
+                continue
+            tr = (after or before)[0]  # type: ignore[index]
+            receiver = (node[0], tr.receiver)
+            inflows = self.state.inflows.setdefault(receiver, {})
+            old_taint = inflows[edge][0] if edge in inflows else 0
+            if after is None or (after[1] == 0 and not after[2]):
+                inflows.pop(edge, None)
+                new_taint = 0
+            else:
+                inflows[edge] = (after[1], after[2], tr)
+                new_taint = after[1]
+            self._touched(receiver, asset_key(tr.asset), new_taint - old_taint, tr.order_key)
+        if self._bases_ready and outcome.swaps:
+            self._update_bases()
+
+    def _touched(self, node: Node, key: str, delta: int, when: tuple) -> None:
+        state = self.state
+        if node in state.outcomes or node in self._histories:
+            earliest = self._dirty_at.get(node)
+            if earliest is None or when < earliest:
+                self._dirty_at[node] = when
+                heapq.heappush(self._dirty, (when, node))
+            return
+        if node in state.endpoints:
+            self._endpoint_taint[key] = self._endpoint_taint.get(key, 0) + delta
+            return
+        if node not in state.labels:
+            label = state.labels[node] = self._label(node)
+            if label is not None and label.is_endpoint:
+                state.endpoints[node] = label
+                self._endpoint_taint[key] = self._endpoint_taint.get(key, 0) + delta
+                return
+        if node in state.unexplored:
+            return  # an offline gap stopped its expansion; its taint stays unexplored
+        if self._bases_ready:
+            self._rescore(node)
+        else:
+            self._pending_score.add(node)
+
+    def _settle(self) -> None:
+        """Replay expanded addresses whose inflows changed until nothing changes.
+
+        Earliest change first: taint only moves forward in time, so this replays most
+        addresses once even when a change ripples through many of them.
+        """
+        self._since_settle = 0
+        while self._dirty:
+            when, node = heapq.heappop(self._dirty)
+            if self._dirty_at.get(node) != when:
+                continue  # superseded by an earlier change
+            del self._dirty_at[node]
+            self._replay(node)
+
+    def _expanded_one(self) -> None:
+        """Settle every `SETTLE_EVERY` expansions (batching re-replays); deterministic, so replay matches."""
+        self._since_settle += 1
+        if self._since_settle >= SETTLE_EVERY:
+            self._settle()
+
+    def _rescore(self, node: Node) -> None:
+        inflows = self.state.inflows.get(node, {})
+        hop = None
+        reach: dict[str, int] = {}
+        poison = self.config.policy is Policy.POISON
+        for taint, poisoned, tr in inflows.values():
+            r = tr.amount if poison and poisoned else taint
+            if not r:
+                continue
+            k = asset_key(tr.asset)
+            reach[k] = reach.get(k, 0) + r
+            sender_hop = self.state.hops.get((node[0], tr.sender), 0)
+            hop = sender_hop + 1 if hop is None else min(hop, sender_hop + 1)
+        if not reach:
+            self.frontier.remove(node)
+            return
+        self.state.hops[node] = hop or 0
+        score = sum((Fraction(v) / self._base(k, v) for k, v in sorted(reach.items())), Fraction(0))
+        self.frontier.push(node, score=score, hop=hop or 0)
+
+    def _base(self, key: str, fallback: int) -> Fraction:
+        base = self.state.bases.get(key)
+        if base is None:
+            base = self.state.bases[key] = Fraction(max(fallback, 1))
+        return base
+
+    def _update_bases(self) -> None:
+        """Stolen totals per asset; assets reached only through swaps get the swap's rate."""
+        bases = self.state.bases
+        for k, v in sorted(self._stolen_by_asset().items()):
+            if v > 0 and k not in bases:
+                bases[k] = Fraction(v)
+        for node in sorted(self.state.outcomes):
+            for swap in self.state.outcomes[node].swaps:
+                if swap.asset_in not in bases and swap.asset_out in bases and swap.taint_out > 0 and swap.taint_in > 0:
+                    bases[swap.asset_in] = bases[swap.asset_out] * swap.taint_in / swap.taint_out
+
+    def _label(self, node: Node) -> Label | None:
+        if self.label_lookup is None:
+            return None
+        return self.label_lookup.label(node[0], node[1])
+
+    # ------------------------------------------------------------------ end / checkpoints
+    def _finish(self) -> None:
+        if self._replaying and self._resume is not None:
+            self._leave_replay(exact=len(self.state.expanded_order) == len(self._resume[0]))
+        self._settle()
+        state = self.state
+        state.requests = self._requests()
+        self._request_offset = self.history.requests
+        for node, score, _ in self.frontier.rank():
+            if self.frontier.accepts(score):  # budget or max_hops stopped it, not the threshold
+                state.unexplored.add(node)
+        state.frontier_snapshot = self.frontier.snapshot()
+
+    def _write_checkpoint(self) -> None:
+        if self.checkpoints is None:
+            return
+        doc = {
+            "format": CHECKPOINT_FORMAT,
+            "fingerprint": self.config.fingerprint(),
+            "expanded": [list(n) for n in self.state.expanded_order],
+            "requests": self._requests(),
+            "transfers_read": self.state.transfers_read,
+            "frontier": self.frontier.snapshot(),
+        }
+        self.checkpoints.write_checkpoint(self.checkpoint_key, json.dumps(doc, sort_keys=True).encode())
+
+
+def _canonical(transfers: Sequence[Transfer]) -> list[Transfer]:
+    """Sorted by (block, tx index, tx hash, position), one record per (tx hash, position)."""
+    seen: set[EdgeKey] = set()
+    out = []
+    for tr in sorted(transfers, key=lambda t: t.order_key):
+        edge = (tr.tx_hash, tr.position)
+        if edge not in seen:
+            seen.add(edge)
+            out.append(tr)
+    return out
+
+
+def _service_label(node: Node, rows: int) -> Label:
+    return Label(
+        chain=node[0],
+        address=node[1],
+        category=Category.UNKNOWN_SERVICE,
+        name="unknown service",
+        source="heuristic:service-history",
+        source_words=f"more than {rows} transfers with many counterparties in the first page of history",
+    )

@@ -1,0 +1,133 @@
+"""The history service: the store in front of the account-chain adapters.
+
+The engine asks :class:`HistoryService` for an address's transfers in a block range; the
+service asks the adapter only for the ranges the store does not cover yet, writes what
+comes back (transfers and coverage in one transaction) and answers from the store. The
+chain tip is fetched once per trace and pinned in the store, so a re-run of the same
+trace makes zero requests and sees exactly the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tracer.errors import BadChain, OfflineGap
+from tracer.networks import Chain, get_chain
+from tracer.sources import AccountAdapter, HistoryChunk
+from tracer.store import Store
+
+_SHOWN_GAPS = 3
+
+
+def tip_meta_key(pin_key: str, chain: str) -> str:
+    """The store meta key under which a trace's pinned chain tip lives."""
+    return f"tip:{pin_key}:{chain}"
+
+
+class HistoryService:
+    """Implements :class:`tracer.sources.HistoryProvider` over a :class:`Store` and per-chain adapters.
+
+    `adapters` maps chain slugs to account adapters; `pin_key` (e.g. the case id) names the
+    pinned tips used when `history()` is called without `end_block`. With `offline=True`
+    nothing is fetched: a range the store lacks raises :class:`OfflineGap`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, AccountAdapter],
+        *,
+        offline: bool = False,
+        pin_key: str | None = None,
+    ) -> None:
+        self.store = store
+        self.adapters = dict(adapters)
+        self.offline = offline
+        self.pin_key = pin_key
+        self._tips: dict[tuple[str | None, str], int] = {}
+
+    @property
+    def requests(self) -> int:
+        """Source requests made so far (the sum of the adapters' counters)."""
+        return sum(int(getattr(adapter, "requests", 0)) for adapter in self.adapters.values())
+
+    def _adapter(self, chain: Chain) -> AccountAdapter:
+        try:
+            return self.adapters[chain.slug]
+        except KeyError:
+            configured = ", ".join(sorted(self.adapters)) or "none"
+            raise BadChain(
+                f"no account-history source is configured for {chain.slug} (configured: {configured})"
+            ) from None
+
+    def tip(self, chain: Chain | str, *, pin_key: str | None = None) -> int:
+        """The chain tip for this trace: pinned in the store under `pin_key` (fetched once), else per service."""
+        chain = _as_chain(chain)
+        key = pin_key if pin_key is not None else self.pin_key
+        cached = self._tips.get((key, chain.slug))
+        if cached is not None:
+            return cached
+        meta_key = tip_meta_key(key, chain.slug) if key is not None else None
+        stored = self.store.read_meta(meta_key) if meta_key else None
+        if stored is not None:
+            tip = int(stored)
+        elif self.offline:
+            hint = f" for trace {key!r}" if key is not None else ""
+            raise OfflineGap(
+                f"offline: the store holds no pinned {chain.slug} chain tip{hint}; run once without --offline first"
+            )
+        else:
+            tip = int(self._adapter(chain).fetch_tip(chain))
+            if meta_key:
+                self.store.write_meta(meta_key, str(tip))
+        self._tips[(key, chain.slug)] = tip
+        return tip
+
+    def history(
+        self,
+        chain: Chain | str,
+        address: str,
+        *,
+        start_block: int = 0,
+        end_block: int | None = None,
+        max_rows: int | None = None,
+    ) -> HistoryChunk:
+        """Transfers touching `address` in start_block..end_block (None = the pinned tip), store first.
+
+        When the adapter stops early (`max_rows`), the answer is partial: `complete=False` and
+        `end_block` is the last block held in full; only that much is marked covered.
+        """
+        chain = _as_chain(chain)
+        adapter = self._adapter(chain)
+        source = adapter.source
+        end = self.tip(chain) if end_block is None else end_block
+        if start_block > end:
+            return HistoryChunk((), start_block, end)
+        missing = self.store.missing_ranges(source, chain.slug, address, start_block, end)
+        if missing and self.offline:
+            shown = ", ".join(f"{a}-{b}" for a, b in missing[:_SHOWN_GAPS])
+            more = f" and {len(missing) - _SHOWN_GAPS} more" if len(missing) > _SHOWN_GAPS else ""
+            raise OfflineGap(
+                f"offline: the store lacks {chain.slug} history of {address} from {source} for blocks {shown}{more}"
+            )
+        complete_to = end
+        budget = max_rows
+        for i, (gap_start, gap_end) in enumerate(missing):
+            if budget == 0:  # the row budget ran out before this gap: held in full up to just before it
+                complete_to = gap_start - 1
+                break
+            chunk = adapter.fetch_history(chain, address, start_block=gap_start, end_block=gap_end, max_rows=budget)
+            self.store.write_history(source, chain.slug, address, chunk)
+            if not chunk.complete:
+                complete_to = min(chunk.end_block, gap_end)
+                break
+            if budget is not None and i + 1 < len(missing):
+                budget = max(budget - len(chunk.transfers), 0)
+        transfers = self.store.read_transfers(
+            source, chain.slug, address, start_block=start_block, end_block=complete_to
+        )
+        return HistoryChunk(tuple(transfers), start_block, complete_to, complete=complete_to >= end)
+
+
+def _as_chain(chain: Chain | str) -> Chain:
+    return chain if isinstance(chain, Chain) else get_chain(chain)

@@ -1,0 +1,1 @@
+"""Generated label data (tools/build_labels.py); see ATTRIBUTION.md."""

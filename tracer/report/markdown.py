@@ -1,0 +1,132 @@
+"""The case file as Markdown (for tickets, wikis and diffs): the same sections as the HTML, without the graph."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from tracer.report.bundle import LEDGER_FIELDS, ZERO
+from tracer.report.casefile import CaseFile, category_totals
+from tracer.report.fmt import REMAINDERS, amount, share, when
+from tracer.report.layout import address_url, tx_url
+from tracer.report.methodology import read_methodology
+
+_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]<>()#+-.!|"})
+
+
+def md(value: object) -> str:
+    """Markdown-escape text from a chain or a label (markup, links and HTML show as text)."""
+    return str(value).replace("\n", " ").translate(_SPECIAL)
+
+
+def _link(url: str, text: str) -> str:
+    return f"[{md(text)}](<{url}>)" if url.startswith("https://") and ">" not in url else md(text)
+
+
+def _amounts(case: CaseFile, amounts: dict[str, Decimal]) -> str:
+    return "; ".join(f"{md(amount(v))} {md(case.bundle.symbol(a))}" for a, v in amounts.items())
+
+
+def _table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
+    b = case.bundle
+    title = b.summary.get("title") or f"Case {b.case}"
+    out = [
+        f"# {md(title)}",
+        "",
+        f"Case `{md(b.case)}` · policy **{md(b.policy)}** · "
+        + ("complete" if b.complete else "**incomplete** (budget or offline gap)"),
+        "",
+    ]
+    out += ["## Balance sheet", ""]
+    rows = []
+    for key, info in b.assets.items():
+        rows.append(
+            [
+                f"{md(info.symbol)} ({md(key)})",
+                *(md(amount(info.ledger[f])) for f in LEDGER_FIELDS),
+                "yes" if info.balanced else "**NO**",
+            ]
+        )
+    out += [*_table(["asset", *(f.replace("_", " ") for f in LEDGER_FIELDS), "closes"], rows), ""]
+    rows = []
+    for category, values in category_totals(b).items():
+        for asset, value in values.items():
+            rows.append([md(category), f"{md(amount(value))} {md(b.symbol(asset))}", share(b.share(asset, value))])
+    for field, name in REMAINDERS:
+        for asset, info in b.assets.items():
+            value = info.ledger.get(field, ZERO)
+            if value > 0:
+                rows.append([md(name), f"{md(amount(value))} {md(info.symbol)}", share(b.share(asset, value))])
+    out += [*_table(["where", "amount", "share of asset"], rows), ""]
+    out += [f"## Endpoints ({len(case.endpoints)})", ""]
+    rows = [
+        [
+            str(i),
+            md(ep.chain),
+            md(ep.category),
+            md(ep.label or "unnamed"),
+            _link(address_url(ep.chain, ep.address), ep.address),
+            _amounts(case, ep.amounts),
+            share(ep.share),
+            md(when(ep.first_tainted_at)),
+        ]
+        for i, ep in enumerate(case.endpoints[:endpoints], start=1)
+    ]
+    out += _table(["#", "chain", "category", "label", "address", "received", "share", "first tainted"], rows)
+    if len(case.endpoints) > endpoints:
+        out.append(f"\n… {len(case.endpoints) - endpoints} more in endpoints.csv.")
+    out += ["", "## Main laundering paths", ""]
+    for index, path in enumerate(case.paths, start=1):
+        names = [md(case.views[k].name) if k in case.views else md(k[1]) for k in path.nodes]
+        out.append(f"{index}. **{' → '.join(names)}** · {len(path.hops)} hops · bottleneck {share(path.width)}")
+        for hop in path.hops:
+            first = hop.flows[0]
+            out.append(
+                f"   - {md(case.views[hop.sender].name)} → {md(case.views[hop.receiver].name)}: "
+                f"{_amounts(case, hop.amounts())} · {md(when(hop.first_time))} · "
+                f"{_link(tx_url(first.chain, first.tx_hash), first.tx_hash)}"
+            )
+        for swap in path.swaps:
+            out.append(
+                f"   - swap: {md(amount(swap.tainted_out))} {md(b.symbol(swap.asset_out))} → "
+                f"{md(amount(swap.tainted_in))} {md(b.symbol(swap.asset_in))} "
+                f"({_link(tx_url(swap.chain, swap.tx_hash), swap.tx_hash)})"
+            )
+    out += ["", "## Timeline (value reaching endpoints per day)", ""]
+    per_day: dict[str, dict[str, Decimal]] = {}
+    for arrival in case.arrivals:
+        day = per_day.setdefault(arrival.timestamp[:10], {})
+        day[arrival.asset] = day.get(arrival.asset, ZERO) + arrival.amount
+    out += _table(
+        ["day", "reached endpoints"],
+        [[md(d), _amounts(case, dict(sorted(v.items())))] for d, v in sorted(per_day.items())],
+    )
+    if b.comparison:
+        out += ["", "## Policies compared", ""]
+        rows = []
+        for policy in sorted(b.comparison):
+            assets = b.comparison[policy].get("assets") or {}
+            for key in sorted(assets):
+                entry = assets[key]
+                rows.append([md(policy), md(entry.get("symbol", key)), *(md(entry.get(f, "")) for f in LEDGER_FIELDS)])
+        out += _table(["policy", "asset", *(f.replace("_", " ") for f in LEDGER_FIELDS)], rows)
+    m = read_methodology(case)
+    out += ["", "## Methodology", "", f"Policy **{md(m.policy)}**: {md(m.policy_text)}", ""]
+    out += [f"- {md(k)}: `{md(v)}`" for k, v in m.parameters.items()]
+    out += ["", "Data sources:", ""] + [
+        f"- {md(', '.join(f'{k}={v}' for k, v in sorted(s.items())))}" for s in m.sources
+    ]
+    out += ["", "Block heights: " + md(", ".join(f"{k} {v}" for k, v in m.heights.items()) or "none recorded")]
+    out += ["", f"Raw responses: {len(m.hashes)} (SHA-256 of the sorted list: `{m.hashes_digest or 'n/a'}`)"]
+    out += ["", "Label sources: " + md(", ".join(f"{s} ({n})" for s, n in m.label_sources) or "none")]
+    out += ["", "Software: " + md("; ".join(m.software)), ""]
+    return "\n".join(out)
+
+
+def write_markdown(case: CaseFile, out: Path) -> Path:
+    out.write_text(render_markdown(case), encoding="utf-8")
+    return out

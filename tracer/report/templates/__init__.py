@@ -1,0 +1,1 @@
+"""CSS and JavaScript of the HTML case file; package data, not code."""

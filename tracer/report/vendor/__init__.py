@@ -1,0 +1,1 @@
+"""Vendored JavaScript (see tools/vendor_js.py); package data, not code."""
