@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.groundtruth import CITATION, CASES, GroundTruthCase, GroundTruthMissing, read_case
+from bench.groundtruth import CASES, CITATION, GroundTruthCase, GroundTruthMissing, read_case
 from bench.scoring import Answer, Traced, requests_per_address, score_trace
 from bench.worldgen import GeneratedWorld, WorldOptions, generate_world
 
@@ -84,7 +84,9 @@ def _diagnose(gen: GeneratedWorld, case: GroundTruthCase, traced: Traced, answer
         "missed_endpoints_by_kind": dict(Counter(str(gen.kinds.get(a, "?")) for a in missed_endpoints).most_common()),
         "missed_endpoints_reached_not_stopped": len(missed_endpoints & traced.addresses),
         "false_positives_by_origin": dict(
-            Counter(gen.purposes.get(a, "expert-upstream" if a in case.upstream else "other") for a in false_pos).most_common()
+            Counter(
+                gen.purposes.get(a, "expert-upstream" if a in case.upstream else "other") for a in false_pos
+            ).most_common()
         ),
     }
 
@@ -162,7 +164,8 @@ def run_case_matrix(
         print(
             f"  {case.slug:<20} {policy:>8}/{strategy:<8} recall {score.address_recall:.3f} "
             f"precision {score.precision:.3f} endpoints {score.endpoint_recall:.3f} traced {score.traced:>5} "
-            f"fetched {visited:>5} req {requests:>6} ({run['requests_per_address']}/addr) {traced_world.seconds:6.1f} s",
+            f"fetched {visited:>5} req {requests:>6} ({run['requests_per_address']}/addr) "
+            f"{traced_world.seconds:6.1f} s",
             flush=True,
         )
     return {

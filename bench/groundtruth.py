@@ -131,7 +131,9 @@ def read_case(key: int | str, *, root: Path | None = None) -> GroundTruthCase:
     needed = [folder / name for name in ("flow records.csv", "source addresses.csv", "terminal addresses.csv")]
     missing = [p for p in needed if not p.is_file()]
     if missing:
-        raise GroundTruthMissing(f"ground truth not found: {missing[0]} (set HEISTTRACE_GROUNDTRUTH or check out ../shared)")
+        raise GroundTruthMissing(
+            f"ground truth not found: {missing[0]} (set HEISTTRACE_GROUNDTRUTH or check out ../shared)"
+        )
     flows = tuple(_read_flows(needed[0]))
     sources = frozenset(_read_address_list(needed[1]))
     terminals = frozenset(_read_address_list(needed[2]))

@@ -17,14 +17,16 @@ chain adds around a laundering operation:
   (an *unrecorded inflow*: clean value, which dilutes taint exactly as it would on chain).
 * **Exchange deposit addresses.** A terminal that the experts tagged as an exchange deposit
   sweeps its whole balance to that exchange's hot wallet 3-40 blocks after a deposit (deposits
-  in quick succession are swept together), after the exchange tops up its gas. Each hot wallet is synthetic and shared with ``users_per_exchange``
-  unrelated customers, each with their own deposit address, sweeps and withdrawals.
+  in quick succession are swept together), after the exchange tops up its gas. Each hot
+  wallet is synthetic and shared with ``users_per_exchange`` unrelated customers, each with
+  their own deposit address, sweeps and withdrawals.
 * **Service hubs.** A terminal tagged as a service (mixer, bridge, instant exchanger, an
   exchange's own wallet, a casino, a marketplace) gets ``hub_users`` unrelated users who pay
   in and are paid out: a contract (Etherscan-style ``Project: Contract`` names) pays out
-  through calls by its relayer, a service wallet pays out itself. A routing contract *inside* the expert flows (DEX router, bridge
-  aggregator, settlement contract) gets ``router_users`` unrelated pass-through transactions
-  (user -> router -> pool, in one transaction, the router keeping a 0.1 % fee).
+  through calls by its relayer, a service wallet pays out itself. A routing contract *inside*
+  the expert flows (DEX router, bridge aggregator, settlement contract) gets ``router_users``
+  unrelated pass-through transactions (user -> router -> pool, in one transaction, the router
+  keeping a 0.1 % fee).
 * **Noise at the thieves.** Dust (1-99 cents of USDG from strangers), zero-value
   ``transferFrom`` events out of the thief to a look-alike address, and transfers of a fake
   token that copies USDG's symbol, from a look-alike of a real counterparty (address poisoning).
@@ -476,12 +478,16 @@ class _Generator:
         genesis = self.b.address("genesis")
         for station in self.gas_stations:
             self.b.eth_tx(block=self.first_block - 300_000, sender=genesis, to=station, value=10_000 * ETHER, order=0)
-        for key, hot in self.hot_wallets.items():
+        for hot in self.hot_wallets.values():
             self.b.eth_tx(block=self.first_block - 400_000, sender=genesis, to=hot, value=100_000 * ETHER, order=0)
         for sender in sorted(counts):
             if sender in hot_wallets or sender == genesis or sender in self.gas_stations:
                 continue
-            if sender in self.exchange_funded or sender in self.unrelated or self.kinds.get(sender) is AddressKind.DEPOSIT:
+            if (
+                sender in self.exchange_funded
+                or sender in self.unrelated
+                or self.kinds.get(sender) is AddressKind.DEPOSIT
+            ):
                 continue  # their exchange tops them up before each sweep
             value = counts[sender] * self.b.fee(multi_hop=True) * 3 // 2 + ETHER // 100
             block = firsts[sender] - self.rng.randint(2, 400)
@@ -499,7 +505,9 @@ class _Generator:
             if kind is AddressKind.DEPOSIT:
                 self.hot_wallet(exchange_of(self.tags.get(address, "")))
         for address, kind in self.kinds.items():
-            if kind is AddressKind.ROUTER or (kind is AddressKind.SERVICE and is_contract_like(self.tags.get(address, ""))):
+            if kind is AddressKind.ROUTER or (
+                kind is AddressKind.SERVICE and is_contract_like(self.tags.get(address, ""))
+            ):
                 self.b.contracts.add(address)
         self.emit_expert_flows()
         self.sweeps()

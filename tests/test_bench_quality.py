@@ -69,7 +69,15 @@ def test_scoring_on_a_hand_made_trace() -> None:
     # H received taint and passed nothing on (rests there); a duster D also shows up.
     x, d = _addr(100), _addr(101)
     traced = Traced.from_rows(
-        addresses=[(S, "seed"), (A, "transit"), (B, "transit"), (DEP, "endpoint"), (H, "transit"), (x, "transit"), (d, "transit")],
+        addresses=[
+            (S, "seed"),
+            (A, "transit"),
+            (B, "transit"),
+            (DEP, "endpoint"),
+            (H, "transit"),
+            (x, "transit"),
+            (d, "transit"),
+        ],
         flows=[(S, A, 10), (A, B, 5), (B, DEP, 5), (A, H, 5), (DEP, x, 5), (d, A, 0)],
     )
     assert traced.stopped == {DEP, H, x, d}
@@ -137,7 +145,9 @@ def test_world_keeps_expert_flows_and_adds_labelled_synthetic_surroundings(tiny_
         first_send = min(t.block for t in gen.world.txs_touching(address) if t.sender == address)
         assert any(t.to == address and t.value > 0 and t.block < first_send for t in gen.world.txs_touching(address))
     # The thieves receive noise: with shares of 1.0 every thief gets dust and poisoning.
-    noisy = generate_world(case, WorldOptions(users_per_exchange=5, hub_users=2, router_users=2, dust_share=1.0, poison_share=1.0))
+    noisy = generate_world(
+        case, WorldOptions(users_per_exchange=5, hub_users=2, router_users=2, dust_share=1.0, poison_share=1.0)
+    )
     fake = [t for tx in noisy.world.txs for t in tx.tokens if t.token != noisy.token.address]
     assert fake and all(t.symbol == "USDG" for t in fake)
     assert any(t.value == 0 and t.sender in (S, A) for tx in noisy.world.txs for t in tx.tokens)

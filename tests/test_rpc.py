@@ -274,3 +274,11 @@ def test_trace_command_over_the_node(anvil_scenario: Scenario, tmp_path: Path) -
     assert sum(Decimal(native[k]) for k in parts) == Decimal(native["stolen"]) + Decimal(native["swapped_in"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["sources"]["ethereum"]["kind"] == "rpc"
+
+
+def test_otterscan_paging_one_tx_per_page(anvil_scenario: Scenario, reference: dict) -> None:
+    adapter = RpcAdapter(url=anvil_scenario.node.url, expected_chain=ETH, method="ots", ots_page_size=1)
+    for role in SAMPLE:
+        assert _history(adapter, anvil_scenario, role) == reference[role], role
+    searches = len({t.tx_hash for t in reference["thief"]})
+    assert adapter.requests > searches  # several pages were read for the thief alone

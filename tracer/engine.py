@@ -13,6 +13,15 @@ An address receiving taint is, in this order: a labelled endpoint (absorbs, neve
 expanded); a frontier node (waits, ranked by the frontier strategy); or, once popped and
 read, an unknown service (too many counterparties), a recognised exchange deposit address,
 or a transit address whose ledger is replayed.
+
+Re-replays of already expanded addresses are batched (every `SETTLE_EVERY` expansions and
+whenever the frontier runs dry), earliest change first; the final state is the same fixed
+point either way. Histories are read from block 0 (what an address held before `since` is
+known and clean) up to `until` or the tip pinned for the case.
+
+Resume: the checkpoint lists the expansions done (plus counts and a frontier snapshot); a
+resumed run re-runs the same deterministic loop, answering those expansions from the store
+without counting them again, and continues — so resumed and uninterrupted traces are equal.
 """
 
 from __future__ import annotations

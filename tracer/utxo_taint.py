@@ -27,11 +27,15 @@ def tainted(value: int) -> Lots:
 
 
 def taint_of(lots: Lots) -> int:
-    return sum(t for _, t in lots)
+    if len(lots) == 1:
+        return lots[0][1]
+    return sum([t for _, t in lots])
 
 
 def value_of(lots: Lots) -> int:
-    return sum(a for a, _ in lots)
+    if len(lots) == 1:
+        return lots[0][0]
+    return sum([a for a, _ in lots])
 
 
 def apportion(total: int, weights: Sequence[int]) -> list[int]:
@@ -39,23 +43,30 @@ def apportion(total: int, weights: Sequence[int]) -> list[int]:
     whole = sum(weights)
     if whole <= 0 or total == 0:
         return [0] * len(weights)
-    shares = [total * w // whole for w in weights]
+    if total == whole:
+        return list(weights)
+    shares = []
+    remainders = []
+    for i, w in enumerate(weights):
+        q, r = divmod(total * w, whole)
+        shares.append(q)
+        remainders.append((-r, i))
     left = total - sum(shares)
     if left:
-        order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
-        for i in order[:left]:
+        remainders.sort()
+        for _, i in remainders[:left]:
             shares[i] += 1
     return shares
 
 
 def _haircut(inputs: Sequence[Lots], outputs: Sequence[int], fee: int) -> tuple[list[Lots], int]:
-    total = sum(taint_of(x) for x in inputs)
+    total = sum([taint_of(x) for x in inputs])
     shares = apportion(total, [*outputs, fee])
     return [((v, s),) for v, s in zip(outputs, shares, strict=False)], shares[-1]
 
 
 def _poison(inputs: Sequence[Lots], outputs: Sequence[int], fee: int) -> tuple[list[Lots], int]:
-    hit = any(taint_of(x) for x in inputs)
+    hit = any([taint_of(x) for x in inputs])
     return [((v, v if hit else 0),) for v in outputs], fee if hit else 0
 
 
@@ -98,9 +109,9 @@ def _lifo(inputs: Sequence[Lots], outputs: Sequence[int], fee: int) -> tuple[lis
 
 
 def _tiho(inputs: Sequence[Lots], outputs: Sequence[int], fee: int) -> tuple[list[Lots], int]:
-    left = sum(taint_of(x) for x in inputs)
+    left = sum([taint_of(x) for x in inputs])
     shares = [0] * len(outputs)
-    for i in sorted(range(len(outputs)), key=lambda i: (-outputs[i], i)):
+    for _, i in sorted([(-v, i) for i, v in enumerate(outputs)]):
         take = min(left, outputs[i])
         shares[i] = take
         left -= take
@@ -126,7 +137,7 @@ def propagate(policy: Policy, inputs: Sequence[Lots], outputs: Sequence[int], fe
     """
     if not inputs:
         return [clean(v) for v in outputs], 0
-    value_in = sum(value_of(x) for x in inputs)
+    value_in = sum([value_of(x) for x in inputs])
     if value_in != sum(outputs) + fee:
         raise ValueError(f"inputs hold {value_in} sat but outputs and fee take {sum(outputs) + fee}")
-    return _RULES[Policy(policy)](inputs, outputs, fee)
+    return _RULES[policy](inputs, outputs, fee)
