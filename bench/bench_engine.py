@@ -91,7 +91,7 @@ class _Labels:
 def generate_world(n_transfers: int, *, seed: int = 7) -> tuple[list[Transfer], str, set[str]]:
     """A synthetic laundering DAG with clean income, fees and exchange deposits (about `n_transfers`)."""
     rng = random.Random(seed)
-    per_address = 25  # transfers added per laundering address (see below)
+    per_address = 22  # about the transfers added per laundering address (see below)
     n_launder = max(n_transfers // per_address, 10)
     base = 1_000_000
     funders = [_addr(base + i) for i in range(2_000)]

@@ -173,3 +173,36 @@ def test_smoke_quality_run_on_the_smallest_real_case(tmp_path: Path) -> None:
     assert 0.0 <= run["address_recall"] <= 1.0 and 0.0 < run["precision"] <= 1.0
     assert run["requests"] > 0 and run["addresses_visited"] > 0
     assert run["traced"] >= 1
+
+
+def test_benchmarks_document_renders_the_table_and_the_shortfalls(tmp_path: Path) -> None:
+    import json
+
+    from bench.bench_quality import TARGETS, default_configs, shortfalls
+    from bench.report import render_benchmarks
+
+    assert default_configs()[0] == ("haircut", "ranked")
+    assert ("poison", "poison") in default_configs() and ("lifo", "bfs") in default_configs()
+    run = {
+        "case": "tiny", "policy": "haircut", "strategy": "ranked", "default": True, "baseline": False, "error": None,
+        "address_recall": 0.5, "precision": 0.95, "endpoint_recall": 1.0, "requests_per_address": 3.1,
+        "laundering_total": 4, "laundering_found": 2, "traced": 10, "addresses_visited": 5, "requests": 16,
+        "wall_seconds": 0.2,
+        "diagnosis": {"missed_by_kind": {"launderer": 2}, "missed_behind_unrecorded_inflow": 1},
+    }  # fmt: skip
+    found = shortfalls([run, {**run, "default": False, "precision": 0.1}])
+    assert [(s["metric"], s["value"]) for s in found] == [("address_recall", 0.5)]
+    assert "2 laundering addresses not reached" in found[0]["why"]
+    doc = {
+        "default": {"policy": "haircut", "strategy": "ranked"},
+        "targets": TARGETS,
+        "runs": [run],
+        "shortfalls": found,
+    }
+    (tmp_path / "quality.json").write_text(json.dumps(doc))
+    (tmp_path / "store.json").write_text(json.dumps({"rows": [{"n": 1, "seconds": 0.5}], "note": "x"}))
+    text = render_benchmarks(tmp_path)
+    assert "| tiny | haircut | ranked | default | 0.500 | 0.950 | 1.000 |" in text
+    assert "address_recall = 0.500 (target 0.95)" in text
+    assert "## store" in text and "| 1 | 0.500 |" in text
+    assert "never copied into this repository" in text

@@ -81,3 +81,14 @@ def dusd_key(summary: dict) -> str:
     keys = [k for k, v in summary["assets"].items() if v["symbol"] == "DUSD"]
     assert len(keys) == 1, f"a fake DUSD was counted as loot: {keys}"
     return keys[0]
+
+
+def test_demo_refuses_a_file_as_output(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("x")
+    err = io.StringIO()
+    env = Environment(
+        stdout=Console(file=io.StringIO()), stderr=Console(file=err, width=200), home=tmp_path, environ={}
+    )
+    assert main(["demo", "--out", str(target)], env=env) == 2
+    assert "is a file" in err.getvalue() and "Traceback" not in err.getvalue()

@@ -173,3 +173,25 @@ def test_429_without_retry_after_is_retried_then_exhausted(world):
 def test_public_hosts_are_rate_limited_by_default():
     assert EsploraAdapter().client.rate_per_s == 0.5
     assert EsploraAdapter(url="http://127.0.0.1:1/api").client.rate_per_s is None
+
+
+def test_emulator_other_routes(emulator, world):
+    base = emulator.base_url + "/api"
+    stats = requests.get(f"{base}/address/{HOT}", timeout=5).json()
+    assert stats["chain_stats"]["tx_count"] == 62 and stats["mempool_stats"]["tx_count"] == 1
+    assert stats["chain_stats"]["funded_txo_sum"] == 625_000_000 + 60 * 900_000 + 624_990_000
+    memo = synthetic_txid("memo")
+    assert requests.get(f"{base}/tx/{memo}/outspend/1", timeout=5).json()["txid"] == synthetic_txid("pending")
+    assert requests.get(f"{base}/tx/{memo}/outspend/0", timeout=5).json() == {"spent": False}
+    assert requests.get(f"{base}/tx/{memo}/status", timeout=5).json()["block_height"] == 800_100
+    assert len(requests.get(f"{base}/block-height/800000", timeout=5).text) == 64
+    bad = requests.get(f"{base}/tx/xyz", timeout=5)
+    assert bad.status_code == 400 and bad.text == "Invalid hex string"
+
+
+def test_spends_unknown_answers_404_for_outspends(world):
+    with EsploraEmulator(world, spends_unknown=True) as server:
+        adapter = _adapter(server)
+        with pytest.raises(TxNotFound):
+            adapter.fetch_outspends(BTC, synthetic_txid("pending"))
+        assert adapter.fetch_outspends(BTC, world[0].txid) == [synthetic_txid("memo")]  # fully spent: known

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 
 from tracer.cli import main
@@ -217,3 +219,54 @@ def test_cli_show_unknown_and_bad_address(tmp_path: Path) -> None:
     assert code == 2 and "not an EVM address" in err
     code, _, err = _run(tmp_path, "labels", "show", A, "--chain", "fantom")
     assert code == 2 and "unknown chain" in err
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=30)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=_text,
+    source=_text.filter(lambda s: s.strip() == s and s != ""),
+    ref=_text.filter(lambda s: s.strip() == s and s != ""),
+    words=_text.filter(lambda s: s.strip() == s and s != ""),
+    category=st.sampled_from(list(Category)),
+    confidence=st.integers(0, 10_000).map(lambda n: n / 10_000),
+)
+def test_round_trips_hold_for_any_text(
+    name: str, source: str, ref: str, words: str, category: Category, confidence: float
+) -> None:
+    label = Label("ethereum", A, category, name.strip(), source, ref, words, confidence)
+    assert parse_label_csv(export_csv([label]), name="x.csv") == [label]
+    assert parse_tagpack(export_tagpack([label]), name="x.yaml") == [label]
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=200))
+def test_any_text_parses_or_fails_with_one_clear_error(text: str) -> None:
+    for parse in (parse_label_csv, parse_tagpack):
+        try:
+            parse(text, name="fuzz")
+        except BadLabelFile as exc:
+            assert str(exc).startswith("fuzz line ") and "\n" not in str(exc).strip()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["ethereum", "bitcoin", "tron", "bsc", "moon", ""]),
+            st.sampled_from([A, B, BTC, "0x12", "", "T9yD14Nj9j7xAB4dbGeiX9h8unkKHxuWwb"]),
+            st.sampled_from(["exchange", "mixing_service", "defi_dex", "nope", ""]),
+        ),
+        max_size=5,
+    )
+)
+def test_structured_csv_fuzz(rows: list[tuple[str, str, str]]) -> None:
+    text = "chain,address,category\n" + "".join(f"{c},{a},{k}\n" for c, a, k in rows)
+    try:
+        labels = parse_label_csv(text, name="fuzz.csv")
+    except BadLabelFile as exc:
+        assert str(exc).startswith("fuzz.csv line ")
+    else:
+        assert len(labels) == sum(1 for row in rows if any(row))  # blank rows are skipped

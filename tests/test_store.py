@@ -408,3 +408,39 @@ def test_creating_a_store_while_locked_is_a_clear_error(tmp_path: Path) -> None:
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_batch_commits_together_and_rolls_back_together(store: Store, tmp_path: Path) -> None:
+    with store.batch():
+        store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(_tx(1, 5, A, B, 1)), 0, 9))
+        store.write_meta("k", "v")
+        with Store.open(store.path) as other:  # another connection sees nothing before the commit
+            assert other.covered_ranges("etherscan", "ethereum", A) == [] and other.read_meta("k") is None
+        assert store.covered_ranges("etherscan", "ethereum", A) == [(0, 9)]  # the batch sees its own writes
+    with Store.open(store.path) as other:
+        assert other.covered_ranges("etherscan", "ethereum", A) == [(0, 9)] and other.read_meta("k") == "v"
+
+    with pytest.raises(RuntimeError), store.batch():
+        store.write_history("etherscan", "ethereum", B, HistoryChunk(tuple(_tx(2, 5, B, A, 1)), 0, 9))
+        raise RuntimeError("interrupted")
+    assert store.covered_ranges("etherscan", "ethereum", B) == []
+    assert store.read_transfers("etherscan", "ethereum", B) == []
+
+
+def test_failed_write_inside_a_batch_is_undone_alone(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_add_coverage = store._add_coverage
+
+    def failing_for_c(conn: sqlite3.Connection, source_id: int, address_id: int, *args: object) -> None:
+        if conn.execute("SELECT address FROM addresses WHERE id = ?", (address_id,)).fetchone()[0] == C:
+            raise sqlite3.IntegrityError("simulated failure after the rows went in")
+        real_add_coverage(conn, source_id, address_id, *args)
+
+    monkeypatch.setattr(store, "_add_coverage", failing_for_c)
+    with store.batch():
+        store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(_tx(1, 5, A, B, 1)), 0, 9))
+        with pytest.raises(StoreError, match="simulated failure"):
+            store.write_history("etherscan", "ethereum", C, HistoryChunk(tuple(_tx(3, 6, C, B, 1)), 0, 9))
+        assert store.read_transfers("etherscan", "ethereum", C) == []  # its rows were rolled back at once
+        store.write_history("etherscan", "ethereum", B, HistoryChunk(tuple(_tx(2, 7, B, A, 1)), 0, 9))
+    assert store.covered_ranges("etherscan", "ethereum", A) == store.covered_ranges("etherscan", "ethereum", B)
+    assert store.covered_ranges("etherscan", "ethereum", C) == [] and store.info().counts["txs"] == 2

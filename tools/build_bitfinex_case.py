@@ -157,6 +157,8 @@ def write_case(raw: Path = RAW, out: Path = OUT) -> Path:
         "[trace]",
         'policy = "haircut"',
         "max_hops = 25",
+        "# 2,072 seeds of ~58 BTC on average: follow flows down to 0.12 BTC (1e-6 of the loot), not 12 BTC",
+        'min_taint = "0.000001"',
         "max_addresses = 3000",
         "",
         "[source]",

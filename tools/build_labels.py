@@ -41,6 +41,7 @@ from tracer.taxonomy import (  # noqa: E402
     forta_category,
     graphsense_category,
     graphsense_confidence,
+    refine_by_name,
 )
 
 DEFAULT_RAW = ROOT.parent / "shared" / "data" / "raw"
@@ -288,6 +289,8 @@ class Builder:
                     category=_s(fields.get("category")), abuse=_s(fields.get("abuse")), source=_s(fields.get("source"))
                 )
                 confidence = graphsense_confidence(fields.get("confidence"))
+                if mapped and path.name.startswith("etherscan-"):  # scraped: tokens and contracts are not wallets
+                    mapped = (refine_by_name(mapped[0], _s(fields.get("label"))), mapped[1])
                 words = ", ".join(
                     f"{key}={_clean(fields[key])}"
                     for key in ("label", "category", "abuse", "confidence")

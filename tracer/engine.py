@@ -515,9 +515,12 @@ class Engine:
             self._replay(node)
 
     def _expanded_one(self) -> None:
-        """Settle every `SETTLE_EVERY` expansions (batching re-replays); deterministic, so replay matches."""
+        """Settle pending re-replays on a geometric schedule (after `SETTLE_EVERY` expansions, then
+        whenever the expansions since the last settle reach half of all so far): a settle costs
+        up to one replay of everything downstream, so O(log n) settles keep the total near linear.
+        Deterministic, so a resumed run settles at the same points."""
         self._since_settle += 1
-        if self._since_settle >= SETTLE_EVERY:
+        if self._since_settle >= max(SETTLE_EVERY, len(self.state.expanded_order) // 2):
             self._settle()
 
     def _rescore(self, node: Node) -> None:

@@ -222,9 +222,13 @@ def iter_tagpack(text: str, *, name: str) -> Iterator[TagpackTag]:
         opened = ""
         if exc.context_mark is not None and exc.context_mark.line + 1 != line and exc.context:
             opened = f"; {exc.context} opened on line {exc.context_mark.line + 1}"
-        raise BadLabelFile(f"{name} line {line}: not valid YAML ({exc.problem or exc.context}{opened})") from None
+        problem = " ".join(str(exc.problem or exc.context).split())
+        raise BadLabelFile(f"{name} line {line}: not valid YAML ({problem}{opened})") from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        raise BadLabelFile(f"{name} line {line}: not valid YAML ({exc.reason} #x{exc.character:04x})") from None
     except yaml.YAMLError as exc:
-        raise BadLabelFile(f"{name} line 1: not valid YAML ({exc})") from None
+        raise BadLabelFile(f"{name} line 1: not valid YAML ({' '.join(str(exc).split())})") from None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         raise BadLabelFile(f"{name} line 1: a TagPack is a mapping with a 'tags:' list")
     tags = data.get("tags")
@@ -300,7 +304,7 @@ def _label_from_tag(tag: TagpackTag, *, name: str, source: str) -> Label:
             chain=chain,
             address=address,
             category=category,
-            name=_str(fields.get("label")),
+            name=str(own["name"]) if "name" in own else _str(fields.get("label")),
             source=str(own.get("source") or source),
             source_ref=str(own.get("source_ref") or _str(fields.get("source")) or f"{Path(name).name}:{tag.line}"),
             source_words=str(own.get("source_words") or words),
@@ -344,6 +348,7 @@ def export_tagpack(labels: Iterable[Label], *, title: str = "heisttrace labels",
             "heisttrace": {
                 "chain": lb.chain,
                 "category": lb.category.value,
+                "name": lb.name,
                 "source": lb.source,
                 "source_ref": lb.source_ref,
                 "source_words": lb.source_words,

@@ -150,7 +150,7 @@ class LabelBook:
         self._user: dict[Key, list[Label]] = {}
         for lb in user:
             self._user.setdefault((lb.chain, lb.address), []).append(lb)
-        self._best: dict[Key, Label | None] = {}
+        self._best: dict[str, dict[str, Label | None]] = {}  # chain -> address as asked -> best label
         self._all: dict[Key, tuple[tuple[Label, ...], int]] = {}
 
     # ------------------------------------------------------------------ building
@@ -181,22 +181,21 @@ class LabelBook:
     def label(self, chain: str, address: str) -> Label | None:
         """The best label for the address (user labels win), or None."""
         try:
-            return self._best[(chain, address)]
+            return self._best[chain][address]
         except KeyError:
             return self._resolve(chain, address)
 
     def _resolve(self, chain: str, address: str) -> Label | None:
+        cache = self._best.setdefault(chain, {})
         try:
             normalised = normalize_address(chain, address)
         except BadInput:
-            self._best[(chain, address)] = None
+            cache[address] = None
             return None
-        key = (chain, normalised)
-        if key not in self._best:
-            labels, n_user = self._layers(key)
-            self._best[key] = pick_best(labels[:n_user], labels[n_user:])
-        best = self._best[key]
-        self._best[(chain, address)] = best
+        if normalised not in cache:
+            labels, n_user = self._layers((chain, normalised))
+            cache[normalised] = pick_best(labels[:n_user], labels[n_user:])
+        best = cache[address] = cache[normalised]
         return best
 
     def _layers(self, key: Key) -> tuple[tuple[Label, ...], int]:

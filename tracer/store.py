@@ -189,6 +189,8 @@ class Store:
         self._assets_by_id: dict[int, Asset] = {}
         self._noise_cache: dict[str, frozenset[NoiseFlag]] = {"": frozenset()}
         self._kinds = {k.value: k for k in TransferKind}
+        self._batch_depth = 0
+        self._savepoints = 0
 
     # ------------------------------------------------------------------ opening
 
@@ -276,8 +278,23 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write transaction; a rollback forgets every cached id (some may be gone)."""
+        """One atomic write (a transaction, or a savepoint inside :meth:`batch`); rollback forgets cached ids."""
         with self._lock:
+            if self._batch_depth:
+                self._savepoints += 1
+                name = f"w{self._savepoints}"
+                self._conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self._conn
+                    self._conn.execute(f"RELEASE {name}")
+                except BaseException as exc:
+                    self._forget_ids()
+                    self._conn.execute(f"ROLLBACK TO {name}")
+                    self._conn.execute(f"RELEASE {name}")
+                    if isinstance(exc, sqlite3.Error):
+                        raise StoreError(f"writing to the local store at {self.path} failed: {exc}") from exc
+                    raise
+                return
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -292,6 +309,21 @@ class Store:
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"writing to the local store at {self.path} failed: {exc}") from exc
                 raise
+
+    @contextmanager
+    def batch(self) -> Iterator[Store]:
+        """Group many writes into one transaction (for bulk imports): all of them commit, or none.
+
+        Each write inside stays atomic on its own (a savepoint): one that fails is undone alone
+        and its error propagates; if the error leaves the block, everything in it is rolled back.
+        Other processes see the batch only when it commits.
+        """
+        with self._lock, self._write():
+            self._batch_depth += 1
+            try:
+                yield self
+            finally:
+                self._batch_depth -= 1
 
     def _forget_ids(self) -> None:
         self._source_ids.clear()

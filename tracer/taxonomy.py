@@ -310,6 +310,18 @@ def _mentions_exchange(name: str) -> bool:
     return any(slug in words for slug in EXCHANGE_SLUGS if "-" not in slug and slug != "exchange")
 
 
+def refine_by_name(category: Category, name: str) -> Category:
+    """A service category claimed for a token or a service's contract (not a wallet) becomes other-service.
+
+    Used by the bundled-data build for scraped packs (GraphSense's Etherscan word-cloud packs tag
+    exchange tokens and Tornado Cash governance contracts as exchange / mixing_service).
+    """
+    service = category in (Category.EXCHANGE, Category.MIXER, Category.EXCHANGE_DEPOSIT)
+    if service and _TOKEN_NAME.search(name) and not _TORNADO_POOL.search(name):
+        return Category.OTHER_SERVICE
+    return category
+
+
 def exchange_wallet_kind(words: str) -> str | None:
     """`hot` or `cold` when a source's words say which exchange wallet this is, else None."""
     lowered = words.lower()

@@ -77,6 +77,7 @@ class UtxoSource:
         self.name = getattr(adapter, "source", "esplora")
         self.txs_read = 0
         self.spends_unknown: dict[str, str] = {}  # txid -> why its outputs' spenders are unknown
+        self._spenders: dict[str, list[str | None]] = {}  # txid -> spender per output
 
     @property
     def requests(self) -> int:
@@ -88,25 +89,35 @@ class UtxoSource:
         return self.adapter.fetch_tip(self.chain)
 
     def tx(self, txid: str) -> UtxoTx:
-        """The transaction with its spenders (`spent_by`) filled in."""
+        """The transaction; its outputs' spenders are then known to :meth:`spender`."""
         self.txs_read += 1
         stored = self.store.read_utxo_tx(self.name, self.chain.slug, txid) if self.store is not None else None
         if stored is not None and (self.offline or all(o.spent_by or o.address is None for o in stored.outputs)):
+            self._spenders[txid] = [o.spent_by for o in stored.outputs]
             return stored
         if self.offline or self.adapter is None:
             raise OfflineGap(f"offline: transaction {txid} is not in the store")
         tx = stored if stored is not None else self.adapter.fetch_tx(self.chain, txid)
         try:
-            spenders = self.adapter.fetch_outspends(self.chain, txid)
+            spenders = list(self.adapter.fetch_outspends(self.chain, txid))
         except SourceRejected as exc:
             if "404" not in exc.message:
                 raise
             self.spends_unknown[txid] = exc.message  # the source knows the tx but not who spent it
+            self._spenders[txid] = [None] * len(tx.outputs)
             return tx
-        tx = _with_spenders(tx, spenders)
+        self._spenders[txid] = spenders
         if self.store is not None:
-            self.store.write_utxo_txs(self.name, self.chain.slug, [tx])
+            self.store.write_utxo_txs(self.name, self.chain.slug, [_with_spenders(tx, spenders)])
         return tx
+
+    def spender(self, txid: str, vout: int) -> str | None:
+        """The txid spending output `vout` of `txid` (None: unspent, or unknown to the source)."""
+        known = self._spenders.get(txid)
+        if known is None:
+            self.tx(txid)
+            known = self._spenders[txid]
+        return known[vout] if vout < len(known) else None
 
     def address_txs(self, address: str) -> list[UtxoTx]:
         """Confirmed transactions touching `address`, oldest first (spenders not filled)."""
@@ -129,13 +140,17 @@ class UtxoSource:
 
 
 def _with_spenders(tx: UtxoTx, spenders: Sequence[str | None]) -> UtxoTx:
+    """`tx` with `spent_by` set from `spenders` (addresses are already normalised: no re-validation)."""
     from tracer.models import TxOutput
 
     outputs = tuple(
         TxOutput(o.index, o.address, o.value, o.script_type, spenders[o.index] if o.index < len(spenders) else None)
         for o in tx.outputs
     )
-    return UtxoTx(tx.chain, tx.txid, tx.block, tx.timestamp, tx.inputs, outputs, tx.fee, tx.locktime, tx.version)
+    copy = object.__new__(UtxoTx)
+    for name in UtxoTx.__slots__:  # type: ignore[attr-defined]
+        object.__setattr__(copy, name, outputs if name == "outputs" else getattr(tx, name))
+    return copy
 
 
 # ----------------------------------------------------------------------------- state
@@ -213,7 +228,8 @@ class UtxoEngine:
         self.detect_coinjoin = coinjoin
         self.chain = source.chain.slug
         self.state = UtxoTraceState(config, chain=self.chain)
-        self.lots_policy = Policy.HAIRCUT if config.policy is Policy.POISON else config.policy
+        self.poison = config.policy is Policy.POISON
+        self.lots_policy = Policy.HAIRCUT if self.poison else config.policy
         self._pending: dict[str, list[Coin]] = {}  # spender txid -> tainted coins it spends
         self._txs: dict[str, UtxoTx] = {}  # spending transactions fetched (the budget counts them)
         self._heap: list[tuple[int, int, str]] = []
@@ -345,10 +361,7 @@ class UtxoEngine:
             heapq.heappush(self._heap, (block if block is not None else _UNCONFIRMED, 0, spender))
 
     def _spender(self, coin: Coin) -> str | None:
-        tx = self.state.followed.get(coin.txid)
-        if tx is None:
-            tx = self.source.tx(coin.txid)
-        return tx.outputs[coin.vout].spent_by
+        return self.source.spender(coin.txid, coin.vout)
 
     def _endpoint(self, coin: Coin, label: Label, txid: str) -> None:
         self.state.buckets["endpoints"] += coin.taint
@@ -426,11 +439,11 @@ class UtxoEngine:
         outputs = [o.value for o in tx.outputs]
         lots, fee_taint = propagate(self.lots_policy, inputs, outputs, tx.fee)
         state.buckets["fees"] += fee_taint
-        if fee_taint or (poisoned and tx.fee):
+        if fee_taint or (poisoned and tx.fee and self.poison):
             state.flows.append(_Flow(tx, len(outputs), sender, FEE, tx.fee, fee_taint, poisoned, hop + 1))
         for out, out_lots in zip(tx.outputs, lots, strict=True):
             taint = taint_of(out_lots)
-            if not taint and not (poisoned and self.config.policy is Policy.POISON):
+            if not taint and not (poisoned and self.poison):
                 continue
             receiver = out.address or OP_RETURN
             state.flows.append(_Flow(tx, out.index, sender, receiver, out.value, taint, poisoned, hop + 1))

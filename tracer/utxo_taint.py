@@ -10,9 +10,9 @@ equals the input taint. Poison reports the full value of any output reached by t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from tracer.models import Policy
+from tracer.models import Policy, UtxoTx
 
 Lot = tuple[int, int]  # (amount, tainted amount), 0 <= tainted <= amount
 Lots = tuple[Lot, ...]
@@ -141,3 +141,51 @@ def propagate(policy: Policy, inputs: Sequence[Lots], outputs: Sequence[int], fe
     if value_in != sum(outputs) + fee:
         raise ValueError(f"inputs hold {value_in} sat but outputs and fee take {sum(outputs) + fee}")
     return _RULES[policy](inputs, outputs, fee)
+
+
+def propagate_many(
+    policy: Policy, txs: Iterable[UtxoTx], tainted: Mapping[tuple[str, int], Lots]
+) -> tuple[dict[tuple[str, int], Lots], int]:
+    """Replay taint through already-read transactions given in chain order (parents first).
+
+    `tainted` maps outpoints ``(txid, vout)`` to their lots at the start. Returns the lots of
+    every tainted output not spent by a later transaction in `txs`, and the taint paid as fees.
+    Inputs not in `tainted` are clean. Conservation: the sum of the returned taint plus the
+    fees equals the starting taint (for every policy but poison).
+    """
+    live: dict[tuple[str, int], Lots] = dict(tainted)
+    fees = 0
+    rule = _RULES[policy]
+    by_total = policy in (Policy.HAIRCUT, Policy.TIHO)  # these need only the inputs' total taint
+    pop = live.pop
+    for tx in txs:
+        inputs: list[Lots] = []
+        taint = 0
+        hit = False
+        for i in tx.inputs:
+            lots = pop((i.prev_txid, i.prev_vout), None)
+            if lots is None:
+                inputs.append(((i.value, 0),))
+            else:
+                inputs.append(lots)
+                taint += lots[0][1] if len(lots) == 1 else taint_of(lots)
+                hit = True
+        if not hit:
+            continue
+        outs = [o.value for o in tx.outputs]
+        txid = tx.txid
+        if sum([i.value for i in tx.inputs]) != sum(outs) + tx.fee:
+            raise ValueError(f"transaction {txid}: inputs do not equal outputs plus fee")
+        if by_total and policy is Policy.HAIRCUT:
+            shares = apportion(taint, [*outs, tx.fee])
+            fees += shares.pop()
+            for n, share in enumerate(shares):
+                if share:
+                    live[(txid, n)] = ((outs[n], share),)
+            continue
+        out_lots, fee_taint = rule(inputs, outs, tx.fee)
+        fees += fee_taint
+        for n, lots in enumerate(out_lots):
+            if taint_of(lots):
+                live[(txid, n)] = lots
+    return live, fees

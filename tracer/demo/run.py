@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from chains.emulators.world import EvmWorld
+from tracer.errors import BadInput
 from tracer.models import Label
 
 EXIT_OK = 0
@@ -115,6 +116,8 @@ def run_demo(
 
     console = console or Console()
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out} is a file; give a directory for the bundle")
     started = time.perf_counter()
     console.print(f"[bold]{CASE_TITLE}[/bold]")
     console.print("Everything below is synthetic: fictional entities, served by a local emulated explorer.\n")
@@ -127,6 +130,7 @@ def run_demo(
             extra_labels=scenario.labels,
         )
         result = traced.result
+        result.summary.setdefault("title", CASE_TITLE)
         result.summary.setdefault("notes", [])
         if isinstance(result.summary["notes"], list):
             result.summary["notes"].append("SYNTHETIC DEMO: every entity, address and transaction is fictional.")
