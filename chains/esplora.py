@@ -157,10 +157,9 @@ class EsploraAdapter:
 
     @staticmethod
     def _translate(exc: SourceRejected, path: str) -> SourceRejected:
-        text = exc.message
-        if "HTTP 400" in text and "address" in text.lower():
+        if exc.http_status == 400 and path.startswith("/address/"):
             return InvalidBitcoinAddress(f"esplora: {path} is not a valid Bitcoin address (HTTP 400)")
-        if "HTTP 404" in text:
+        if exc.http_status == 404:
             return TxNotFound(f"esplora: {path} not found (HTTP 404)")
         return exc
 

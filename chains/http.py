@@ -341,7 +341,7 @@ class HttpClient:
             detail = f": {snippet}" if snippet else ""
             where = self._describe(response.request.method or "GET", response.url)
             rejected = SourceRejected(f"{self.source}: {where} answered HTTP {status}{detail}")
-            rejected.http_status = status  # type: ignore[attr-defined]  # for adapters: 404 = not found
+            rejected.http_status = status  # for adapters: 404 = not found
             return rejected
         if self.classify is not None:
             try:

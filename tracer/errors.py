@@ -51,6 +51,8 @@ class RetriableSourceError(SourceError):
 class SourceRejected(SourceError):
     """The source answered with a definitive error (invalid key, unsupported chain, bad request)."""
 
+    http_status: int | None = None  # set by the HTTP client for 4xx answers
+
 
 class RetriesExhausted(SourceError):
     """A retriable failure persisted past the retry budget."""
