@@ -9,6 +9,8 @@ Measured (generation of the records is never timed, only the store calls):
 
 - ``bulk_insert_transfers_per_s``: 1 M transfers into an empty store in 10,000-transfer chunks
   (a large address history per call) — the issue's target is >= 200,000/s;
+  Also given per CPU-second of the process (``cpu_rate``), which other jobs on a shared machine
+  do not distort (I/O wait is excluded there, so read it next to the wall-clock rate);
 - ``small_histories``: 500,000 transfers as realistic small histories, one transaction per
   history (what the history service does) and grouped ~100,000 transfers per :meth:`Store.batch`;
 - ``build_transfers_per_s``: the whole fill to `--transfers` (default 10 M) with realistic,
@@ -94,23 +96,46 @@ def _chunk_sizes(rng: random.Random, total: int) -> Iterator[int]:
         yield size
 
 
+_CPU_SECONDS = [0.0]  # CPU time of this process spent inside the timed store calls
+
+
 def _write_all(store: Store, chunks: Iterator[tuple[int, HistoryChunk]]) -> tuple[int, float, list[int]]:
+    """Write every chunk; (transfers, wall seconds inside write_history, owners). CPU time: _CPU_SECONDS."""
     written, seconds, owners = 0, 0.0, []
     for owner, chunk in chunks:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         store.write_history(SOURCE, CHAIN, _address(owner), chunk)
         seconds += time.perf_counter() - t0
+        _CPU_SECONDS[0] += time.process_time() - c0
         written += len(chunk.transfers)
         owners.append(owner)
     return written, seconds, owners
 
 
-def measure_bulk_insert(workdir: Path, *, transfers: int = 1_000_000, chunk: int = 10_000) -> dict[str, Any]:
-    rng = random.Random(1)
-    with Store.open(workdir / "bulk.sqlite3") as store:
-        chunks = ((n, synthetic_history(rng, n, chunk, 50_000)) for n in range(transfers // chunk))
-        written, seconds, _ = _write_all(store, chunks)
-    return {"transfers": written, "chunk_transfers": chunk, "seconds": round(seconds, 2), "rate": written / seconds}
+def measure_bulk_insert(
+    workdir: Path, *, transfers: int = 1_000_000, chunk: int = 10_000, repeats: int = 3
+) -> dict[str, Any]:
+    """`repeats` fresh stores; the median and best rates are reported (the machine may be shared)."""
+    rates, cpu_rates = [], []
+    for attempt in range(repeats):
+        rng = random.Random(1)
+        with Store.open(workdir / f"bulk-{attempt}.sqlite3") as store:
+            chunks = ((n, synthetic_history(rng, n, chunk, 50_000)) for n in range(transfers // chunk))
+            _CPU_SECONDS[0] = 0.0
+            written, seconds, _ = _write_all(store, chunks)
+        rates.append(written / seconds)
+        cpu_rates.append(written / _CPU_SECONDS[0])
+        for leftover in workdir.glob(f"bulk-{attempt}.sqlite3*"):
+            leftover.unlink()
+    return {
+        "transfers": written,
+        "chunk_transfers": chunk,
+        "rates": [round(r) for r in rates],
+        "rate": statistics.median(rates),
+        "best_rate": max(rates),
+        # per CPU-second of this process: what the code costs, independent of other load on a shared machine
+        "cpu_rate": statistics.median(cpu_rates),
+    }
 
 
 def measure_small_chunks(workdir: Path, *, transfers: int = 500_000, group: int = 100_000) -> dict[str, Any]:
@@ -219,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result = {
         "synthetic": True,
         "cpus": os.cpu_count(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "bulk_insert": bulk,
         "bulk_insert_transfers_per_s": round(bulk["rate"]),
         "small_histories": small,
@@ -245,7 +271,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 def _print(result: dict[str, Any]) -> None:
     bulk, fill, look, small = result["bulk_insert"], result["fill"], result["lookups"], result["small_histories"]
     rows = [
-        ("bulk insert (10k-transfer chunks, empty store)", f"{bulk['rate']:,.0f} transfers/s", ">= 200,000/s"),
+        (
+            "bulk insert (10k-transfer chunks, empty store)",
+            f"{bulk['rate']:,.0f}/s wall (best {bulk['best_rate']:,.0f}), {bulk['cpu_rate']:,.0f}/CPU-s",
+            ">= 200,000/s",
+        ),
         ("small histories, one transaction each", f"{small['per_history']['rate']:,.0f} transfers/s", ""),
         ("small histories, grouped with Store.batch()", f"{small['batched']['rate']:,.0f} transfers/s", ""),
     ]

@@ -40,7 +40,7 @@ from typing import Any
 
 import requests
 
-from chains.http import HttpClient, RetryPolicy, json_body
+from chains.http import HttpClient, RetryPolicy, check_url, json_body
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.addresses import validate_evm
 from tracer.errors import BadChain, RetriableSourceError, SourceError, SourceRejected
@@ -165,6 +165,7 @@ class EtherscanAdapter:
         """`url` is an alias of `base_url` (the name case files and `tracer.api` use); it wins when given."""
         if url is not None:
             base_url = url
+        check_url(base_url, what="Etherscan-compatible API URL")
         if not 1 <= page_size <= RESULT_WINDOW:
             raise ValueError(f"page_size must be 1..{RESULT_WINDOW}")
         self.base_url = base_url

@@ -36,10 +36,13 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from chains.ratelimit import LIMITERS, TokenBucket, key_fingerprint
-from tracer.errors import RetriableSourceError, RetriesExhausted, SourceError, SourceRejected
+from tracer.errors import BadInput, RetriableSourceError, RetriesExhausted, SourceError, SourceRejected
 from tracer.sources import ResponseArchive
 
 LOG = logging.getLogger("heisttrace.http")
+# A library logs, the application decides what to show: without this, Python's last-resort handler
+# would print every retry notice to stderr and turn the CLI's one-line error into a screenful.
+LOG.addHandler(logging.NullHandler())
 
 REDACTED = "***"
 _SECRET_PARAM = re.compile(r"(?i)([?&;](?:api[-_]?key|apikey|access[-_]?token|token|secret)=)([^&#;]*)")
@@ -93,6 +96,33 @@ class RetryPolicy:
         """Seconds to wait after the `failures`-th consecutive failure (1-based)."""
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (failures - 1)))
         return rng.uniform(0.0, ceiling) if self.jitter else ceiling
+
+
+def url_problem(url: object) -> str | None:
+    """What makes `url` unusable as an http(s) source URL (to follow "expected ..."), or None if usable."""
+    if not isinstance(url, str) or not url.strip():
+        return "a non-empty http:// or https:// URL"
+    if any(c.isspace() for c in url):
+        return "an http:// or https:// URL without spaces"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in 0-65535
+    except ValueError as exc:
+        return f"a well-formed http:// or https:// URL ({exc})"
+    if parts.scheme not in ("http", "https"):
+        return "an http:// or https:// URL"
+    if not parts.hostname:
+        return "an http:// or https:// URL with a host"
+    return None
+
+
+def check_url(url: str, *, what: str) -> str:
+    """`url` when usable as a source URL; else :class:`BadInput` naming `what` (the URL itself is not echoed:
+    it may carry a key)."""
+    problem = url_problem(url)
+    if problem:
+        raise BadInput(f"{what}: expected {problem}")
+    return url
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

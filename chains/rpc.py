@@ -71,7 +71,7 @@ from chains.evm_decode import (
     pad_topic,
     unknown_value_frames,
 )
-from chains.http import HttpClient, RetryPolicy, json_body
+from chains.http import HttpClient, RetryPolicy, check_url, json_body
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.addresses import validate_evm
 from tracer.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
@@ -167,8 +167,7 @@ class JsonRpcClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-            raise BadInput(f"not an http(s) JSON-RPC URL: {str(url)[:60]!r}")
+        check_url(url, what="JSON-RPC URL")
         self.url = url
         if client is None:
             extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}

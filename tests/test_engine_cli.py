@@ -236,3 +236,16 @@ def test_missing_case_file_is_exit_2(tmp_path: Path) -> None:
     env, _, err = make_env(tmp_path / "home")
     assert main(["trace", str(tmp_path / "nope.toml"), "--out", str(tmp_path / "x")], env=env) == 2
     assert "does not exist" in err.getvalue()
+
+
+def test_offline_gap_leaves_an_incomplete_bundle_naming_the_gap(emulator, tmp_path: Path) -> None:
+    home, case = setup_case(tmp_path, emulator.api_url)
+    env, _, _ = make_env(home)
+    assert main(["trace", str(case), "--out", str(tmp_path / "one"), "--max-addresses", "1"], env=env) == 4
+    env2, _, err = make_env(home)
+    assert main(["trace", str(case), "--out", str(tmp_path / "off"), "--offline"], env=env2) == 4
+    assert "incomplete" in err.getvalue()
+    summary = json.loads((tmp_path / "off" / "summary.json").read_text())
+    assert summary["complete"] is False and summary["gaps"]
+    assert summary["counts"]["requests"] >= 0
+    assert "offline" in summary["gaps"][0].lower() or "missing" in summary["gaps"][0].lower()

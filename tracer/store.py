@@ -540,10 +540,10 @@ class Store:
                 for t in transfers
             ]
             conn.executemany(
-                "INSERT INTO transfers (tx_id, position, sender, receiver, asset_id, amount, kind, success,"
-                " noise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tx_id, position) DO UPDATE SET"
-                " sender = excluded.sender, receiver = excluded.receiver, asset_id = excluded.asset_id,"
-                " amount = excluded.amount, kind = excluded.kind, success = excluded.success, noise = excluded.noise",
+                # REPLACE = a full update of the row (no secondary index, trigger or foreign key on this table),
+                # measurably cheaper than ON CONFLICT DO UPDATE.
+                "INSERT OR REPLACE INTO transfers (tx_id, position, sender, receiver, asset_id, amount, kind,"
+                " success, noise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 transfer_rows,
             )
             conn.executemany(

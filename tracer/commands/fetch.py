@@ -96,6 +96,7 @@ def read_address_history(
 ) -> AddressHistory:
     """Load (fetching what the store lacks) the history of `address` on `chain_slug`."""
     from chains.etherscan import DEFAULT_BASE_URL, EtherscanAdapter
+    from chains.http import check_url
     from tracer.addresses import normalize_address
     from tracer.history import HistoryService, tip_meta_key
     from tracer.store import Store
@@ -104,14 +105,13 @@ def read_address_history(
     if chain.kind is not ChainKind.EVM:
         raise BadChain(f"fetch reads EVM chains through an Etherscan-compatible API; {chain.slug} is not one")
     address = normalize_address(chain.slug, address)
-    if api_url is not None and not api_url.startswith(("http://", "https://")):
-        raise BadInput(f"--api-url: expected an http:// or https:// URL, got {api_url!r}")
+    if api_url is not None:
+        check_url(api_url, what="--api-url")
     if offline and refresh:
         raise BadInput("--refresh needs the network; drop --offline")
     start = parse_block_or_time(since, option="--since")
     end = parse_block_or_time(until, option="--until")
 
-    env.home.mkdir(parents=True, exist_ok=True)
     with Store.open(env.store_path) as store:
         adapter = EtherscanAdapter(base_url=api_url or DEFAULT_BASE_URL, api_key=env.api_key(KEY_ENV), archive=store)
         pin = PIN_PREFIX + address

@@ -163,12 +163,13 @@ def run_import(args: argparse.Namespace, env: Environment) -> int:
     from tracer.label_io import read_label_file
     from tracer.store import Store
 
+    if args.file.is_dir():
+        raise BadInput(f"label file {args.file} is a directory; give a .csv or .yaml file")
     if not args.file.is_file():
         raise BadInput(f"label file {args.file} does not exist")
     labels = read_label_file(args.file)
     if args.source:
         labels = [replace(lb, source=args.source) for lb in labels]
-    env.home.mkdir(parents=True, exist_ok=True)
     with Store.open(env.store_path) as store:
         store.write_user_labels(labels)
     env.stdout.print(f"imported {len(labels)} labels from {args.file}", markup=False, highlight=False)
@@ -183,13 +184,29 @@ def run_export(args: argparse.Namespace, env: Environment) -> int:
         labels = list(LabelBook().iter_bundled())
     else:
         labels = load_labels(store=env.store_path, bundled=False).user_labels()
+    if args.out:
+        _check_writable_file(args.out)
     text = export_labels(labels, fmt=args.format)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"cannot write {args.out}: {exc.strerror or exc}") from None
         env.stderr.print(f"wrote {len(labels)} labels to {args.out}", markup=False, highlight=False)
     else:
         env.stdout.out(text, end="", highlight=False)
     return 0
+
+
+def _check_writable_file(path: Path) -> None:
+    """BadInput unless `path` can be created as a file (its directory exists and it is not a directory)."""
+    if path.is_dir():
+        raise BadInput(f"{path} is a directory; give a file name for --out")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise BadInput(f"cannot write {path}: {parent} is a file, not a directory")
+    if not parent.is_dir():
+        raise BadInput(f"cannot write {path}: the directory {parent} does not exist")
 
 
 def run_stats(args: argparse.Namespace, env: Environment) -> int:

@@ -70,7 +70,9 @@ def run_show(args: argparse.Namespace, env: Environment) -> int:
 def run_path(args: argparse.Namespace, env: Environment) -> int:
     from tracer.report.terminal import render_path
 
-    render_path(_case(args.dir), env.stdout, args.address, onward=max(args.onward, 0))
+    if args.onward < 0:
+        raise BadInput("--onward must not be negative")
+    render_path(_case(args.dir), env.stdout, args.address, onward=args.onward)
     return 0
 
 

@@ -14,6 +14,20 @@ REPORT_FORMATS = ("html", "md", "pdf")
 _DEFAULT_NAMES = {"html": "report.html", "md": "report.md", "pdf": "report.pdf"}
 
 
+def file_in_the_way(directory: Path) -> Path | None:
+    """The nearest existing ancestor of `directory` (itself included) when it is a file, else None."""
+    for ancestor in (directory, *directory.parents):
+        if ancestor.exists():
+            return None if ancestor.is_dir() else ancestor
+    return None
+
+
+def missing_directory(directory: Path) -> str:
+    """Why `directory` cannot hold output: a file is in the way, or it does not exist."""
+    blocker = file_in_the_way(directory)
+    return f"{blocker} is a file, not a directory" if blocker else f"the directory {directory} does not exist"
+
+
 def write_report(bundle_dir: Path, *, fmt: str = "html", out: Path | None = None) -> Path:
     """Render the bundle in `bundle_dir` as report.html / report.md / report.pdf (or to `out`); return the path."""
     from tracer.report.bundle import read_bundle
@@ -27,7 +41,7 @@ def write_report(bundle_dir: Path, *, fmt: str = "html", out: Path | None = None
     if target.is_dir():
         raise BadInput(f"{target} is a directory; give a file name for the report")
     if not target.parent.is_dir():
-        raise BadInput(f"cannot write {target}: the directory {target.parent} does not exist")
+        raise BadInput(f"cannot write {target}: {missing_directory(target.parent)}")
     case = analyse_bundle(bundle)
     if fmt == "md":
         from tracer.report.markdown import write_markdown
@@ -42,4 +56,4 @@ def write_report(bundle_dir: Path, *, fmt: str = "html", out: Path | None = None
     return write_pdf(render_html(case), target)
 
 
-__all__ = ["REPORT_FORMATS", "write_report"]
+__all__ = ["REPORT_FORMATS", "file_in_the_way", "missing_directory", "write_report"]

@@ -251,6 +251,10 @@ def find_address(views: dict[NodeKey, AddressView], query: str) -> AddressView:
 
     chain, _, address = query.rpartition(":") if ":" in query else ("", "", query)
     wanted = address.strip()
+    if wanted[:2].lower() == "0x" and len(wanted) == 42:
+        from tracer.addresses import validate_evm
+
+        validate_evm(wanted)  # a mixed-case address must match its EIP-55 checksum (BadAddress otherwise)
     matches = [
         v
         for v in views.values()

@@ -17,6 +17,7 @@ import networkx as nx
 import polars as pl
 
 from tracer.errors import BadInput
+from tracer.report import file_in_the_way, missing_directory
 from tracer.report.analysis import AddressView, swap_flow_keys, taint_share
 from tracer.report.bundle import Bundle
 from tracer.report.casefile import CaseFile, analyse_bundle
@@ -254,5 +255,7 @@ def export_bundle(bundle: Bundle, fmt: str, *, out: Path | None = None, case: Ca
     if fmt in TABLE_FORMATS and target.exists() and not target.is_dir():
         raise BadInput(f"{target} is a file; the {fmt} export writes a directory of tables")
     if fmt in GRAPH_FORMATS and not target.parent.is_dir():
-        raise BadInput(f"cannot write {target}: the directory {target.parent} does not exist")
+        raise BadInput(f"cannot write {target}: {missing_directory(target.parent)}")
+    if fmt in TABLE_FORMATS and file_in_the_way(target.parent):
+        raise BadInput(f"cannot write {target}: {file_in_the_way(target.parent)} is a file, not a directory")
     return _WRITERS[fmt](case or analyse_bundle(bundle), target)
