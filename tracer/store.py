@@ -8,10 +8,13 @@ Safety: WAL journal, so several processes read while one writes; every write is 
 `BEGIN IMMEDIATE ... COMMIT` transaction, so a kill at any moment leaves either all or
 none of it. Schema changes are ordered migrations recorded in `schema_version`.
 
-Layout (integer ids everywhere for speed): `addresses`, `assets` and `txs` are interned;
-`transfers` is keyed by (tx_id, position) — the (chain, tx hash, position) of the record —
-so a transfer touching two traced addresses is stored once and linked to both through
-`address_transfers`, clustered by (source, address, block) for range reads.
+Layout (integer keys for speed): `txs` interns (chain, block, tx hash) and `assets` the
+assets; `transfers` is keyed by (tx_id, position) — the (chain, tx hash, position) of the
+record — so a transfer touching two traced addresses is stored once and linked to both
+through `address_transfers`, clustered by (source, traced address, block) for range reads.
+Traced addresses are interned in `addresses`; counterparties are stored inline. `coverage`
+holds the merged block ranges per (source, address, record kind). Bulk imports can group
+many writes into one transaction with :meth:`Store.batch`.
 """
 
 from __future__ import annotations
