@@ -38,16 +38,19 @@ NOTES = [
     "`diagnosis` per run). (1) *Unrecorded inflows*: where the experts' USD records make an address send more "
     "than the sources gave it (the XScam phishing addresses were fed by many victims outside the records), the "
     "world adds clean value; haircut then dilutes the taint below `min_taint` and the trace stops, so everything "
-    "downstream is missed. Poison reaches more of it, at the cost of precision. (2) *Unrecognised token "
-    "services*: the engine probes an address with one partial read of at most 2,000 rows shared by `txlist`, "
-    "`txlistinternal` and `tokentx`; a service that pays out in tokens fills the probe with zero-value `txlist` "
-    "rows (its own token-transfer calls, or its relayer's calls), which count no counterparty, so it is never "
-    "classed as an unknown service and value is followed into its unrelated payees (the `hub-payee` false "
-    "positives). (3) *Endpoint recall* also loses the services that are reached but not recognised, and "
-    "terminals behind the diluted addresses of (1).",
+    "downstream is missed. (2) *Unrecognised services*: the engine classes an unlabelled address as an unknown "
+    "service when one partial read (`SERVICE_PROBE_ROWS` = 2,000) shows at least `SERVICE_MIN_COUNTERPARTIES` "
+    "= 1,000 distinct counterparties; but that row budget is spent on `txlist`, `txlistinternal` and `tokentx` "
+    "in that order, pages hold at most 1,000 rows and the partly read last block is dropped, so a service that "
+    "pays in tokens (whose `txlist` rows are zero-value calls) shows at most 999 token counterparties and is "
+    "never classed as a service. Value is then followed into its unrelated "
+    "payees: the `hub-payee` false positives. (3) *Endpoint recall* loses the services reached but not "
+    "recognised, the terminals behind the diluted addresses of (1), and bridges reached through a routing "
+    "contract in the same transaction once the router itself is an endpoint.",
     "**Baselines.** Breadth-first expands every address above `min_taint` in hop order: when the budget does "
     "not bind it reaches exactly the ranked strategy's set, only in another order. Poison (policy and "
-    "strategy) follows every tainted input in full: the most requests and the lowest precision.",
+    "strategy) follows every tainted input in full: the most requests, and on XScam it exhausts the "
+    "3,000-address budget.",
 ]
 QUICK_OPTIONS = WorldOptions(users_per_exchange=150, hub_users=150, router_users=100)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import os
 import socket
 import subprocess
@@ -94,10 +95,15 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
             environ={},
         )
         capsys.readouterr()
+        # Without pytest's log handler on the root logger, as in a real run: a stray warning would reach
+        # stderr through Python's last-resort handler, and the one-line check must see it.
+        root_handlers, logging.root.handlers = logging.root.handlers, []
         try:
             code: int | str | None = main(list(argv), env)
         except SystemExit as exc:  # argparse reports usage errors by exiting
             code = exc.code
+        finally:
+            logging.root.handlers = root_handlers
         captured = capsys.readouterr()
         return Outcome(code, out.getvalue() + captured.out, err.getvalue() + captured.err)
 
@@ -163,7 +169,9 @@ def _id(path: tuple[str, ...]) -> str:
 
 
 def _is_path(action: argparse.Action) -> bool:
-    return action.type is Path
+    """A file or directory argument: `type=Path`, or a converter annotated to return a Path."""
+    returns = getattr(action.type, "__annotations__", {}).get("return")
+    return action.type is Path or returns in (Path, "Path")
 
 
 def _wants_directory(action: argparse.Action) -> bool:
@@ -347,8 +355,6 @@ ENUM_OPTIONS = [(path, a.option_strings[-1]) for path in LEAVES for a in _option
 
 @pytest.mark.parametrize(("path", "flag"), ENUM_OPTIONS, ids=[f"{_id(p)}{f}" for p, f in ENUM_OPTIONS])
 def test_enum_option_rejects_unknown_value(path: tuple[str, ...], flag: str, cli, files: Files) -> None:
-    if path in SLOW_BASELINES:
-        pytest.skip("covered by an explicit test below")
     baseline = BASELINES[path](files).with_option(flag, "nope")
     assert_clean_failure(cli(*baseline.argv(path)), 2, "nope")
 
@@ -428,6 +434,16 @@ def test_output_under_a_regular_file_is_refused_before_any_work(
 
 
 @pytest.mark.parametrize(("path", "flag"), PATH_OUTPUTS, ids=[f"{_id(p)}{f}" for p, f in PATH_OUTPUTS])
+def test_empty_output_path_is_not_read_as_the_current_directory(
+    path: tuple[str, ...], flag: str, cli, files: Files, tmp_path: Path
+) -> None:
+    """`--out "$UNSET"` must not scatter a bundle or tables over the working directory."""
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert_clean_failure(cli(*BASELINES[path](files).with_option(flag, "").argv(path)), 2, flag)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(("path", "flag"), PATH_OUTPUTS, ids=[f"{_id(p)}{f}" for p, f in PATH_OUTPUTS])
 def test_output_file_that_is_a_directory(path: tuple[str, ...], flag: str, cli, files: Files) -> None:
     if path in SLOW_BASELINES or path == ("trace",):
         pytest.skip("--out is a bundle directory here")
@@ -479,9 +495,8 @@ def test_invalid_address_or_chain(argv: list[str], needle: str, cli) -> None:
     assert_clean_failure(cli(*argv), 2, needle)
 
 
-@pytest.mark.xfail(strict=False, reason="tracer/addresses.py: base58 errors do not say 'not a bitcoin address'")
 def test_evm_address_on_bitcoin_says_which_chain(cli) -> None:
-    assert_clean_failure(cli("labels", "show", ADDR, "--chain", "bitcoin"), 2, "bitcoin")
+    assert_clean_failure(cli("labels", "show", ADDR, "--chain", "bitcoin"), 2, ADDR, "bitcoin")
 
 
 @pytest.mark.parametrize("command", ["path", "address"])
@@ -553,11 +568,19 @@ BAD_CASES = {
     "address-on-wrong-chain": (CASE_TOML.replace('chain = "ethereum"', 'chain = "bitcoin"'), "seeds[0]"),
     "bad-policy": (CASE_TOML + 'policy = "nope"\n', "nope"),
     "bad-max-addresses": (CASE_TOML + "max_addresses = -1\n", "max_addresses"),
-    "float-min-taint": (CASE_TOML + "min_taint = 0.1\n", "min_taint"),
+    "min-taint-out-of-range": (CASE_TOML + "min_taint = 1.5\n", "min_taint"),
     "no-seeds": ('[case]\nid = "x"\n', "seeds"),
     "bad-case-id": (CASE_TOML.replace("synthetic-bad-input", "Not A Slug"), "case.id"),
     "bad-source-kind": (CASE_TOML + '[source]\nethereum = { kind = "nope" }\n', "nope"),
     "bad-source-url": (CASE_TOML + '[source]\nethereum = { kind = "etherscan", url = "http://[::1/x" }\n', "URL"),
+    "bad-tx-hash": (CASE_TOML.replace(f'address = "{ADDR}"', 'tx = "0x12"'), "seeds[0].tx"),
+    "address-and-tx": (
+        CASE_TOML.replace(f'address = "{ADDR}"', f'address = "{ADDR}"\ntx = "0x{"ab" * 32}"'),
+        "seeds[0]",
+    ),
+    "bad-since": (CASE_TOML.replace("since = 100", 'since = "yesterday"'), "trace.since"),
+    "until-before-since": (CASE_TOML + "until = 50\n", "trace.until"),
+    "bad-role": (CASE_TOML.replace('chain = "ethereum"', 'chain = "ethereum"\nrole = "bystander"'), "role"),
     "json-not-toml": ('{"case": {"id": "x"}}', "case.toml"),
 }
 
@@ -629,7 +652,7 @@ def test_corrupt_store_is_one_line_exit_1(argv: list[str], cli, tmp_path: Path) 
     assert_clean_failure(cli(*argv, home=home), 1, "store")
 
 
-# --------------------------------------------------------------------------- bundles: report, export, show, path, address
+# --------------------------------------------------------------------------- bundles (report, export, show, ...)
 
 BUNDLE_COMMANDS = [path for path in LEAVES if _positionals(path) and _positionals(path)[0].metavar == "DIR"]
 
@@ -704,6 +727,13 @@ def _corrupt(bundle: Path, name: str) -> str:
         cells[6] = "first"
         (bundle / "addresses.csv").write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
         return "first"
+    if name in ("addresses-missing", "endpoints-missing"):
+        table = bundle / f"{name.split('-')[0]}.csv"
+        table.unlink()
+        return table.name
+    if name == "summary-bad-asset-key":
+        summary.write_text('{"case": "x", "policy": "haircut", "assets": {"ETH": {"stolen": "1"}}}')
+        return "ETH"
     if name == "comparison-garbage":
         (bundle / "comparison.json").write_text('{"haircut": 1}')
         return "comparison.json"
@@ -729,6 +759,9 @@ CORRUPTIONS = [
     "flows-quote-unterminated",
     "flows-is-a-directory",
     "addresses-bad-hop",
+    "addresses-missing",
+    "endpoints-missing",
+    "summary-bad-asset-key",
     "comparison-garbage",
 ]
 
@@ -785,11 +818,12 @@ BAD_LABEL_FILES = {
     "bad-confidence.csv": (f"chain,address,category,confidence\nethereum,{ADDR},exchange,2\n", "confidence"),
     "bad-checksum.csv": (f"chain,address,category\nethereum,{ADDR_BAD_CHECKSUM},exchange\n", "checksum"),
     "empty-address.csv": ("chain,address,category\nethereum,,exchange\n", "address"),
-    "wrong-chain-address.csv": (f"chain,address,category\nbitcoin,{ADDR},exchange\n", "line 2"),
+    "wrong-chain-address.csv": (f"chain,address,category\nbitcoin,{ADDR},exchange\n", "not a bitcoin address"),
     "malformed.yaml": ("tags: [\n  - {address: ", "YAML"),
     "list.yaml": ("- a\n- b\n", "tags"),
     "tag-without-address.yaml": ("tags:\n  - label: x\n    currency: ETH\n", "address"),
     "tag-bad-address.yaml": ("tags:\n  - address: garbage\n    currency: ETH\n    category: exchange\n", "garbage"),
+    "tag-without-category.yaml": (f'tags:\n  - address: "{ADDR}"\n    currency: ETH\n', "category"),
     "labels.toml": ("x = 1\n", ".toml"),
     "labels.json": ("[]", ".json"),
 }

@@ -36,7 +36,7 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from heuristics.deposits import detect_deposit_address
-from heuristics.services import SERVICE_PROBE_ROWS, detect_unknown_service
+from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, detect_unknown_service
 from tracer.errors import BadInput, OfflineGap
 from tracer.frontier import Frontier, Node, Strategy, make_frontier
 from tracer.models import FEE_SINK, Category, Label, Policy, Transfer
@@ -73,6 +73,10 @@ class TraceConfig:
     window: Window = field(default_factory=Window)
     max_hops: int | None = 25
     min_taint: Fraction = Fraction(1, 10_000)
+    #: A transfer at least this share of which is stolen value is *material* (see `material_floor`).
+    material_share: Fraction = Fraction(1, 2)
+    #: An address that received a material transfer is expanded even below `min_taint`, down to this.
+    material_floor: Fraction = Fraction(1, 1_000_000)
     max_addresses: int | None = 3000
     checkpoint_every: int = 25
 
@@ -91,6 +95,7 @@ class TraceConfig:
             ],
             "max_hops": self.max_hops,
             "min_taint": str(self.min_taint),
+            "material": [str(self.material_share), str(self.material_floor)],
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -413,9 +418,14 @@ class Engine:
             self.state.transfers_read += len(transfers)
         if not full and not chunk.complete:
             if detect_unknown_service(node[1], transfers):
-                self._make_endpoint(node, _service_label(node, len(transfers)))
+                self._make_endpoint(node, _service_label(node, len(transfers), probe=True))
                 return None
-            return self._read(node, full=True)
+            transfers_full = self._read(node, full=True)
+            if transfers_full is not None and detect_unknown_service(node[1], transfers_full):
+                # the first page did not decide it (e.g. filled by the service's own zero-value calls)
+                self._make_endpoint(node, _service_label(node, len(transfers_full), probe=False))
+                return None
+            return transfers_full
         return transfers
 
     # ------------------------------------------------------------------ expansion
@@ -527,6 +537,7 @@ class Engine:
         inflows = self.state.inflows.get(node, {})
         hop = None
         reach: dict[str, int] = {}
+        moved: dict[str, int] = {}  # the full amounts of the transfers that brought taint
         poison = self.config.policy is Policy.POISON
         for taint, poisoned, tr in inflows.values():
             r = tr.amount if poison and poisoned else taint
@@ -534,6 +545,7 @@ class Engine:
                 continue
             k = asset_key(tr.asset)
             reach[k] = reach.get(k, 0) + r
+            moved[k] = moved.get(k, 0) + tr.amount
             sender_hop = self.state.hops.get((node[0], tr.sender), 0)
             hop = sender_hop + 1 if hop is None else min(hop, sender_hop + 1)
         if not reach:
@@ -541,7 +553,11 @@ class Engine:
             return
         self.state.hops[node] = hop or 0
         score = sum((Fraction(v) / self._base(k, v) for k, v in sorted(reach.items())), Fraction(0))
-        self.frontier.push(node, score=score, hop=hop or 0)
+        cfg = self.config
+        material = not poison and score >= cfg.material_floor and any(
+            Fraction(v, moved[k]) >= cfg.material_share for k, v in reach.items() if moved[k] > 0
+        )
+        self.frontier.push(node, score=score, hop=hop or 0, material=material)
 
     def _base(self, key: str, fallback: int) -> Fraction:
         base = self.state.bases.get(key)
@@ -573,8 +589,8 @@ class Engine:
         state = self.state
         state.requests = self._requests()
         self._request_offset = self.history.requests
-        for node, score, _ in self.frontier.rank():
-            if self.frontier.accepts(score):  # budget or max_hops stopped it, not the threshold
+        for node, _, _ in self.frontier.rank():
+            if self.frontier.above_threshold(node):  # budget or max_hops stopped it, not the threshold
                 state.unexplored.add(node)
         state.frontier_snapshot = self.frontier.snapshot()
 
@@ -604,12 +620,13 @@ def _canonical(transfers: Sequence[Transfer]) -> list[Transfer]:
     return out
 
 
-def _service_label(node: Node, rows: int) -> Label:
+def _service_label(node: Node, rows: int, *, probe: bool) -> Label:
+    where = f"more than {rows} transfers in the first page of history" if probe else f"{rows} transfers of history"
     return Label(
         chain=node[0],
         address=node[1],
         category=Category.UNKNOWN_SERVICE,
         name="unknown service",
         source="heuristic:service-history",
-        source_words=f"more than {rows} transfers with many counterparties in the first page of history",
+        source_words=f"{where} with at least {SERVICE_MIN_COUNTERPARTIES} counterparties outside pass-through",
     )

@@ -2,7 +2,9 @@
 
 A node is ``(chain, address)``. The engine pushes a node whenever the taint waiting at it
 changes, with its *score* (the taint it holds as a fraction of the stolen total, summed over
-assets) and its hop count; `pop` returns the next node worth expanding, or None.
+assets), its hop count and whether it is *material* (it received a transfer that is mostly
+stolen value: eligible even below `min_taint`, see :mod:`tracer.engine`); `pop` returns the
+next node worth expanding, or None.
 
 - :class:`RankedFrontier` — TRacer-style ranked residual (Wu et al., IEEE TIFS 2023): the
   node holding the largest share of the loot first; only nodes with score ≥ `min_taint`.
@@ -35,6 +37,7 @@ class _Entry:
     score: Fraction
     hop: int
     seq: int  # discovery order
+    material: bool = False  # received a mostly-tainted transfer: eligible below min_taint
 
 
 class Frontier:
@@ -50,17 +53,18 @@ class Frontier:
         self._seq = 0
 
     # -- the interface ---------------------------------------------------------------------
-    def push(self, node: Node, *, score: Fraction, hop: int) -> None:
-        """Add `node` or update its score and hop."""
+    def push(self, node: Node, *, score: Fraction, hop: int, material: bool = False) -> None:
+        """Add `node` or update its score, hop and materiality."""
         entry = self._entries.get(node)
         if entry is None:
-            entry = self._entries[node] = _Entry(score, hop, self._seq)
+            entry = self._entries[node] = _Entry(score, hop, self._seq, material)
             self._seq += 1
         else:
-            if entry.score == score and entry.hop == hop:
+            if entry.score == score and entry.hop == hop and entry.material == material:
                 return
             entry.score = score
             entry.hop = hop
+            entry.material = material
         if self.eligible(node):
             heapq.heappush(self._heap, (*self._priority(node, entry), node, score, hop))
 
@@ -86,13 +90,18 @@ class Frontier:
         ordered = sorted(self._entries.items(), key=lambda kv: (*self._priority(kv[0], kv[1]), kv[0]))
         return [(node, e.score, e.hop) for node, e in ordered]
 
+    def above_threshold(self, node: Node) -> bool:
+        """Would `node` be expanded but for `max_hops` or the budget (its taint passes the threshold)?"""
+        entry = self._entries.get(node)
+        return entry is not None and (self.accepts(entry.score) or (entry.material and entry.score > 0))
+
     def eligible(self, node: Node) -> bool:
         entry = self._entries.get(node)
         if entry is None:
             return False
         if self.max_hops is not None and entry.hop >= self.max_hops:
             return False
-        return self.accepts(entry.score)
+        return self.above_threshold(node)
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-able state; `restore` rebuilds an equal frontier."""
@@ -100,7 +109,7 @@ class Frontier:
             "strategy": str(self.strategy),
             "seq": self._seq,
             "entries": [
-                [node[0], node[1], f"{e.score.numerator}/{e.score.denominator}", e.hop, e.seq]
+                [node[0], node[1], f"{e.score.numerator}/{e.score.denominator}", e.hop, e.seq, e.material]
                 for node, e in sorted(self._entries.items())
             ],
         }
@@ -109,9 +118,9 @@ class Frontier:
         """Replace this frontier's content with a snapshot's."""
         self._entries = {}
         self._heap = []
-        for chain, address, score, hop, seq in state["entries"]:
+        for chain, address, score, hop, seq, *rest in state["entries"]:
             node = (chain, address)
-            entry = self._entries[node] = _Entry(Fraction(score), int(hop), int(seq))
+            entry = self._entries[node] = _Entry(Fraction(score), int(hop), int(seq), bool(rest[0]) if rest else False)
             if self.eligible(node):
                 heapq.heappush(self._heap, (*self._priority(node, entry), node, entry.score, entry.hop))
         self._seq = int(state["seq"])

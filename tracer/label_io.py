@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from tracer.errors import BadInput, BadLabelFile
+from tracer.errors import BadAddress, BadInput, BadLabelFile
 from tracer.models import Category, Label
 from tracer.networks import CHAINS
 from tracer.taxonomy import (
@@ -159,8 +159,15 @@ def _label_from_fields(fields: dict[str, str], *, name: str, line: int) -> Label
             source_words=fields.get("source_words") or fields["category"],
             confidence=confidence,
         )
+    except BadAddress as exc:
+        raise BadLabelFile(f"{where}: {_not_an_address(fields['address'], chain, exc)}") from None
     except BadInput as exc:
         raise BadLabelFile(f"{where}: {exc.message}") from None
+
+
+def _not_an_address(address: str, chain: str, exc: BadAddress) -> str:
+    """`exc` with the address and chain named (base58 errors alone do not say which address failed)."""
+    return exc.message if address in exc.message else f"{address!r} is not a {chain} address ({exc.message})"
 
 
 def _confidence(text: str, *, where: str) -> float:
@@ -287,6 +294,8 @@ def _label_from_tag(tag: TagpackTag, *, name: str, source: str) -> Label:
         mapped = graphsense_category(
             category=_str(fields.get("category")), abuse=_str(fields.get("abuse")), source=_str(fields.get("source"))
         )
+        if mapped is None and fields.get("category") is None and fields.get("abuse") is None:
+            raise BadLabelFile(f"{where}: tag has no category (nor abuse); add category: exchange, mixer, ...")
         if mapped is None:
             raise BadLabelFile(
                 f"{where}: category {fields.get('category')!r} / abuse {fields.get('abuse')!r} "
@@ -310,6 +319,8 @@ def _label_from_tag(tag: TagpackTag, *, name: str, source: str) -> Label:
             source_words=str(own.get("source_words") or words),
             confidence=float(confidence),
         )
+    except BadAddress as exc:
+        raise BadLabelFile(f"{where}: {_not_an_address(address, chain, exc)}") from None
     except BadInput as exc:
         raise BadLabelFile(f"{where}: {exc.message}") from None
 

@@ -79,6 +79,7 @@ class Role(StrEnum):
     SEED = "seed"
     TRANSIT = "transit"
     ENDPOINT = "endpoint"
+    BELOW_THRESHOLD = "below-threshold"  # received taint too small to follow; not expanded
 
 
 NATIVE = "native"

@@ -239,6 +239,8 @@ class _Builder:
             return Role.SEED
         if node in self.state.endpoints:
             return Role.ENDPOINT
+        if node not in self.state.outcomes and node not in self.state.unexplored:
+            return Role.BELOW_THRESHOLD  # never expanded: its taint stayed below the thresholds
         return Role.TRANSIT
 
     def _label_cols(self, node: Node) -> tuple[str, str, str]:

@@ -70,14 +70,18 @@ class EvmWorld:
     txs: list[WorldTx] = field(default_factory=list)
     contracts: set[str] = field(default_factory=set)
     _by_address: dict[str, list[int]] | None = field(default=None, repr=False)
+    _by_hash: dict[str, int] | None = field(default=None, repr=False)
 
     def add(self, txs: Iterable[WorldTx]) -> None:
         self.txs.extend(txs)
         self._by_address = None
+        self._by_hash = None
 
     @property
     def tip(self) -> int:
-        return max((t.block for t in self.txs), default=0)
+        """The newest block (the index is built on first use; `add` invalidates it)."""
+        self._index()
+        return self.txs[-1].block if self.txs else 0
 
     def _index(self) -> dict[str, list[int]]:
         if self._by_address is None:
@@ -93,6 +97,7 @@ class EvmWorld:
                 for address in touched:
                     index[address].append(i)
             self._by_address = dict(index)
+            self._by_hash = {tx.hash: i for i, tx in enumerate(self.txs)}
         return self._by_address
 
     def txs_touching(self, address: str) -> list[WorldTx]:
@@ -100,7 +105,6 @@ class EvmWorld:
         return [self.txs[i] for i in self._index().get(address.lower(), [])]
 
     def tx(self, tx_hash: str) -> WorldTx | None:
-        for tx in self.txs:
-            if tx.hash == tx_hash.lower():
-                return tx
-        return None
+        self._index()
+        i = (self._by_hash or {}).get(tx_hash.lower())
+        return None if i is None else self.txs[i]

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from tracer.environment import Environment
+from tracer.models import Policy
 
 DEFAULT_OUT = Path("heisttrace-demo")
 
@@ -21,8 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "bundle, report.html included, to --out."
         ),
     )
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle directory (default: ./{DEFAULT_OUT})")
-    parser.add_argument("--policy", default=None, help="taint policy (default: the engine's default)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"bundle directory (default: ./{DEFAULT_OUT})"
+    )
+    parser.add_argument(
+        "--policy", default=None, choices=[p.value for p in Policy], help="taint policy (default: the engine's default)"
+    )
     parser.set_defaults(run=run)
 
 

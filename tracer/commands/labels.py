@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tracer.environment import Environment
-from tracer.errors import BadInput
+from tracer.errors import BadAddress, BadInput
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -103,7 +103,12 @@ def run_show(args: argparse.Namespace, env: Environment) -> int:
 
     chains = _chains_for(args.address, args.chain)
     for chain in chains:
-        normalize_address(chain, args.address)  # BadAddress (exit 2) with a clear sentence
+        try:
+            normalize_address(chain, args.address)
+        except BadAddress as exc:
+            if args.address in exc.message:
+                raise
+            raise BadAddress(f"{args.address!r} is not a {chain} address ({exc.message})") from None
     book = load_labels(store=env.store_path)
     found = []
     for chain in chains:

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     report.add_argument("dir", type=Path, metavar="DIR", help="bundle directory written by `heisttrace trace --out`")
     report.add_argument("--format", choices=("html", "md", "pdf"), default="html", help="output format (default html)")
-    report.add_argument("--out", type=Path, metavar="FILE", help="output file (default DIR/report.<format>)")
+    report.add_argument("--out", type=output_path, metavar="FILE", help="output file (default DIR/report.<format>)")
     report.set_defaults(run=run_report)
 
     export = subparsers.add_parser(
@@ -37,9 +37,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--format", required=True, choices=("graphml", "gexf", "dot", "csv", "parquet", "json"), help="export format"
     )
     export.add_argument(
-        "--out", type=Path, metavar="PATH", help="output file, or directory for csv/parquet (default inside DIR)"
+        "--out", type=output_path, metavar="PATH", help="output file, or directory for csv/parquet (default inside DIR)"
     )
     export.set_defaults(run=run_export)
+
+
+def output_path(text: str) -> Path:
+    """An --out path; an empty one (e.g. an unset shell variable) is refused rather than read as '.'."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a file or directory name, got an empty string")
+    return Path(text)
 
 
 def run_report(args: argparse.Namespace, env: Environment) -> int:

@@ -8,7 +8,6 @@ assigns transaction indexes and nonces and returns an :class:`~chains.emulators.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chains.emulators.world import EvmWorld, WorldInternal, WorldTokenTransfer, WorldTx
@@ -18,22 +17,6 @@ ETHER = 10**18
 TOKEN_GAS = 65_000
 MULTI_HOP_GAS = 180_000
 ETH_GAS = 21_000
-
-
-class BuiltWorld(EvmWorld):
-    """An :class:`EvmWorld` whose tip is computed once (emulators ask for it on every request)."""
-
-    _tip: int | None = None
-
-    def add(self, txs: Iterable[WorldTx]) -> None:
-        super().add(txs)
-        self._tip = None
-
-    @property
-    def tip(self) -> int:
-        if self._tip is None:
-            self._tip = max((t.block for t in self.txs), default=0)
-        return self._tip
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +222,7 @@ class WorldBuilder:
                     ),
                 )
             )
-        world = BuiltWorld(chain_id=self.chain_id)
+        world = EvmWorld(chain_id=self.chain_id)
         world.add(txs)
         world.contracts.update(self.contracts)
         return world

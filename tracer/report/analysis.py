@@ -261,7 +261,7 @@ def find_address(views: dict[NodeKey, AddressView], query: str) -> AddressView:
         if (v.address == wanted or v.address.lower() == wanted.lower()) and (not chain or v.chain == chain)
     ]
     if not matches:
-        raise BadInput(f"{query} is not an address of this trace (see addresses.csv)")
+        raise BadInput(f"{query!r} is not an address of this trace (see addresses.csv)")
     if len(matches) > 1:
         chains = ", ".join(sorted(v.chain for v in matches))
         raise BadInput(f"{query} appears on several chains ({chains}); write it as chain:address")
