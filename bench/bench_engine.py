@@ -39,7 +39,7 @@ from tracer.models import FEE_SINK, Asset, Category, Label, Policy, Transfer, Tr
 from tracer.networks import Chain
 from tracer.result import build_result
 from tracer.sources import HistoryChunk
-from tracer.taint import Window, trace_address
+from tracer.taint import Window, first_inflow_index, trace_address
 
 RESULTS = Path(__file__).resolve().parent / "results" / "engine.json"
 CHAIN = "ethereum"
@@ -150,12 +150,17 @@ def _peak_mb() -> float:
 
 def bench_policy(world: _World, seed_address: str, exchanges: set[str], policy: Policy) -> dict[str, Any]:
     """One full engine run, then one timed ledger pass over every expanded address's history."""
-    replays = {"n": 0, "transfers": 0}
+    replays = {"n": 0, "transfers": 0, "skipped": 0}
     original = engine_module.trace_address
 
     def counted(address: str, transfers: Sequence[Transfer], **kw: Any) -> Any:
         replays["n"] += 1
-        replays["transfers"] += len(transfers)
+        memo = kw.get("memo")
+        start = 0
+        if memo is not None and kw.get("injection") is None and memo.index >= 0:
+            start = memo.index if memo.index <= first_inflow_index(transfers, kw["inflows"]) else 0
+        replays["transfers"] += len(transfers) - start
+        replays["skipped"] += start
         return original(address, transfers, **kw)
 
     engine_module.trace_address = counted  # type: ignore[assignment]
@@ -203,6 +208,7 @@ def bench_policy(world: _World, seed_address: str, exchanges: set[str], policy: 
         "ledger_transfers_per_s": int(ledger_transfers / ledger_seconds) if ledger_seconds else 0,
         "engine_replays": replays["n"],
         "engine_replayed_transfers": replays["transfers"],
+        "engine_clean_prefix_skipped_transfers": replays["skipped"],
         "engine_seconds": round(engine_seconds, 3),
         "engine_transfers_per_s": int(world.size / engine_seconds),
         "with_result_seconds": round(total_seconds, 3),

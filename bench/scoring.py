@@ -5,7 +5,7 @@ Definitions (also in docs/BENCHMARKS.md):
 * *expected* = sources ∪ laundering addresses ∪ terminal addresses that appear in the expert flows.
 * **address recall** = |traced ∩ laundering| / |laundering| (the sources are given, so they don't count).
 * **precision** = |traced ∩ expected| / |traced|, where *traced* is every address of the trace's
-  `addresses.csv` (seeds, transit and endpoints): an address beyond a terminal (say, the hot
+  `addresses.csv` (seeds, transit, endpoints and below-threshold recipients): an address beyond a terminal (say, the hot
   wallet a deposit address sweeps to) or beside the flows (a duster, a gas funder) is a false positive.
 * **endpoint recall** = |stopped ∩ terminals| / |terminals in the flows|, where *stopped* are the
   traced addresses at which followed value stops: those reported as endpoints, and those that

@@ -467,6 +467,12 @@ def test_group_with_unknown_subcommand(path: tuple[str, ...], cli) -> None:
     assert_clean_failure(cli(*path, "no-such-subcommand"), 2, "no-such-subcommand")
 
 
+def test_no_command_shows_help_and_exits_2(cli) -> None:
+    result = cli()
+    assert result.code == 2 and "Traceback" not in result.stderr
+    assert result.stdout.startswith("usage: heisttrace"), result.stdout
+
+
 def test_unknown_command_and_top_level_flag(cli) -> None:
     assert_clean_failure(cli("no-such-command"), 2, "no-such-command")
     assert_clean_failure(cli("--no-such-flag"), 2, "--no-such-flag")
@@ -879,6 +885,7 @@ SUBPROCESS_CASES = {
     "fetch-bad-checksum": (["fetch", "ethereum", ADDR_BAD_CHECKSUM], 2),
     "trace-malformed-case": (["trace", "{root}/bad.toml", "--out", "{root}/out"], 2),
     "labels-import-garbage": (["labels", "import", "{root}/garbage.csv"], 2),
+    "trace-offline-gap": (["trace", "{root}/case.toml", "--out", "{root}/out", "--offline"], 4),
     "fetch-unreachable": (["fetch", "ethereum", ADDR, "--api-url", "http://127.0.0.1:{port}/v2/api"], 3),
 }
 # `python -m tracer`, with retry waits off so the closed-port case stays fast (the retries still happen).
@@ -891,6 +898,7 @@ _RUN_MODULE = (
 @pytest.mark.parametrize(("argv", "code"), SUBPROCESS_CASES.values(), ids=SUBPROCESS_CASES.keys())
 def test_python_m_tracer_prints_one_line(argv: list[str], code: int, tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("[case\n")
+    (tmp_path / "case.toml").write_text(CASE_TOML)
     (tmp_path / "garbage.csv").write_bytes(GARBAGE)
     values = {"root": tmp_path, "port": closed_port()}
     env = {k: v for k, v in os.environ.items() if k != "ETHERSCAN_API_KEY"}

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from heuristics.services import SERVICE_PROBE_ROWS
+from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS
 from tests.memory_source import (
     USDT,
     MemoryCheckpoints,
@@ -87,10 +87,40 @@ def test_labelled_endpoints_absorb_and_are_not_expanded() -> None:
     assert roles == {T: "seed", A: "transit", B: "transit", EX: "endpoint", MIX: "endpoint"}
 
 
+def roles_of(result) -> dict[str, str]:
+    return {r["address"]: r["role"] for r in result.addresses.iter_rows(named=True)}
+
+
 def test_min_taint_leaves_small_flows_below_threshold() -> None:
-    result, _ = run(THEFT, min_taint=Fraction(1, 5))  # B holds 10 % of the loot: not followed
+    # B holds 10 % of the loot: not followed when the material rule is off (share > 1 never holds)
+    result, history = run(THEFT, min_taint=Fraction(1, 5), material_share=Fraction(2))
     assert acc(result)["below_threshold"] == 100 and acc(result)["unmoved"] == 96
     assert result.complete  # below threshold is a choice, not a gap
+    assert roles_of(result)[B] == "below-threshold" and all(call[0] != B for call in history.calls)
+
+
+def test_material_transfer_is_followed_below_min_taint() -> None:
+    # A -> B is wholly stolen value: B is a recipient of the loot, not a dusted bystander
+    result, history = run(THEFT, min_taint=Fraction(1, 5))
+    assert acc(result)["below_threshold"] == 0 and acc(result)["unmoved"] == 196
+    assert roles_of(result)[B] == "transit" and (B, SERVICE_PROBE_ROWS) in history.calls
+
+
+def test_diluted_small_transfer_stays_below_threshold() -> None:
+    world = [
+        transfer(1, 10, V, T, 1000),
+        transfer(2, 11, T, A, 1000),
+        transfer(3, 12, C, A, 9000),  # clean value: A's outflows are 10 % stolen
+        transfer(4, 13, A, EX, 9900),
+        transfer(5, 14, A, B, 100),  # 10 units of taint in a 100-unit transfer: not material
+    ]
+    result, history = run(world, min_taint=Fraction(1, 20))
+    assert_closes(result)
+    assert acc(result)["below_threshold"] == 10 and acc(result)["endpoints"] == 990
+    assert roles_of(result)[B] == "below-threshold" and all(call[0] != B for call in history.calls)
+    # the floor: a material transfer below `material_floor` is not followed either
+    result, _ = run(THEFT, min_taint=Fraction(1, 5), material_floor=Fraction(1, 5))
+    assert roles_of(result)[B] == "below-threshold"
 
 
 def test_budget_leaves_unexplored_frontier_and_incomplete() -> None:
@@ -145,6 +175,42 @@ def test_unknown_service_is_decided_from_a_partial_read() -> None:
     )
     assert (HUB, None) not in history.calls  # never read in full
     assert (HUB, SERVICE_PROBE_ROWS) in history.calls
+
+
+def test_unknown_service_is_decided_from_the_full_history_when_the_probe_is_inconclusive() -> None:
+    # the first page is the service's own zero-value calls; its users show up only later
+    calls = [transfer(100 + i, 12, addr(900), HUB, 0) for i in range(SERVICE_PROBE_ROWS + 50)]
+    users = [transfer(5000 + i, 20 + i // 50, addr(1000 + i), HUB, 7) for i in range(SERVICE_MIN_COUNTERPARTIES)]
+    payouts = [transfer(9000 + i, 30 + i, HUB, addr(3000 + i), 50) for i in range(5)]
+    world = [transfer(1, 10, V, T, 100), transfer(2, 11, T, HUB, 100), *calls, *users, *payouts]
+    result, history = run(world)
+    assert (HUB, SERVICE_PROBE_ROWS) in history.calls and (HUB, None) in history.calls
+    (row,) = result.endpoints.iter_rows(named=True)
+    assert (row["address"], row["category"]) == (HUB, "unknown-service")
+    assert acc(result)["endpoints"] == 100
+    assert set(roles_of(result)) == {T, HUB}  # its unrelated payees are not traced
+
+
+def test_busy_pass_through_router_is_followed_not_stopped() -> None:
+    pool = addr(62)
+    users = [
+        item
+        for i in range(SERVICE_MIN_COUNTERPARTIES + 10)
+        for item in (
+            transfer(100 + i, 20, addr(1000 + i), ROUTER, 5, position=1),
+            transfer(100 + i, 20, ROUTER, pool, 5, position=2),
+        )
+    ]
+    world = [
+        *users,
+        transfer(1, 30, V, T, 100),
+        transfer(2, 31, T, ROUTER, 100, position=1),
+        transfer(2, 31, ROUTER, A, 100, position=2),
+    ]
+    result, _ = run(world)
+    assert_closes(result)
+    assert result.endpoints.is_empty()
+    assert acc(result)["unmoved"] == 100 and roles_of(result)[A] == "transit"
 
 
 def test_deposit_address_is_recognised_and_absorbs() -> None:

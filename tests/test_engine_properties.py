@@ -227,3 +227,17 @@ def test_stolen_asset_is_all_the_seed_received(policy) -> None:
     row = result.accounting["ethereum:native"]
     assert row["stolen"] == 500 and row["fees"] == 5 and row["unmoved"] == 95 + 400
     assert ETH.key == "ethereum:native"
+
+
+@FAST
+@given(world=worlds(), policy=st.sampled_from(list(Policy)), seeds=st.sampled_from(sorted(SEED_KINDS)))
+def test_clean_prefix_memo_changes_nothing(world, policy, seeds) -> None:
+    """Replays that restart from a memoised clean prefix give exactly what full replays give."""
+    from unittest import mock
+
+    memoised = run(world, policy, seeds=seeds)
+    with mock.patch("tracer.engine.CleanPrefix", lambda: None):
+        full = run(world, policy, seeds=seeds)
+    assert memoised.outcomes == full.outcomes
+    assert memoised.inflows == full.inflows
+    assert memoised.expanded_order == full.expanded_order

@@ -42,7 +42,7 @@ from tracer.frontier import Frontier, Node, Strategy, make_frontier
 from tracer.models import FEE_SINK, Category, Label, Policy, Transfer
 from tracer.networks import ChainKind, get_chain
 from tracer.sources import HistoryProvider, LabelLookup
-from tracer.taint import EdgeKey, Injection, Outcome, Window, asset_key, trace_address
+from tracer.taint import CleanPrefix, EdgeKey, Injection, Outcome, Window, asset_key, trace_address
 
 CHECKPOINT_FORMAT = 1
 #: Expansions between two settles of pending re-replays (part of the deterministic schedule).
@@ -159,6 +159,7 @@ class Engine:
         self.state = TraceState(config=config)
         self.frontier: Frontier = make_frontier(config.strategy, min_taint=config.min_taint, max_hops=config.max_hops)
         self._histories: dict[Node, list[Transfer]] = {}
+        self._memos: dict[Node, CleanPrefix] = {}  # clean-prefix replay memos (speed only)
         self._injections: dict[Node, Injection] = {}
         self._dirty: list[tuple[tuple, Node]] = []  # (earliest changed inflow, node)
         self._dirty_at: dict[Node, tuple] = {}
@@ -461,6 +462,7 @@ class Engine:
             inflows=self.state.inflows.get(node, {}),
             window=self.config.window,
             injection=self._injections.get(node),
+            memo=self._memos.setdefault(node, CleanPrefix()),
         )
         old = self.state.outcomes.get(node)
         self.state.outcomes[node] = outcome
@@ -554,8 +556,12 @@ class Engine:
         self.state.hops[node] = hop or 0
         score = sum((Fraction(v) / self._base(k, v) for k, v in sorted(reach.items())), Fraction(0))
         cfg = self.config
-        material = not poison and score >= cfg.material_floor and any(
-            Fraction(v, moved[k]) >= cfg.material_share for k, v in reach.items() if moved[k] > 0
+        share = cfg.material_share
+        material = (
+            not poison
+            and score < cfg.min_taint  # above it the node is eligible anyway
+            and score >= cfg.material_floor
+            and any(v * share.denominator >= share.numerator * moved[k] for k, v in reach.items() if moved[k] > 0)
         )
         self.frontier.push(node, score=score, hop=hop or 0, material=material)
 

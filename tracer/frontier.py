@@ -145,7 +145,9 @@ class RankedFrontier(Frontier):
     strategy = Strategy.RANKED
 
     def _priority(self, node: Node, entry: _Entry) -> tuple[Any, ...]:
-        return (-entry.score, entry.hop)
+        # the float first makes heap comparisons cheap; rounding is monotonic, so ties fall
+        # through to the exact fraction and the order is exactly that of (-score, hop)
+        return (-float(entry.score), -entry.score, entry.hop)
 
 
 class BreadthFirstFrontier(Frontier):

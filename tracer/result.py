@@ -387,6 +387,8 @@ class _Builder:
                 "until": w.until_block if w.until_block is not None else (iso(w.until_time) if w.until_time else None),
                 "max_hops": cfg.max_hops,
                 "min_taint": _fraction_text(cfg.min_taint),
+                "material_share": _fraction_text(cfg.material_share),
+                "material_floor": _fraction_text(cfg.material_floor),
                 "max_addresses": cfg.max_addresses,
             },
             "seeds": [

@@ -35,6 +35,7 @@ Rules, per asset (an asset is `chain:native` or `chain:<contract>`):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -273,6 +274,32 @@ class Outcome:
     poisoned: bool = False
 
 
+@dataclass(slots=True)
+class CleanPrefix:
+    """A replay memo for one address: its balances at the start of transaction `index` of its history.
+
+    Before the first transaction that brings taint in, a non-seed address's replay moves only
+    clean value and records nothing; its whole state is one clean balance per asset. The next
+    replay (new taint arrived later in the history) restarts from there instead of from the
+    first transfer. `index` -1 means nothing is memoised yet.
+    """
+
+    index: int = -1
+    balances: dict[str, int] = field(default_factory=dict)
+
+
+def first_inflow_index(transfers: Sequence[Transfer], inflows: Mapping[EdgeKey, tuple[int, bool, Transfer]]) -> int:
+    """Index of the first transfer of the earliest transaction that brings an inflow edge (len if none)."""
+    if not inflows:
+        return len(transfers)
+    earliest = min(item[2].order_key for item in inflows.values())
+    index = bisect_left(transfers, earliest, key=lambda t: t.order_key)
+    tx_hash = transfers[index].tx_hash if index < len(transfers) else None
+    while index > 0 and transfers[index - 1].tx_hash == tx_hash:  # the start of its transaction
+        index -= 1
+    return index
+
+
 def _bump(table: dict[str, int], key: str, amount: int) -> None:
     if amount:
         table[key] = table.get(key, 0) + amount
@@ -289,12 +316,14 @@ def trace_address(
     inflows: Mapping[EdgeKey, tuple[int, bool, Transfer]],
     window: Window = Window(),
     injection: Injection | None = None,
+    memo: CleanPrefix | None = None,
 ) -> Outcome:
     """Replay `address`'s history (sorted canonically, de-duplicated) and return where its taint went.
 
     `inflows` maps an inflow edge to ``(taint, poisoned, transfer)`` pushed into it by the sender's
     own replay. The result's ``pushes`` are this address's outflows that carry taint (or
-    poison) on to their receivers.
+    poison) on to their receivers. `memo` (non-seed addresses only; read and updated in place)
+    lets a repeated replay of the same history skip its clean prefix; the result is the same.
     """
     out = Outcome()
     holders: dict[str, _Proportional | _Lots] = {}
@@ -311,7 +340,19 @@ def trace_address(
     by_asset: dict[int, tuple[Asset, _Proportional | _Lots]] = {}  # id(asset) -> holder, for the fast paths
     n = len(transfers)
     i = 0
+    clean_until = -1  # no memo: never snapshot
+    if memo is not None and simple:
+        clean_until = first_inflow_index(transfers, inflows)
+        if 0 <= memo.index <= clean_until:
+            i = memo.index
+            for key, balance in memo.balances.items():
+                holder = holders[key] = _holder(policy)
+                holder.add(balance, 0, False)
     while i < n:
+        if i == clean_until and memo is not None:
+            # every holder is still clean here (the transaction at `i` is the first that brings taint)
+            memo.index = i
+            memo.balances = {k: h.balance for k, h in holders.items() if h.balance}
         first = transfers[i]
         j = i + 1
         tx_hash = first.tx_hash
