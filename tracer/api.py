@@ -24,6 +24,7 @@ from typing import Any
 
 from tracer.engine import Engine, Progress, SeedSpec, TraceConfig
 from tracer.errors import BadInput, SourceError
+from tracer.evidence import collect_raw_responses
 from tracer.frontier import Strategy
 from tracer.models import Policy
 from tracer.result import TraceResult, build_result
@@ -263,7 +264,12 @@ def trace(
     describe = getattr(history, "manifest", None)
     if callable(describe):
         manifest.update(describe())
-    return build_result(state, manifest=manifest)
+    result = build_result(state, manifest=manifest)
+    if store is not None and hasattr(store, "list_responses"):
+        read = result.addresses.filter(result.addresses["role"] != "below-threshold")["address"].to_list()
+        seeds_tx = [seed.tx for seed in case.seeds if getattr(seed, "tx", None)]
+        result.manifest["raw_responses"] = collect_raw_responses(store, [*read, *seeds_tx])
+    return result
 
 
 def compare_policies(

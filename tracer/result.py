@@ -7,8 +7,6 @@ from sorted rows, so the same trace gives byte-identical files.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -107,10 +105,10 @@ class TraceResult:
         self.endpoints.write_csv(out / "endpoints.csv")
         nx.write_graphml(self.graph, out / "graph.graphml")
         (out / "manifest.json").write_text(_json(self.manifest))
-        if report and importlib.util.find_spec("tracer.report") is not None:
-            write_report = getattr(importlib.import_module("tracer.report"), "write_report", None)
-            if write_report is not None:  # the reporter may still be under construction
-                write_report(out, fmt="html")
+        if report:
+            from tracer.report import write_report
+
+            write_report(out, fmt="html")
         return out
 
 
