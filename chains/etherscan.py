@@ -3,7 +3,8 @@
 `fetch_history` reads `txlist`, `txlistinternal` and `tokentx` for one address and block range
 and maps each row to :class:`tracer.models.Transfer` records. It decides nothing, except that
 it applies :func:`heuristics.noise.flag_noise` to the finished chunk (flags only; no record
-is ever dropped).
+is ever dropped). `fetch_transaction` reads one transaction (a theft-tx seed) through the
+proxy module and maps it with the same code, so it gives the same records.
 
 Position scheme (shared with the JSON-RPC adapter, so both sources give the same records and
 the store's (chain, tx hash, position) key means the same transfer whoever fetched it):
@@ -40,10 +41,11 @@ from typing import Any
 
 import requests
 
+from chains.evm_decode import decode_transfer_log
 from chains.http import HttpClient, RetryPolicy, check_url, json_body
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.addresses import validate_evm
-from tracer.errors import BadChain, RetriableSourceError, SourceError, SourceRejected
+from tracer.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
 from tracer.models import (
     FEE_SINK,
     POSITION_EXTERNAL,
@@ -172,6 +174,7 @@ class EtherscanAdapter:
         self.page_size = page_size
         self._api_key = api_key
         self._known_tokens = known_tokens
+        self._assets: dict[tuple[str, str], Asset] = {}
         if client is None:
             extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
             client = HttpClient(
@@ -218,6 +221,44 @@ class EtherscanAdapter:
             raise SourceError(f"etherscan: a {chain.slug} row for {address} could not be read ({exc})") from None
         chunk = HistoryChunk(tuple(transfers), start_block, last_full, complete)
         return flag_noise(chunk, traced={address}, known_tokens=self._known_tokens)
+
+    def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
+        """Every transfer of one transaction, as `fetch_history` of its sender records them.
+
+        Proxy `eth_getTransactionByHash`, `eth_getTransactionReceipt` (fee, status, ERC-20
+        `Transfer` logs) and `eth_getBlockByNumber` (time), `txlistinternal&txhash=` for internal
+        calls, token symbol/decimals by proxy `eth_call` (cached). The answers are turned into
+        `txlist` / `txlistinternal` / `tokentx` rows and mapped by the same code as histories, so
+        positions and records are the same. Receipts without `status` (pre-Byzantium) count as
+        successful. An unknown or pending hash raises :class:`BadInput`.
+        """
+        tx_hash = check_tx_hash(tx_hash)
+        tx = self._proxy(chain, "eth_getTransactionByHash", {"txhash": tx_hash})
+        if tx is None:
+            raise BadInput(f"transaction {tx_hash} is not known to {self.source} on {chain.slug}")
+        if not isinstance(tx, dict):
+            raise SourceError(f"etherscan: eth_getTransactionByHash answered {str(tx)[:80]!r} for {tx_hash}")
+        if tx.get("blockNumber") is None:
+            raise BadInput(f"transaction {tx_hash} on {chain.slug} is still pending; trace it once it is mined")
+        receipt = self._proxy(chain, "eth_getTransactionReceipt", {"txhash": tx_hash})
+        if not isinstance(receipt, dict):
+            raise SourceError(f"etherscan: no receipt for transaction {tx_hash} on {chain.slug}")
+        block = _hex_int(tx["blockNumber"], "blockNumber")
+        header = self._proxy(chain, "eth_getBlockByNumber", {"tag": hex(block), "boolean": "false"})
+        if not isinstance(header, dict):
+            raise SourceError(f"etherscan: no header for {chain.slug} block {block}")
+        timestamp = str(_hex_int(header.get("timestamp"), "timestamp"))
+        internal = self._result(self._call(chain, {"module": "account", "action": "txlistinternal", "txhash": tx_hash}))
+        try:
+            lists = self._tx_rows(chain, tx_hash, tx, receipt, timestamp, internal)
+            sender = validate_evm(str(tx["from"]))
+            transfers = self._map(chain, sender, lists, block)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise SourceError(f"etherscan: transaction {tx_hash} on {chain.slug} could not be read ({exc})") from None
+        chunk = flag_noise(
+            HistoryChunk(tuple(transfers), block, block), traced={sender}, known_tokens=self._known_tokens
+        )
+        return chunk.transfers
 
     # -- extra lookups ----------------------------------------------------------------------------
 
@@ -338,6 +379,73 @@ class EtherscanAdapter:
             raise SourceError(f"etherscan: transaction {tx_hash} not found")
         return _hex_int(tx.get("transactionIndex"), "transactionIndex")
 
+    def _tx_rows(
+        self,
+        chain: Chain,
+        tx_hash: str,
+        tx: dict[str, Any],
+        receipt: dict[str, Any],
+        timestamp: str,
+        internal: list[dict[str, Any]],
+    ) -> dict[str, list[dict[str, Any]]]:
+        """One transaction's proxy answers as the account lists `_map` reads."""
+        block = str(_hex_int(tx["blockNumber"], "blockNumber"))
+        tx_index = str(_hex_int(tx.get("transactionIndex") or "0x0", "transactionIndex"))
+        ok = _hex_int(receipt.get("status") or "0x1", "status") == 1
+        gas_price = receipt.get("effectiveGasPrice") or tx.get("gasPrice") or "0x0"
+        normal = {
+            "hash": tx_hash,
+            "blockNumber": block,
+            "transactionIndex": tx_index,
+            "timeStamp": timestamp,
+            "from": str(tx["from"]).lower(),
+            "to": str(tx.get("to") or "").lower(),
+            "value": str(_hex_int(tx.get("value") or "0x0", "value")),
+            "gasUsed": str(_hex_int(receipt.get("gasUsed") or "0x0", "gasUsed")),
+            "gasPrice": str(_hex_int(gas_price, "effectiveGasPrice")),
+            "isError": "0" if ok else "1",
+            "txreceipt_status": "1" if ok else "0",
+            "contractAddress": str(receipt.get("contractAddress") or "").lower(),
+        }
+        internal_rows = [
+            {**row, "hash": tx_hash, "blockNumber": row.get("blockNumber") or block, "timeStamp": timestamp}
+            for row in internal
+        ]
+        token_rows = []
+        for raw in receipt.get("logs") or []:
+            if raw.get("removed"):
+                continue
+            log = decode_transfer_log({"transactionHash": tx_hash, "blockNumber": hex(int(block)), **raw})
+            if log is None:
+                continue
+            asset = self._token_asset(chain, log.token)
+            token_rows.append(
+                {
+                    "hash": tx_hash,
+                    "blockNumber": block,
+                    "transactionIndex": tx_index,
+                    "timeStamp": timestamp,
+                    "from": log.sender,
+                    "to": log.receiver,
+                    "contractAddress": log.token,
+                    "value": str(log.value),
+                    "tokenSymbol": asset.symbol,
+                    "tokenDecimal": str(asset.decimals),
+                    "logIndex": str(log.log_index),
+                }
+            )
+        return {"txlist": [normal], "txlistinternal": internal_rows, "tokentx": token_rows}
+
+    def _token_asset(self, chain: Chain, token: str) -> Asset:
+        """Symbol and decimals of a token by proxy `eth_call` (cached; fallbacks as in :mod:`chains.rpc`)."""
+        from chains.rpc import fetch_token_metadata  # chains.rpc imports this module
+
+        key = (chain.slug, token)
+        if key not in self._assets:
+            meta = fetch_token_metadata(_ProxyCalls(self, chain), token)  # type: ignore[arg-type]
+            self._assets[key] = Asset(chain.slug, token, meta.symbol, meta.decimals)
+        return self._assets[key]
+
     # -- mapping ----------------------------------------------------------------------------------
 
     def _map(
@@ -449,6 +557,31 @@ class EtherscanAdapter:
             amount=int(row.get("value") or 0),
             kind=TransferKind.TOKEN,
         )
+
+
+class _ProxyCalls:
+    """`eth_call` through `module=proxy`, shaped like :class:`chains.rpc.JsonRpcClient` for token metadata."""
+
+    def __init__(self, adapter: EtherscanAdapter, chain: Chain) -> None:
+        self._adapter = adapter
+        self._chain = chain
+
+    def call(self, method: str, params: list[Any] | None = None) -> Any:
+        if method != "eth_call" or not params:
+            raise SourceRejected(f"etherscan: proxy {method} is not used here")
+        call, tag = params[0], (params[1] if len(params) > 1 else "latest")
+        return self._adapter._proxy(self._chain, "eth_call", {"to": call["to"], "data": call["data"], "tag": tag})
+
+
+_TX_HASH = re.compile(r"0x[0-9a-f]{64}")
+
+
+def check_tx_hash(tx_hash: str) -> str:
+    """An EVM transaction hash, lowercased; :class:`BadInput` (one line) for anything else."""
+    text = str(tx_hash).strip().lower()
+    if not _TX_HASH.fullmatch(text):
+        raise BadInput(f"not an EVM transaction hash (0x + 64 hex digits): {str(tx_hash)[:80]!r}")
+    return text
 
 
 def _block(row: dict[str, Any]) -> int:

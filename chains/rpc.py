@@ -333,6 +333,50 @@ class RpcAdapter:
         code = self.rpc.call("eth_getCode", [validate_evm(address), "latest"])
         return isinstance(code, str) and code not in ("", "0x", "0x0")
 
+    def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
+        """Every transfer of one transaction, as `fetch_history` records them (same positions and flags).
+
+        `eth_getTransactionByHash` and the receipt (fee, status, ERC-20 `Transfer` logs); internal
+        calls from `trace_transaction` (method ``trace_filter``), else `debug_traceTransaction`
+        with `callTracer` (``ots``, ``debug_scan``); none with ``block_scan`` (noted). An unknown or
+        pending hash raises :class:`BadInput`.
+        """
+        from chains.etherscan import check_tx_hash
+
+        self._check_chain(chain)
+        tx_hash = check_tx_hash(tx_hash)
+        self.connect()
+        raw = self.rpc.call("eth_getTransactionByHash", [tx_hash])
+        if raw is None:
+            raise BadInput(f"transaction {tx_hash} is not known to the node at {self.url} ({chain.slug})")
+        if not isinstance(raw, Mapping):
+            raise SourceError(f"rpc: eth_getTransactionByHash answered {str(raw)[:80]!r} for {tx_hash}")
+        if raw.get("blockNumber") is None:
+            raise BadInput(f"transaction {tx_hash} on {chain.slug} is still pending; trace it once it is mined")
+        receipt = self._receipt(tx_hash)
+        tx = self._tx_facts(tx_hash, raw=raw, receipt=receipt)
+        if self.method == "trace_filter":
+            tx.frames = flatten_parity_traces(self.rpc.call("trace_transaction", [tx_hash]) or [])
+        elif self.method == "block_scan":
+            note = f"block_scan: internal transfers of {tx_hash} are not read (the node offers no traces)"
+            if note not in self.notes:
+                self.notes.append(note)
+        else:
+            tx.frames = self._frames_of(tx_hash)
+        transfers: dict[tuple[str, int], Transfer] = {}
+        for transfer in self._native_transfers(None, tx):
+            transfers.setdefault((transfer.tx_hash, transfer.position), transfer)
+        for raw_log in receipt.get("logs") or []:
+            if raw_log.get("removed"):
+                continue
+            log = decode_transfer_log({"transactionHash": tx_hash, "blockNumber": hex(tx.block), **raw_log})
+            if log is not None:
+                transfer = self._token_transfer(log)
+                transfers.setdefault((transfer.tx_hash, transfer.position), transfer)
+        ordered = sorted(transfers.values(), key=lambda t: t.order_key)
+        chunk = HistoryChunk(tuple(ordered), tx.block, tx.block)
+        return flag_noise(chunk, traced={tx.sender}, known_tokens=self._known_tokens).transfers
+
     def fetch_tx_internals(self, chain: Chain, tx_hash: str) -> list[Transfer]:
         """The internal transfers of one transaction, in trace order."""
         self._check_chain(chain)
@@ -501,11 +545,14 @@ class RpcAdapter:
             raise SourceError(f"rpc: the node has no receipt for transaction {tx_hash}")
         return receipt
 
-    def _tx_facts(self, tx_hash: str, *, raw: Mapping[str, Any] | None = None) -> _TxFacts:
+    def _tx_facts(
+        self, tx_hash: str, *, raw: Mapping[str, Any] | None = None, receipt: Mapping[str, Any] | None = None
+    ) -> _TxFacts:
         tx = raw if raw is not None else self.rpc.call("eth_getTransactionByHash", [tx_hash])
         if not isinstance(tx, Mapping):
             raise SourceError(f"rpc: the node does not know transaction {tx_hash}")
-        receipt = self._receipt(tx_hash)
+        if receipt is None:
+            receipt = self._receipt(tx_hash)
         gas_price = receipt.get("effectiveGasPrice", tx.get("gasPrice"))
         block = hex_int(tx.get("blockNumber"))
         self._block_time(block, hint=tx.get("blockTimestamp"))

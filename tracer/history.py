@@ -4,14 +4,17 @@ The engine asks :class:`HistoryService` for an address's transfers in a block ra
 service asks the adapter only for the ranges the store does not cover yet, writes what
 comes back (transfers and coverage in one transaction) and answers from the store. The
 chain tip is fetched once per trace and pinned in the store, so a re-run of the same
-trace makes zero requests and sees exactly the same data.
+trace makes zero requests and sees exactly the same data. A theft-transaction seed is
+read once with the adapter's `fetch_transaction` and kept in the store (:meth:`HistoryService.transaction`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
-from tracer.errors import BadChain, OfflineGap
+from tracer.errors import BadChain, BadInput, OfflineGap, StoreError
+from tracer.models import Asset, NoiseFlag, Transfer, TransferKind
 from tracer.networks import Chain, get_chain
 from tracer.sources import AccountAdapter, HistoryChunk
 from tracer.store import Store
@@ -127,6 +130,101 @@ class HistoryService:
             source, chain.slug, address, start_block=start_block, end_block=complete_to
         )
         return HistoryChunk(tuple(transfers), start_block, complete_to, complete=complete_to >= end)
+
+    def transaction(self, chain: Chain | str, tx_hash: str) -> tuple[Transfer, ...]:
+        """Every transfer of one transaction (a theft-tx seed), store first; fetched at most once.
+
+        The records are kept in the store's meta table under :func:`tx_meta_key` (a transaction
+        never changes once mined). Offline, a transaction the store lacks raises :class:`OfflineGap`.
+        """
+        chain = _as_chain(chain)
+        adapter = self._adapter(chain)
+        source = adapter.source
+        tx_hash = tx_hash.strip().lower()
+        key = tx_meta_key(source, chain.slug, tx_hash)
+        stored = self.store.read_meta(key)
+        if stored is not None:
+            return _decode_transfers(chain.slug, tx_hash, stored)
+        if self.offline:
+            raise OfflineGap(
+                f"offline: the store lacks {chain.slug} transaction {tx_hash} from {source};"
+                " run once without --offline first"
+            )
+        fetch = getattr(adapter, "fetch_transaction", None)
+        if fetch is None:
+            raise BadInput(f"seed tx {tx_hash}: the {source} source cannot look up transactions; give the address")
+        transfers = tuple(fetch(chain, tx_hash))
+        self.store.write_meta(key, _encode_transfers(transfers))
+        return transfers
+
+
+def tx_meta_key(source: str, chain: str, tx_hash: str) -> str:
+    """The store meta key under which one transaction's transfers live."""
+    return f"tx:{source}:{chain}:{tx_hash}"
+
+
+def _encode_transfers(transfers: tuple[Transfer, ...]) -> str:
+    rows = [
+        [
+            t.position,
+            t.block,
+            t.tx_index,
+            t.timestamp,
+            t.sender,
+            t.receiver,
+            t.asset.contract,
+            t.asset.symbol,
+            t.asset.decimals,
+            str(t.amount),
+            t.kind.value,
+            t.success,
+            sorted(t.noise),
+        ]
+        for t in transfers
+    ]
+    return json.dumps({"v": 1, "transfers": rows}, separators=(",", ":"))
+
+
+def _decode_transfers(chain: str, tx_hash: str, text: str) -> tuple[Transfer, ...]:
+    try:
+        body = json.loads(text)
+        out = []
+        for (
+            position,
+            block,
+            tx_index,
+            ts,
+            sender,
+            receiver,
+            contract,
+            symbol,
+            decimals,
+            amount,
+            kind,
+            ok,
+            noise,
+        ) in body["transfers"]:
+            asset = Asset(chain, contract, symbol, int(decimals))
+            out.append(
+                Transfer(
+                    chain=chain,
+                    tx_hash=tx_hash,
+                    position=int(position),
+                    block=int(block),
+                    tx_index=int(tx_index),
+                    timestamp=int(ts),
+                    sender=sender,
+                    receiver=receiver,
+                    asset=asset,
+                    amount=int(amount),
+                    kind=TransferKind(kind),
+                    success=bool(ok),
+                    noise=frozenset(NoiseFlag(x) for x in noise),
+                )
+            )
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(f"the stored transfers of {chain} transaction {tx_hash} are unreadable ({exc})") from None
+    return tuple(out)
 
 
 def _as_chain(chain: Chain | str) -> Chain:

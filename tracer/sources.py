@@ -54,6 +54,11 @@ class AccountAdapter(Protocol):
         """Every transfer (all kinds, fees included) touching `address` in the block range, de-duplicated."""
         ...
 
+    def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
+        """Every transfer of one transaction (fee, value, internal calls, tokens), with the positions
+        `fetch_history` gives them; :class:`tracer.errors.BadInput` when the source does not know the hash."""
+        ...
+
 
 class UtxoAdapter(Protocol):
     """A source of UTXO transactions (Esplora)."""
@@ -92,6 +97,10 @@ class HistoryProvider(Protocol):
         max_rows: int | None = None,
     ) -> HistoryChunk:
         """Transfers touching `address` in the range (None = up to the source's tip)."""
+        ...
+
+    def transaction(self, chain: Chain, tx_hash: str) -> Sequence[Transfer]:
+        """Every transfer of one transaction (theft-transaction seeds)."""
         ...
 
 

@@ -14,7 +14,9 @@ quirks of docs/EXPLORER-APIS.md:
   over `rate_limit_per_s`, and by fault plan (429 with/without Retry-After, 5xx, slow, reset,
   malformed, rate-limit body); any path other than `/v2/...` gets the "deprecated V1 endpoint" NOTOK;
 - `module=proxy` answers JSON-RPC envelopes (`eth_blockNumber`, `eth_getCode`,
-  `eth_getTransactionByHash`, `eth_getTransactionReceipt`);
+  `eth_getTransactionByHash`, `eth_getTransactionReceipt` with ERC-20 `Transfer` logs,
+  `eth_getBlockByNumber` for blocks the world has transactions in, `eth_call` of the world
+  tokens' `symbol()` / `name()` / `decimals()`);
 - `module=block&action=getblocknobytime&timestamp=T&closest=before|after`.
 
 `tokentx` rows carry `logIndex` (as Blockscout's do) unless `token_log_index=False`, which
@@ -29,7 +31,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from chains.emulators.server import EmulatorServer, FaultPlan, Reply, Request
-from chains.emulators.world import EvmWorld, WorldTx
+from chains.emulators.world import EvmWorld, WorldTokenTransfer, WorldTx
+from chains.evm_decode import SELECTOR_DECIMALS, SELECTOR_NAME, SELECTOR_SYMBOL, TRANSFER_TOPIC, pad_topic
 from tracer.networks import CHAINS
 
 RATE_LIMIT_TEXT = "Max calls per sec rate limit reached (3/sec)"
@@ -58,6 +61,7 @@ PAID_ONLY_CHAIN_IDS = frozenset({56, 8453, 10, 43114})
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _TX_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
+_QUANTITY = re.compile(r"0x[0-9a-fA-F]{1,16}")
 _CONTRACT_CODE = "0x6080604052348015600f57600080fd5b50"
 
 
@@ -73,6 +77,13 @@ def _rows(rows: list[dict[str, str]]) -> Reply:
     if not rows:
         return Reply.json({"status": "0", "message": NO_TRANSACTIONS, "result": []})
     return _ok(rows)
+
+
+def _abi_string(text: str) -> str:
+    """An ABI-encoded `string` return value."""
+    raw = text.encode()
+    padded = raw.hex().ljust(-(-len(raw) // 32) * 64, "0")
+    return "0x" + f"{32:064x}" + f"{len(raw):064x}" + padded
 
 
 def _block_hash(block: int) -> str:
@@ -104,6 +115,7 @@ class EtherscanEmulator(EmulatorServer):
         self.free_chains_only = free_chains_only
         self.token_log_index = token_log_index
         self._tx_by_hash: dict[int, dict[str, WorldTx]] = {}
+        self._tokens: dict[int, tuple[int, dict[str, WorldTokenTransfer]]] = {}
 
     @property
     def api_url(self) -> str:
@@ -335,7 +347,53 @@ class EtherscanEmulator(EmulatorServer):
             if tx is None:
                 return rpc(None)
             return rpc(self._rpc_tx(tx) if action == "eth_getTransactionByHash" else self._rpc_receipt(tx))
+        if action == "eth_getBlockByNumber":
+            tag = q.get("tag", "")
+            if not _QUANTITY.fullmatch(tag):
+                return rpc_error("invalid argument 0: hex string without 0x prefix")
+            return rpc(self._rpc_block(world, int(tag, 16)))
+        if action == "eth_call":
+            to, data = q.get("to", ""), q.get("data", "")
+            if not _ADDRESS.fullmatch(to):
+                return rpc_error("invalid argument 0: hex string has length 0, want 40 for common.Address")
+            return self._rpc_call(world, to.lower(), data.lower(), rpc, rpc_error)
         return _notok(BAD_ACTION)
+
+    def _token_meta(self, world: EvmWorld) -> dict[str, WorldTokenTransfer]:
+        """One token transfer per token contract: its symbol, name and decimals are the token's."""
+        cached = self._tokens.get(world.chain_id)
+        if cached is None or cached[0] != len(world.txs):
+            meta = {tok.token: tok for tx in world.txs for tok in tx.tokens}
+            cached = self._tokens[world.chain_id] = (len(world.txs), meta)
+        return cached[1]
+
+    def _rpc_call(self, world: EvmWorld, to: str, data: str, rpc: Any, rpc_error: Any) -> Reply:
+        """`symbol()`, `name()` and `decimals()` of the world's tokens; "0x" from accounts without code."""
+        token = self._token_meta(world).get(to)
+        if token is None:
+            if to in world.contracts:
+                return Reply.json({"jsonrpc": "2.0", "id": 1, "error": {"code": 3, "message": "execution reverted"}})
+            return rpc("0x")
+        if data == SELECTOR_DECIMALS:
+            return rpc("0x" + f"{token.decimals:064x}")
+        text = {SELECTOR_SYMBOL: token.symbol, SELECTOR_NAME: token.name}.get(data)
+        if text is None or (data == SELECTOR_SYMBOL and not text):
+            return Reply.json({"jsonrpc": "2.0", "id": 1, "error": {"code": 3, "message": "execution reverted"}})
+        return rpc(_abi_string(text))
+
+    @staticmethod
+    def _rpc_block(world: EvmWorld, number: int) -> dict[str, Any] | None:
+        """A block header of a block the world has transactions in (else null: the world knows no other time)."""
+        txs = [tx for tx in world.txs if tx.block == number]
+        if not txs:
+            return None
+        return {
+            "number": hex(number),
+            "hash": _block_hash(number),
+            "parentHash": _block_hash(number - 1) if number else "0x" + "0" * 64,
+            "timestamp": hex(txs[0].timestamp),
+            "transactions": [tx.hash for tx in sorted(txs, key=lambda t: t.tx_index)],
+        }
 
     @staticmethod
     def _rpc_tx(tx: WorldTx) -> dict[str, Any]:
@@ -365,13 +423,14 @@ class EtherscanEmulator(EmulatorServer):
             "logs": [
                 {
                     "address": tok.token,
+                    "blockHash": _block_hash(tx.block),
+                    "blockNumber": hex(tx.block),
                     "logIndex": hex(tok.log_index),
-                    "topics": [
-                        "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef",
-                        "0x" + tok.sender[2:].rjust(64, "0"),
-                        "0x" + tok.to[2:].rjust(64, "0"),
-                    ],
+                    "removed": False,
+                    "topics": [TRANSFER_TOPIC, pad_topic(tok.sender), pad_topic(tok.to)],
                     "data": "0x" + f"{tok.value:064x}",
+                    "transactionHash": tx.hash,
+                    "transactionIndex": hex(tx.tx_index),
                 }
                 for tok in tx.tokens
             ],
