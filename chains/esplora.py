@@ -18,9 +18,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from chains.http import HttpClient, RetryPolicy
+from chains.http import HttpClient, RetryPolicy, is_loopback
 from tracer.addresses import normalize_address
 from tracer.errors import BadAddress, BadChain, BadInput, SourceRejected
 from tracer.models import TxInput, TxOutput, UtxoTx
@@ -40,11 +39,6 @@ class InvalidBitcoinAddress(SourceRejected):
 
 class TxNotFound(SourceRejected):
     """Esplora answered 404 "Transaction not found"."""
-
-
-def _is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host in {"localhost", "::1"} or host.startswith("127.")
 
 
 def _address(chain: str, value: Any) -> str | None:
@@ -125,7 +119,7 @@ class EsploraAdapter:
     ) -> None:
         self.base_url = (url or DEFAULT_BASE_URL).rstrip("/")
         if client is None:
-            if rate_per_s is None and not _is_loopback(self.base_url):
+            if rate_per_s is None and not is_loopback(self.base_url):
                 rate_per_s = PUBLIC_RATE_PER_S
             extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
             client = HttpClient(source=self.source, rate_per_s=rate_per_s, retry=retry, archive=archive, **extra)

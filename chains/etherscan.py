@@ -42,7 +42,7 @@ from typing import Any
 import requests
 
 from chains.evm_decode import decode_transfer_log
-from chains.http import HttpClient, RetryPolicy, check_url, json_body
+from chains.http import HttpClient, RetryPolicy, check_url, is_loopback, json_body
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.addresses import validate_evm
 from tracer.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
@@ -61,6 +61,7 @@ from tracer.sources import HistoryChunk, ResponseArchive
 
 DEFAULT_BASE_URL = "https://api.etherscan.io/v2/api"
 FREE_ROW_CAP = 1000
+PUBLIC_RATE_PER_S = 3.0  # free Etherscan keys: 3 calls per second
 RESULT_WINDOW = 10_000
 MAX_BLOCK = 99_999_999
 
@@ -158,7 +159,7 @@ class EtherscanAdapter:
         client: HttpClient | None = None,
         archive: ResponseArchive | None = None,
         page_size: int = FREE_ROW_CAP,
-        rate_per_s: float | None = 3.0,
+        rate_per_s: float | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
         known_tokens: KnownTokens | None = None,
@@ -171,6 +172,8 @@ class EtherscanAdapter:
         if not 1 <= page_size <= RESULT_WINDOW:
             raise ValueError(f"page_size must be 1..{RESULT_WINDOW}")
         self.base_url = base_url
+        if rate_per_s is None and not is_loopback(base_url):
+            rate_per_s = PUBLIC_RATE_PER_S
         self.page_size = page_size
         self._api_key = api_key
         self._known_tokens = known_tokens

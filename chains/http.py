@@ -49,6 +49,12 @@ _SECRET_PARAM = re.compile(r"(?i)([?&;](?:api[-_]?key|apikey|access[-_]?token|to
 _USER_AGENT = "heisttrace/0.1 (+https://github.com/heisttrace)"
 
 
+def is_loopback(url: str) -> bool:
+    """True for URLs on this machine (emulators, a local node): no public rate limit applies."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in {"localhost", "::1"} or host.startswith("127.")
+
+
 class _RedactingFilter(logging.Filter):
     """Redacts every secret any client was given from third-party log records (urllib3 logs URLs)."""
 
