@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import shutil
 import struct
 import subprocess
 import tempfile
@@ -22,29 +21,17 @@ from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
+from tracer.report.pdf import CHROMIUM_BASE_FLAGS
+from tracer.report.pdf import find_chromium as chromium_path
+
 FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
+    *CHROMIUM_BASE_FLAGS,
     "--disable-default-apps",
     "--disable-extensions",
     "--mute-audio",
     "--remote-debugging-port=0",
     "--window-size=1400,1000",
 )
-
-
-def chromium_path() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 @dataclass

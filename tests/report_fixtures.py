@@ -25,43 +25,16 @@ from pathlib import Path
 
 import networkx as nx
 
-ADDRESS_COLUMNS = [
-    "chain",
-    "address",
-    "role",
-    "category",
-    "label",
-    "label_source",
-    "hop",
-    "tainted_in",
-    "asset",
-    "first_tainted_at",
-]
-FLOW_COLUMNS = [
-    "chain",
-    "tx_hash",
-    "position",
-    "block",
-    "timestamp",
-    "from",
-    "to",
-    "asset",
-    "asset_id",
-    "amount",
-    "tainted_amount",
-    "hop",
-]
-ENDPOINT_COLUMNS = [
-    "chain",
-    "address",
-    "category",
-    "label",
-    "label_source",
-    "asset",
-    "tainted_amount",
-    "first_tainted_at",
-    "tx_hash",
-]
+from tracer.bundle_schema import (
+    ADDRESS_COLUMNS,
+    COMPARISON_FILE,
+    ENDPOINT_COLUMNS,
+    FLOW_COLUMNS,
+    GRAPH_FILE,
+    MANIFEST_FILE,
+    SUMMARY_FILE,
+    table_file,
+)
 
 HOSTILE_TOKEN = "<img src=x onerror=alert(1)>"
 HOSTILE_LABEL = "</script><script>alert(1)</script>"
@@ -471,23 +444,23 @@ def write_synthetic_bundle(
     out.mkdir(parents=True, exist_ok=True)
     _write_tables(state, out)
     summary = _summary(state, policy)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    (out / "manifest.json").write_text(json.dumps(_manifest(state, policy), indent=2, sort_keys=True) + "\n")
-    _write_graphml(state, out / "graph.graphml")
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    (out / MANIFEST_FILE).write_text(json.dumps(_manifest(state, policy), indent=2, sort_keys=True) + "\n")
+    _write_graphml(state, out / GRAPH_FILE)
     if comparison:
         others = {}
         for other in ("poison", "haircut", "fifo"):
             sub = out / f".synthetic-{other}"
             bundle = write_synthetic_bundle(sub, addresses=min(addresses, 80), seed=seed, policy=other)
-            others[other] = json.loads((bundle / "summary.json").read_text())
+            others[other] = json.loads((bundle / SUMMARY_FILE).read_text())
         others[policy] = summary
-        (out / "comparison.json").write_text(json.dumps(others, indent=2, sort_keys=True) + "\n")
+        (out / COMPARISON_FILE).write_text(json.dumps(others, indent=2, sort_keys=True) + "\n")
     return out
 
 
 def _write_tables(state: _State, out: Path) -> None:
     rows = sorted(state.addresses.values(), key=lambda r: (r["chain"], r["address"], r["asset"].key))
-    with (out / "addresses.csv").open("w", newline="") as fh:
+    with (out / table_file("addresses")).open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(ADDRESS_COLUMNS)
         for r in rows:
@@ -506,7 +479,7 @@ def _write_tables(state: _State, out: Path) -> None:
                 ]
             )
     flows = sorted(state.flows, key=lambda f: (f["chain"], f["block"], f["tx_hash"], f["position"]))
-    with (out / "flows.csv").open("w", newline="") as fh:
+    with (out / table_file("flows")).open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(FLOW_COLUMNS)
         for f in flows:
@@ -527,7 +500,7 @@ def _write_tables(state: _State, out: Path) -> None:
                     f["hop"],
                 ]
             )
-    with (out / "endpoints.csv").open("w", newline="") as fh:
+    with (out / table_file("endpoints")).open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(ENDPOINT_COLUMNS)
         for (chain, address, _), e in sorted(state.endpoints.items()):
@@ -715,13 +688,13 @@ def write_tiny_bundle(out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     flow_lines = ["chain,tx_hash,position,block,timestamp,from,to,asset,asset_id,amount,tainted_amount,hop"]
     flow_lines += [",".join(["ethereum", *map(str, row[:2]), str(row[2]), *map(str, row[3:])]) for row in FLOWS]
-    (out / "flows.csv").write_text("\n".join(flow_lines) + "\n")
+    (out / table_file("flows")).write_text("\n".join(flow_lines) + "\n")
     address_lines = ["chain,address,role,category,label,label_source,hop,tainted_in,asset,first_tainted_at"]
     address_lines += [",".join(["ethereum", *map(str, row), "2023-06-03T00:00:00Z"]) for row in ADDRESSES]
-    (out / "addresses.csv").write_text("\n".join(address_lines) + "\n")
+    (out / table_file("addresses")).write_text("\n".join(address_lines) + "\n")
     endpoint_lines = ["chain,address,category,label,label_source,asset,tainted_amount,first_tainted_at,tx_hash"]
     endpoint_lines += [",".join(["ethereum", *row]) for row in ENDPOINTS]
-    (out / "endpoints.csv").write_text("\n".join(endpoint_lines) + "\n")
-    (out / "summary.json").write_text(json.dumps(SUMMARY))
-    (out / "manifest.json").write_text(json.dumps({"tool_version": "test", "block_heights": {"ethereum": 9}}))
+    (out / table_file("endpoints")).write_text("\n".join(endpoint_lines) + "\n")
+    (out / SUMMARY_FILE).write_text(json.dumps(SUMMARY))
+    (out / MANIFEST_FILE).write_text(json.dumps({"tool_version": "test", "block_heights": {"ethereum": 9}}))
     return out

@@ -110,6 +110,16 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
     return run
 
 
+#: Failures left in modules still being written (none now). Each entry marks a test xfail(strict=False).
+KNOWN_BUGS: dict[tuple[str, ...], str] = {}
+
+
+def _known_bug(request: pytest.FixtureRequest, *key: str) -> None:
+    reason = KNOWN_BUGS.get(key)
+    if reason:
+        request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
+
+
 def assert_clean_failure(result: Outcome, code: int, *needles: str) -> None:
     """Exit `code`; stderr is one `heisttrace:` line naming each needle; no traceback; no success on stdout."""
     shown = f"exit {result.code}\nstdout: {result.stdout!r}\nstderr: {result.stderr!r}"
@@ -423,8 +433,9 @@ def test_path_argument_with_bad_file_or_directory(
 
 @pytest.mark.parametrize(("path", "flag"), PATH_OUTPUTS, ids=[f"{_id(p)}{f}" for p, f in PATH_OUTPUTS])
 def test_output_under_a_regular_file_is_refused_before_any_work(
-    path: tuple[str, ...], flag: str, cli, files: Files
+    path: tuple[str, ...], flag: str, cli, files: Files, request: pytest.FixtureRequest
 ) -> None:
+    _known_bug(request, *path, flag, "under-a-file")
     if path in SLOW_BASELINES:
         pytest.skip("covered by an explicit test below")
     before = files.regular_file.read_bytes()
@@ -435,8 +446,9 @@ def test_output_under_a_regular_file_is_refused_before_any_work(
 
 @pytest.mark.parametrize(("path", "flag"), PATH_OUTPUTS, ids=[f"{_id(p)}{f}" for p, f in PATH_OUTPUTS])
 def test_empty_output_path_is_not_read_as_the_current_directory(
-    path: tuple[str, ...], flag: str, cli, files: Files, tmp_path: Path
+    path: tuple[str, ...], flag: str, cli, files: Files, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    _known_bug(request, *path, flag, "empty")
     """`--out "$UNSET"` must not scatter a bundle or tables over the working directory."""
     before = sorted(p.name for p in tmp_path.iterdir())
     assert_clean_failure(cli(*BASELINES[path](files).with_option(flag, "").argv(path)), 2, flag)

@@ -89,6 +89,22 @@ def test_open_creates_directories_wal_and_schema(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 16384  # new stores get large pages
+
+
+def test_store_with_small_pages_keeps_them_and_works(tmp_path: Path) -> None:
+    """A store created with 4 KiB pages (earlier heisttrace) is opened as it is: WAL pins the page size."""
+    path = tmp_path / "store.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("PRAGMA journal_mode = WAL")
+    old.execute("CREATE TABLE unrelated (x)")
+    old.close()
+    with Store.open(path) as store:
+        store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(_tx(1, 5, A, B, 1)), 0, 9))
+        assert store.read_transfers("etherscan", "ethereum", A) == _tx(1, 5, A, B, 1)
+        assert store._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == (64 << 20) // 4096
+    assert sqlite3.connect(path).execute("PRAGMA page_size").fetchone()[0] == 4096
 
 
 def test_transfers_round_trip_exactly(store: Store) -> None:
@@ -112,6 +128,64 @@ def test_transfers_round_trip_exactly(store: Store) -> None:
     assert store.read_transfers("etherscan", "ethereum", A, start_block=100, end_block=100) == sorted(
         [*transfers[:4], transfers[6]], key=lambda t: t.order_key
     )
+
+
+def test_large_history_round_trips_through_every_statement_size(store: Store) -> None:
+    """Rows go in as multi-row statements of power-of-two sizes: 2 * 256 + 128 + 64 + 4 + 1 transactions."""
+    transfers = []
+    for n in range(709):
+        fee, value = _tx(n, 1_000 + n // 3, A if n % 2 else B, B if n % 2 else A, 10**20 + n if n % 5 else n)
+        transfers += [fee, value]
+        if n % 4 == 0:  # a token transfer with noise in some transactions
+            noise = frozenset({NoiseFlag.DUST}) if n % 8 == 0 else frozenset()
+            token = Transfer("ethereum", _hash(n), 1_000_000 + n % 9, value.block, value.tx_index, value.timestamp,
+                             B, A, USDT, 2**255 + n, TransferKind.TOKEN, success=n % 3 != 0, noise=noise)  # fmt: skip
+            transfers.append(token)
+    store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(transfers), 0, 5_000))
+    assert store.read_transfers("etherscan", "ethereum", A) == sorted(transfers, key=lambda t: t.order_key)
+    assert store.info().counts["transfers"] == len(transfers) and store.info().counts["txs"] == 709
+
+
+def test_rewrite_of_known_transactions_updates_them_and_adds_new_ones(store: Store) -> None:
+    old = [*_tx(1, 10, A, B, 5), *_tx(2, 11, B, A, 6)]
+    store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(old), 0, 20))
+    moved = [  # tx 2 re-reported at another index inside its block, next to a new transaction
+        Transfer(**{**{f: getattr(t, f) for f in Transfer.__slots__}, "tx_index": 6}) for t in old[2:]
+    ]
+    new = _tx(3, 12, A, C, 7)
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((*old[:2], *moved, *new), 0, 20))
+    assert store.read_transfers("etherscan", "ethereum", A) == sorted(
+        [*old[:2], *moved, *new], key=lambda t: t.order_key
+    )
+    assert store.info().counts["txs"] == 3 and store.info().counts["transfers"] == 6
+    store.write_history("etherscan", "ethereum", C, HistoryChunk(tuple(_tx(4, 13, C, B, 8)), 0, 20))  # ids still fresh
+    assert store.read_transfers("etherscan", "ethereum", C) == _tx(4, 13, C, B, 8)
+
+
+@pytest.mark.parametrize(
+    "tx_hash",
+    [
+        "0x" + "ab" * 30 + " ab ",  # 66 characters that bytes.fromhex would shorten (whitespace is skipped)
+        "0x" + "ab" * 31 + "zz",  # not hex
+        "0x" + "ab" * 33,  # too long
+        "ab" * 32,  # no 0x (TRON style)
+    ],
+)
+def test_unusual_transaction_hashes_round_trip_exactly(store: Store, tx_hash: str) -> None:
+    t = Transfer("ethereum", tx_hash, 1, 5, 0, 1_600_000_000, A, B, ETH, 1, TransferKind.EXTERNAL)
+    store.write_history("etherscan", "ethereum", A, HistoryChunk((t,), 0, 10))
+    assert store.read_transfers("etherscan", "ethereum", A) == [t]
+
+
+def test_records_read_back_are_equal_frozen_and_hash_alike(store: Store) -> None:
+    transfers = _tx(1, 5, A, B, 10**30, noise=frozenset({NoiseFlag.DUST}))
+    store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(transfers), 0, 10))
+    got = store.read_transfers("etherscan", "ethereum", A)
+    assert got == transfers and {hash(t) for t in got} == {hash(t) for t in transfers}
+    assert all(type(t) is Transfer and isinstance(t.kind, TransferKind) for t in got)
+    with pytest.raises(AttributeError):
+        got[0].amount = 1  # type: ignore[misc]
+    assert repr(got[1]) == repr(transfers[1])
 
 
 def test_tron_hashes_and_addresses_round_trip(store: Store) -> None:

@@ -16,7 +16,6 @@ Deterministic: the same inputs give byte-identical outputs (sorted rows, gzip mt
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import hashlib
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tools.build_cli import run_build  # noqa: E402
 from tracer.addresses import normalize_address  # noqa: E402
 from tracer.errors import BadInput  # noqa: E402
 from tracer.label_io import chain_for_tag, iter_tagpack  # noqa: E402
@@ -419,15 +419,7 @@ def build(raw: Path, out: Path, *, log=print) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, default=DEFAULT_RAW, help=f"raw datasets (default: {DEFAULT_RAW})")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
-    args = parser.parse_args(argv)
-    if not args.raw.is_dir():
-        print(f"build_labels: raw data folder {args.raw} not found", file=sys.stderr)
-        return 2
-    build(args.raw, args.out)
-    return 0
+    return run_build(argv, name="build_labels", doc=__doc__, build=build, raw=DEFAULT_RAW, out=DEFAULT_OUT)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ construction (see :mod:`tracer.addresses`); amounts are integers in base units.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -152,6 +153,56 @@ class Transfer:
     def moves_value(self) -> bool:
         """True when this transfer actually changed balances (fees move value even on failure)."""
         return self.amount > 0 and (self.success or self.kind is TransferKind.FEE)
+
+
+def _make_transfer_restorer() -> Callable[..., Transfer]:
+    """Build :func:`restore_transfer` with the slot setters bound once (frozen records refuse plain setattr)."""
+    new = object.__new__
+    (s_chain, s_hash, s_pos, s_block, s_index, s_ts, s_sender, s_receiver, s_asset, s_amount, s_kind, s_ok, s_noise) = (
+        getattr(Transfer, name).__set__ for name in Transfer.__slots__
+    )
+
+    def restore_transfer(
+        chain: str,
+        tx_hash: str,
+        position: int,
+        block: int,
+        tx_index: int,
+        timestamp: int,
+        sender: str,
+        receiver: str,
+        asset: Asset,
+        amount: int,
+        kind: TransferKind,
+        success: bool,
+        noise: frozenset[NoiseFlag],
+    ) -> Transfer:
+        """A Transfer from fields that were already validated and normalised (read back from the store).
+
+        Skips `__post_init__`; the record is equal to, and as frozen as, one built by the constructor.
+        Never use it for outside data.
+        """
+        t = new(Transfer)
+        s_chain(t, chain)
+        s_hash(t, tx_hash)
+        s_pos(t, position)
+        s_block(t, block)
+        s_index(t, tx_index)
+        s_ts(t, timestamp)
+        s_sender(t, sender)
+        s_receiver(t, receiver)
+        s_asset(t, asset)
+        s_amount(t, amount)
+        s_kind(t, kind)
+        s_ok(t, success)
+        s_noise(t, noise)
+        return t
+
+    return restore_transfer
+
+
+#: Internal fast constructor for records read back from the local store (see its docstring).
+restore_transfer = _make_transfer_restorer()
 
 
 POSITION_FEE = 0

@@ -8,6 +8,7 @@ from sorted rows, so the same trace gives byte-identical files.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
@@ -19,50 +20,20 @@ import networkx as nx
 import polars as pl
 
 from tracer import __version__
+from tracer.bundle_schema import (
+    GRAPH_FILE,
+    INT_COLUMNS,
+    MANIFEST_FILE,
+    SUMMARY_FILE,
+    TABLES,
+    table_file,
+)
 from tracer.engine import TraceState
 from tracer.frontier import Node
 from tracer.models import Asset, Label, Policy, Role
 from tracer.taint import asset_key
 
 BUCKETS = ("stolen", "swapped_in", "swapped_out", "endpoints", "unmoved", "fees", "below_threshold", "unexplored")
-
-FLOW_COLUMNS = [
-    "chain",
-    "tx_hash",
-    "position",
-    "block",
-    "timestamp",
-    "from",
-    "to",
-    "asset",
-    "asset_id",
-    "amount",
-    "tainted_amount",
-    "hop",
-]
-ADDRESS_COLUMNS = [
-    "chain",
-    "address",
-    "role",
-    "category",
-    "label",
-    "label_source",
-    "hop",
-    "tainted_in",
-    "asset",
-    "first_tainted_at",
-]
-ENDPOINT_COLUMNS = [
-    "chain",
-    "address",
-    "category",
-    "label",
-    "label_source",
-    "asset",
-    "tainted_amount",
-    "first_tainted_at",
-    "tx_hash",
-]
 
 
 def format_units(amount: int, decimals: int) -> str:
@@ -99,12 +70,12 @@ class TraceResult:
         """Write the bundle (INTERFACES §4); then the HTML report when the reporter is installed."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(_json(self.summary))
-        self.addresses.write_csv(out / "addresses.csv")
-        self.flows.write_csv(out / "flows.csv")
-        self.endpoints.write_csv(out / "endpoints.csv")
-        nx.write_graphml(self.graph, out / "graph.graphml")
-        (out / "manifest.json").write_text(_json(self.manifest))
+        (out / SUMMARY_FILE).write_text(_json(self.summary))
+        self.addresses.write_csv(out / table_file("addresses"))
+        self.flows.write_csv(out / table_file("flows"))
+        self.endpoints.write_csv(out / table_file("endpoints"))
+        nx.write_graphml(self.graph, out / GRAPH_FILE)
+        (out / MANIFEST_FILE).write_text(_json(self.manifest))
         if report:
             from tracer.report import write_report
 
@@ -174,7 +145,7 @@ class _Builder:
         addresses = self._addresses()
         endpoints = self._endpoints(endpoint_rows)
         graph = self._graph(flows, addresses)
-        summary = self._summary(endpoint_rows)
+        summary = self._summary(endpoint_rows, endpoints)
         return TraceResult(
             summary=summary,
             flows=flows,
@@ -215,22 +186,23 @@ class _Builder:
             merged.items(), key=lambda kv: (kv[1][0].chain, kv[1][0].order_key)
         ):
             rows.append(
-                {
-                    "chain": chain,
-                    "tx_hash": tx,
-                    "position": position,
-                    "block": tr.block,
-                    "timestamp": iso(tr.timestamp),
-                    "from": tr.sender,
-                    "to": tr.receiver,
-                    "asset": tr.asset.symbol,
-                    "asset_id": tr.asset.asset_id,
-                    "amount": format_units(tr.amount, tr.asset.decimals),
-                    "tainted_amount": format_units(taint, tr.asset.decimals),
-                    "hop": hop,
-                }
+                table_row(
+                    "flows",
+                    chain,
+                    tx,
+                    position,
+                    tr.block,
+                    iso(tr.timestamp),
+                    tr.sender,
+                    tr.receiver,
+                    tr.asset.symbol,
+                    tr.asset.asset_id,
+                    format_units(tr.amount, tr.asset.decimals),
+                    format_units(taint, tr.asset.decimals),
+                    hop,
+                )
             )
-        return _frame(rows, FLOW_COLUMNS, ints=("position", "block", "hop"))
+        return make_frame(rows, "flows")
 
     def _role(self, node: Node) -> Role:
         if node in self.state.seeds:
@@ -267,88 +239,46 @@ class _Builder:
                     row[1] = tr.timestamp
         for (node, key), (amount, first) in sorted(received.items()):
             asset = self.assets[key]
-            category, label, source = self._label_cols(node)
             rows.append(
-                {
-                    "chain": node[0],
-                    "address": node[1],
-                    "role": str(self._role(node)),
-                    "category": category,
-                    "label": label,
-                    "label_source": source,
-                    "hop": self._hop(node),
-                    "tainted_in": format_units(amount, asset.decimals),
-                    "asset": key,
-                    "first_tainted_at": iso(first) if first is not None else "",
-                }
+                table_row(
+                    "addresses",
+                    node[0],
+                    node[1],
+                    str(self._role(node)),
+                    *self._label_cols(node),
+                    self._hop(node),
+                    format_units(amount, asset.decimals),
+                    key,
+                    iso(first) if first is not None else "",
+                )
             )
-        return _frame(rows, ADDRESS_COLUMNS, ints=("hop",))
+        return make_frame(rows, "addresses")
 
     def _endpoints(self, endpoint_rows: dict[tuple[Node, str], list]) -> pl.DataFrame:
-        rows = []
-        for (node, key), (taint, first, tx, _) in sorted(endpoint_rows.items()):
-            category, label, source = self._label_cols(node)
-            rows.append(
-                {
-                    "chain": node[0],
-                    "address": node[1],
-                    "category": category,
-                    "label": label,
-                    "label_source": source,
-                    "asset": key,
-                    "tainted_amount": format_units(taint, self.assets[key].decimals),
-                    "first_tainted_at": iso(first),
-                    "tx_hash": tx,
-                }
+        rows = [
+            table_row(
+                "endpoints",
+                node[0],
+                node[1],
+                *self._label_cols(node),
+                key,
+                format_units(taint, self.assets[key].decimals),
+                iso(first),
+                tx,
             )
-        return _frame(rows, ENDPOINT_COLUMNS, ints=())
+            for (node, key), (taint, first, tx, _) in sorted(endpoint_rows.items())
+        ]
+        return make_frame(rows, "endpoints")
 
     def _graph(self, flows: pl.DataFrame, addresses: pl.DataFrame) -> nx.MultiDiGraph:
-        graph = nx.MultiDiGraph()
-        for row in addresses.iter_rows(named=True):
-            node_id = f"{row['chain']}:{row['address']}"
-            if node_id not in graph:
-                graph.add_node(
-                    node_id,
-                    chain=row["chain"],
-                    address=row["address"],
-                    role=row["role"],
-                    category=row["category"],
-                    label=row["label"],
-                    hop=row["hop"],
-                )
-        for row in flows.iter_rows(named=True):
-            for end in ("from", "to"):
-                node_id = f"{row['chain']}:{row[end]}"
-                if node_id not in graph:
-                    node = (row["chain"], row[end])
-                    category, label, _ = self._label_cols(node)
-                    graph.add_node(
-                        node_id,
-                        chain=row["chain"],
-                        address=row[end],
-                        role="source" if end == "from" else "sink",
-                        category=category,
-                        label=label,
-                        hop=self._hop(node),
-                    )
-            graph.add_edge(
-                f"{row['chain']}:{row['from']}",
-                f"{row['chain']}:{row['to']}",
-                key=f"{row['tx_hash']}:{row['position']}",
-                tx_hash=row["tx_hash"],
-                position=row["position"],
-                block=row["block"],
-                asset=row["asset"],
-                asset_id=row["asset_id"],
-                amount=row["amount"],
-                tainted_amount=row["tainted_amount"],
-                hop=row["hop"],
-            )
-        return graph
+        def describe(chain: str, address: str, _flow_hop: int) -> tuple[str, str, int]:
+            category, label, _ = self._label_cols((chain, address))
+            return category, label, self._hop((chain, address))
+
+        return build_trace_graph(flows, addresses, describe)
 
     # -- summary --------------------------------------------------------------------------
-    def _summary(self, endpoint_rows: dict[tuple[Node, str], list]) -> dict[str, Any]:
+    def _summary(self, endpoint_rows: dict[tuple[Node, str], list], endpoints: pl.DataFrame) -> dict[str, Any]:
         state, cfg = self.state, self.cfg
         assets: dict[str, Any] = {}
         for key in sorted(self.acc):
@@ -356,49 +286,24 @@ class _Builder:
             row = self.acc[key]
             assets[key] = {"symbol": asset.symbol, **{b: format_units(row[b], asset.decimals) for b in BUCKETS}}
         by_category: dict[str, dict[str, int]] = {}
-        per_endpoint = []
         for (node, key), (taint, _, _, _) in sorted(endpoint_rows.items()):
-            category, label, source = self._label_cols(node)
-            cat = by_category.setdefault(category, {})
+            cat = by_category.setdefault(self._label_cols(node)[0], {})
             cat[key] = cat.get(key, 0) + taint
-            per_endpoint.append(
-                {
-                    "chain": node[0],
-                    "address": node[1],
-                    "category": category,
-                    "label": label,
-                    "label_source": source,
-                    "asset": key,
-                    "amount": format_units(taint, self.assets[key].decimals),
-                }
-            )
         unexplored_total = sum(row["unexplored"] for row in self.acc.values())
         complete = unexplored_total == 0 and not state.gaps
-        w = cfg.window
         summary: dict[str, Any] = {
             "case": cfg.case_id,
             "policy": str(cfg.policy),
             "strategy": str(cfg.strategy),
             "complete": complete,
-            "parameters": {
-                "since": w.since_block if w.since_block is not None else (iso(w.since_time) if w.since_time else None),
-                "until": w.until_block if w.until_block is not None else (iso(w.until_time) if w.until_time else None),
-                "max_hops": cfg.max_hops,
-                "min_taint": _fraction_text(cfg.min_taint),
-                "material_share": _fraction_text(cfg.material_share),
-                "material_floor": _fraction_text(cfg.material_floor),
-                "max_addresses": cfg.max_addresses,
-            },
-            "seeds": [
-                {k: v for k, v in (("chain", s.chain), ("address", s.address), ("tx", s.tx), ("role", s.role)) if v}
-                for s in cfg.seeds
-            ],
+            "parameters": trace_parameters(cfg),
+            "seeds": seed_entries(cfg.seeds),
             "assets": assets,
             "endpoints_by_category": {
                 cat: {k: format_units(v, self.assets[k].decimals) for k, v in sorted(per.items())}
                 for cat, per in sorted(by_category.items())
             },
-            "endpoints": per_endpoint,
+            "endpoints": summary_endpoints(endpoints.iter_rows(named=True)),
             "swaps": self._swaps(),
             "counts": {
                 "addresses_visited": len(state.expanded_order),
@@ -413,13 +318,9 @@ class _Builder:
             reached: dict[str, int] = {}
             for (_, key), row in endpoint_rows.items():
                 reached[key] = reached.get(key, 0) + row[3]
-            summary["poison"] = {
-                "note": "amounts above are the conserved (proportional) taint; this is the full value "
-                "of poisoned transfers that reached endpoints",
-                "endpoint_value_reached": {
-                    k: format_units(v, self.assets[k].decimals) for k, v in sorted(reached.items())
-                },
-            }
+            summary["poison"] = poison_note(
+                "transfers", {k: format_units(v, self.assets[k].decimals) for k, v in sorted(reached.items())}
+            )
         return summary
 
     def _n_tainted(self) -> int:
@@ -461,7 +362,10 @@ class _Builder:
         }
 
 
-def _fraction_text(value: Fraction) -> str:
+# --------------------------------------------------------------------------- shared by the engines' builders
+
+
+def fraction_text(value: Fraction) -> str:
     """A fraction as a plain decimal (40 significant digits at most)."""
     with localcontext() as ctx:
         ctx.prec = 40
@@ -469,8 +373,92 @@ def _fraction_text(value: Fraction) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _frame(rows: list[dict[str, Any]], columns: list[str], *, ints: tuple[str, ...]) -> pl.DataFrame:
-    schema = {c: (pl.Int64 if c in ints else pl.Utf8) for c in columns}
+def table_row(table: str, *values: Any) -> dict[str, Any]:
+    """One row of a bundle table: `values` in the table's column order (:data:`tracer.bundle_schema.TABLES`)."""
+    return dict(zip(TABLES[table], values, strict=True))
+
+
+def make_frame(rows: list[dict[str, Any]], table: str) -> pl.DataFrame:
+    """The rows of a bundle table as a frame with the schema's dtypes (integers or text), empty or not."""
+    ints = INT_COLUMNS[table]
+    schema = {c: (pl.Int64 if c in ints else pl.Utf8) for c in TABLES[table]}
     if not rows:
         return pl.DataFrame(schema=schema)
     return pl.DataFrame(rows, schema=schema)
+
+
+def summary_endpoints(endpoint_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`summary["endpoints"]`: each endpoints.csv row without its time and tx, its tainted amount as `amount`."""
+    keep = ("chain", "address", "category", "label", "label_source", "asset")
+    return [{**{k: row[k] for k in keep}, "amount": row["tainted_amount"]} for row in endpoint_rows]
+
+
+def trace_parameters(cfg: Any, *, material: bool = True) -> dict[str, Any]:
+    """`summary["parameters"]` of a trace config (the materiality knobs only where the engine uses them)."""
+    w = cfg.window
+    params: dict[str, Any] = {
+        "since": w.since_block if w.since_block is not None else (iso(w.since_time) if w.since_time else None),
+        "until": w.until_block if w.until_block is not None else (iso(w.until_time) if w.until_time else None),
+        "max_hops": cfg.max_hops,
+        "min_taint": fraction_text(cfg.min_taint),
+    }
+    if material:
+        params["material_share"] = fraction_text(cfg.material_share)
+        params["material_floor"] = fraction_text(cfg.material_floor)
+    params["max_addresses"] = cfg.max_addresses
+    return params
+
+
+def seed_entries(seeds: Iterable[Any]) -> list[dict[str, Any]]:
+    """`summary["seeds"]`: each seed's non-empty fields among chain, address, tx and role."""
+    return [
+        {k: v for k, v in (("chain", s.chain), ("address", s.address), ("tx", s.tx), ("role", s.role)) if v}
+        for s in seeds
+    ]
+
+
+def poison_note(moved: str, reached: dict[str, str]) -> dict[str, Any]:
+    """`summary["poison"]`: the full value of the poisoned `moved` (transfers, outputs) that reached endpoints."""
+    return {
+        "note": "amounts above are the conserved (proportional) taint; this is the full value "
+        f"of poisoned {moved} that reached endpoints",
+        "endpoint_value_reached": reached,
+    }
+
+
+def build_trace_graph(
+    flows: pl.DataFrame, addresses: pl.DataFrame, describe: Callable[[str, str, int], tuple[str, str, int]]
+) -> nx.MultiDiGraph:
+    """graph.graphml: a node per address row (the first row wins), an edge per flow.
+
+    A flow end with no address row becomes a `source`/`sink` node; `describe(chain, address, flow_hop)`
+    gives its category, label and hop.
+    """
+    graph = nx.MultiDiGraph()
+
+    def add_node(chain: str, address: str, role: str, category: str, label: str, hop: int) -> None:
+        node_id = f"{chain}:{address}"
+        if node_id not in graph:
+            graph.add_node(node_id, chain=chain, address=address, role=role, category=category, label=label, hop=hop)
+
+    for row in addresses.iter_rows(named=True):
+        add_node(row["chain"], row["address"], row["role"], row["category"], row["label"], row["hop"])
+    for row in flows.iter_rows(named=True):
+        for end in ("from", "to"):
+            if f"{row['chain']}:{row[end]}" not in graph:
+                category, label, hop = describe(row["chain"], row[end], row["hop"])
+                add_node(row["chain"], row[end], "source" if end == "from" else "sink", category, label, hop)
+        graph.add_edge(
+            f"{row['chain']}:{row['from']}",
+            f"{row['chain']}:{row['to']}",
+            key=f"{row['tx_hash']}:{row['position']}",
+            tx_hash=row["tx_hash"],
+            position=row["position"],
+            block=row["block"],
+            asset=row["asset"],
+            asset_id=row["asset_id"],
+            amount=row["amount"],
+            tainted_amount=row["tainted_amount"],
+            hop=row["hop"],
+        )
+    return graph

@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import networkx as nx
-
 from heuristics.coinjoin import CoinJoin, detect_coinjoin
 from heuristics.peel import detect_peel_chains
 from tracer.engine import SeedSpec, TraceConfig
@@ -38,15 +36,17 @@ from tracer.errors import BadInput, OfflineGap, SourceRejected
 from tracer.models import Category, Label, Policy, Role, UtxoTx
 from tracer.networks import Chain, get_chain
 from tracer.result import (
-    ADDRESS_COLUMNS,
     BUCKETS,
-    ENDPOINT_COLUMNS,
-    FLOW_COLUMNS,
     TraceResult,
-    _fraction_text,
-    _frame,
+    build_trace_graph,
     format_units,
     iso,
+    make_frame,
+    poison_note,
+    seed_entries,
+    summary_endpoints,
+    table_row,
+    trace_parameters,
 )
 from tracer.sources import LabelLookup, UtxoAdapter
 from tracer.utxo_taint import Lots, clean, propagate, taint_of
@@ -500,22 +500,23 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
     for f in sorted(merged.values(), key=_flow_order):
         shown = f.amount if poison and f.poisoned else f.taint
         flow_rows.append(
-            {
-                "chain": chain.slug,
-                "tx_hash": f.tx.txid,
-                "position": f.position,
-                "block": f.tx.block if f.tx.block is not None else UNKNOWN_BLOCK,
-                "timestamp": when(f.tx.timestamp),
-                "from": f.sender,
-                "to": f.receiver,
-                "asset": chain.native_symbol,
-                "asset_id": "native",
-                "amount": units(f.amount),
-                "tainted_amount": units(shown),
-                "hop": f.hop,
-            }
+            table_row(
+                "flows",
+                chain.slug,
+                f.tx.txid,
+                f.position,
+                f.tx.block if f.tx.block is not None else UNKNOWN_BLOCK,
+                when(f.tx.timestamp),
+                f.sender,
+                f.receiver,
+                chain.native_symbol,
+                "native",
+                units(f.amount),
+                units(shown),
+                f.hop,
+            )
         )
-    flows = _frame(flow_rows, FLOW_COLUMNS, ints=("position", "block", "hop"))
+    flows = make_frame(flow_rows, "flows")
 
     def role(address: str) -> Role:
         if address in state.seeds:
@@ -532,78 +533,49 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
     for address, (taint, first, hop, poisoned) in sorted(state.received.items()):
         if not taint and not (poison and poisoned):
             continue
-        category, label, source = label_cols(address)
         address_rows.append(
-            {
-                "chain": chain.slug,
-                "address": address,
-                "role": str(role(address)),
-                "category": category,
-                "label": label,
-                "label_source": source,
-                "hop": hop,
-                "tainted_in": units(taint),
-                "asset": key,
-                "first_tainted_at": when(first),
-            }
+            table_row(
+                "addresses",
+                chain.slug,
+                address,
+                str(role(address)),
+                *label_cols(address),
+                hop,
+                units(taint),
+                key,
+                when(first),
+            )
         )
-    addresses = _frame(address_rows, ADDRESS_COLUMNS, ints=("hop",))
+    addresses = make_frame(address_rows, "addresses")
 
     endpoint_rows = []
     by_category: dict[str, int] = {}
-    per_endpoint = []
     for address, (taint, first, txid, _) in sorted(state.endpoint_rows.items()):
         category, label, source = label_cols(address)
         by_category[category] = by_category.get(category, 0) + taint
         endpoint_rows.append(
-            {
-                "chain": chain.slug,
-                "address": address,
-                "category": category,
-                "label": label,
-                "label_source": source,
-                "asset": key,
-                "tainted_amount": units(taint),
-                "first_tainted_at": when(first),
-                "tx_hash": txid,
-            }
+            table_row("endpoints", chain.slug, address, category, label, source, key, units(taint), when(first), txid)
         )
-        per_endpoint.append(
-            {
-                "chain": chain.slug,
-                "address": address,
-                "category": category,
-                "label": label,
-                "label_source": source,
-                "asset": key,
-                "amount": units(taint),
-            }
-        )
-    endpoints = _frame(endpoint_rows, ENDPOINT_COLUMNS, ints=())
-    graph = _graph(flows, addresses, label_cols)
+    endpoints = make_frame(endpoint_rows, "endpoints")
+
+    def describe(_chain: str, address: str, flow_hop: int) -> tuple[str, str, int]:
+        category, label, _ = label_cols(address)
+        return category, label, flow_hop
+
+    graph = build_trace_graph(flows, addresses, describe)
 
     buckets = state.buckets
     unexplored = buckets["unexplored"]
-    w = cfg.window
     summary: dict[str, Any] = {
         "case": cfg.case_id,
         "policy": str(cfg.policy),
         "strategy": "utxo-chain-order",
         "complete": unexplored == 0 and not [g for g in state.gaps if not g.startswith("seed ")],
-        "parameters": {
-            "since": w.since_block if w.since_block is not None else (iso(w.since_time) if w.since_time else None),
-            "until": w.until_block if w.until_block is not None else (iso(w.until_time) if w.until_time else None),
-            "max_hops": cfg.max_hops,
-            "min_taint": _fraction_text(cfg.min_taint),
-            "max_addresses": cfg.max_addresses,
-        },
-        "seeds": [
-            {k: v for k, v in (("chain", s.chain), ("address", s.address), ("tx", s.tx), ("role", s.role)) if v}
-            for s in cfg.seeds
-        ],
+        "parameters": trace_parameters(cfg, material=False),
+        "seeds": seed_entries(cfg.seeds),
         "assets": {key: {"symbol": chain.native_symbol, **{b: units(buckets[b]) for b in BUCKETS}}},
         "endpoints_by_category": {c: {key: units(v)} for c, v in sorted(by_category.items())},
-        "endpoints": per_endpoint,
+        "endpoints": summary_endpoints(endpoint_rows),
         "swaps": [],
         "counts": {
             "addresses_visited": len(state.received),
@@ -623,11 +595,7 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
     }
     if poison:
         reached = sum(row[3] for row in state.endpoint_rows.values())
-        summary["poison"] = {
-            "note": "amounts above are the conserved (proportional) taint; this is the full value "
-            "of poisoned outputs that reached endpoints",
-            "endpoint_value_reached": {key: units(reached)},
-        }
+        summary["poison"] = poison_note("outputs", {key: units(reached)})
     full_manifest = {
         "tool": "heisttrace",
         "case": cfg.case_id,
@@ -652,48 +620,6 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
 
 def _flow_order(f: _Flow) -> tuple[int, str, int]:
     return (f.tx.block if f.tx.block is not None else _UNCONFIRMED, f.tx.txid, f.position)
-
-
-def _graph(flows: Any, addresses: Any, label_cols: Callable[[str], tuple[str, str, str]]) -> nx.MultiDiGraph:
-    graph = nx.MultiDiGraph()
-    for row in addresses.iter_rows(named=True):
-        graph.add_node(
-            f"{row['chain']}:{row['address']}",
-            chain=row["chain"],
-            address=row["address"],
-            role=row["role"],
-            category=row["category"],
-            label=row["label"],
-            hop=row["hop"],
-        )
-    for row in flows.iter_rows(named=True):
-        for end in ("from", "to"):
-            node_id = f"{row['chain']}:{row[end]}"
-            if node_id not in graph:
-                category, label, _ = label_cols(row[end])
-                graph.add_node(
-                    node_id,
-                    chain=row["chain"],
-                    address=row[end],
-                    role="source" if end == "from" else "sink",
-                    category=category,
-                    label=label,
-                    hop=row["hop"],
-                )
-        graph.add_edge(
-            f"{row['chain']}:{row['from']}",
-            f"{row['chain']}:{row['to']}",
-            key=f"{row['tx_hash']}:{row['position']}",
-            tx_hash=row["tx_hash"],
-            position=row["position"],
-            block=row["block"],
-            asset=row["asset"],
-            asset_id=row["asset_id"],
-            amount=row["amount"],
-            tainted_amount=row["tainted_amount"],
-            hop=row["hop"],
-        )
-    return graph
 
 
 def _peel_summary(state: UtxoTraceState, units: Callable[[int], str]) -> list[dict[str, Any]]:

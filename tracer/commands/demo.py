@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tracer.environment import Environment
 from tracer.models import Policy
+from tracer.outputs import check_output_dir
 
 DEFAULT_OUT = Path("heisttrace-demo")
 
@@ -23,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, metavar="DIR", help=f"bundle directory (default: ./{DEFAULT_OUT})"
+        "--out", default=DEFAULT_OUT, metavar="DIR", help=f"bundle directory (default: ./{DEFAULT_OUT})"
     )
     parser.add_argument(
         "--policy", default=None, choices=[p.value for p in Policy], help="taint policy (default: the engine's default)"
@@ -34,5 +35,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     from tracer.demo.run import run_demo
 
-    outcome = run_demo(args.out, console=env.stdout, policy=args.policy)
+    outcome = run_demo(check_output_dir(args.out), console=env.stdout, policy=args.policy)
     return outcome.exit_code

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tracer.commands.bundle_args import add_bundle_command
 from tracer.environment import Environment
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    report = subparsers.add_parser(
+    report = add_bundle_command(
+        subparsers,
         "report",
         help="render the case file (HTML, Markdown or PDF) from a bundle",
         description=(
@@ -17,13 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "report.html (summary, balance sheet as a Sankey, interactive flow graph, endpoints with explorer "
             "links, main paths, timeline, methodology), report.md, or report.pdf printed by headless Chromium."
         ),
+        run=run_report,
+        dir_help="bundle directory written by `heisttrace trace --out`",
     )
-    report.add_argument("dir", type=Path, metavar="DIR", help="bundle directory written by `heisttrace trace --out`")
     report.add_argument("--format", choices=("html", "md", "pdf"), default="html", help="output format (default html)")
     report.add_argument("--out", type=output_path, metavar="FILE", help="output file (default DIR/report.<format>)")
-    report.set_defaults(run=run_report)
 
-    export = subparsers.add_parser(
+    export = add_bundle_command(
+        subparsers,
         "export",
         help="export the traced graph and tables (GraphML, GEXF, DOT, CSV, Parquet, JSON)",
         description=(
@@ -31,15 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "tx hash, asset, amounts) as GraphML, GEXF (Gephi), DOT (Graphviz) or JSON, or its tables (nodes, "
             "edges, addresses, flows, endpoints) as a directory of CSV or Parquet files."
         ),
+        run=run_export,
     )
-    export.add_argument("dir", type=Path, metavar="DIR", help="bundle directory")
     export.add_argument(
         "--format", required=True, choices=("graphml", "gexf", "dot", "csv", "parquet", "json"), help="export format"
     )
     export.add_argument(
         "--out", type=output_path, metavar="PATH", help="output file, or directory for csv/parquet (default inside DIR)"
     )
-    export.set_defaults(run=run_export)
 
 
 def output_path(text: str) -> Path:

@@ -14,6 +14,8 @@ from typing import Any
 
 from tracer.environment import Environment
 from tracer.errors import BadInput
+from tracer.models import Policy
+from tracer.outputs import check_output_dir
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 4
@@ -29,8 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "manifest.json (and report.html) to --out. Interrupt with Ctrl-C and run the same command to resume."
         ),
     )
-    parser.add_argument("case", type=Path, help="the case file (TOML)")
-    parser.add_argument("--out", type=Path, required=True, help="bundle directory")
+    parser.add_argument("case", type=Path, nargs="?", help="the case file (TOML)")
+    parser.add_argument(
+        "--case", dest="case_id", metavar="ID", help="a case of the bundled catalogue instead of a file"
+    )
+    parser.add_argument("--out", required=True, help="bundle directory")
     parser.add_argument("--policy", help="poison | haircut | fifo | lifo | tiho (default: the case's)")
     parser.add_argument("--strategy", help="frontier strategy: ranked (default) | bfs | poison")
     parser.add_argument("--source", help="source kind for every seed chain: etherscan | rpc")
@@ -45,6 +50,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _compare_policies(text: str) -> list[str]:
+    """The policy names of `--compare`, all checked before the first trace starts."""
+    names = [p.strip() for p in text.split(",") if p.strip()]
+    if not names:
+        raise BadInput("--compare needs at least one policy")
+    known = [p.value for p in Policy]
+    for name in names:
+        if name not in known:
+            raise BadInput(f"--compare: unknown policy {name!r}; expected some of: {', '.join(known)}")
+    return names
+
+
 def run(args: argparse.Namespace, env: Environment) -> int:
     from tracer.api import compare_policies, trace
     from tracer.case import read_case
@@ -52,8 +69,18 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
     if args.max_addresses is not None and args.max_addresses < 1:
         raise BadInput(f"--max-addresses must be at least 1, not {args.max_addresses}")
+    if (args.case is None) == (args.case_id is None):
+        raise BadInput("give either a case file or --case ID (see 'heisttrace cases list')")
+    if args.case_id is not None:
+        from tracer.catalogue import case_path
+
+        args.case = case_path(args.case_id)
+    if args.case.is_dir():
+        raise BadInput(f"case file {args.case} is a directory; give the .toml file")
     if not args.case.is_file():
         raise BadInput(f"case file {args.case} does not exist")
+    args.out = check_output_dir(args.out)
+    policies = _compare_policies(args.compare) if args.compare else []
     case = read_case(args.case).with_overrides(
         policy=args.policy,
         max_addresses=args.max_addresses,
@@ -62,7 +89,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         rpc_url=args.rpc_url,
     )
     case_hash = _sha256(args.case)
-    env.home.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {
         "strategy": args.strategy,
         "offline": args.offline,
@@ -71,10 +97,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     with Store.open(env.store_path) as store, _progress(env, quiet=args.json) as progress:
         options["store"] = store
         options["progress"] = progress
-        if args.compare:
-            policies = [p.strip() for p in args.compare.split(",") if p.strip()]
-            if not policies:
-                raise BadInput("--compare needs at least one policy")
+        if policies:
             results = compare_policies(case, policies, out=args.out, case_sha256=case_hash, **options)
             summaries = {name: r.summary for name, r in results.items()}
             complete = all(r.complete for r in results.values())

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tracer.commands.bundle_args import add_bundle_command
 from tracer.environment import Environment
 from tracer.errors import BadInput
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    show = subparsers.add_parser(
+    show = add_bundle_command(
+        subparsers,
         "show",
         help="the case at a glance: balance sheet, endpoints, top paths, timeline",
         description=(
@@ -18,13 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "unmoved, fees, below threshold, unexplored), the endpoints table, the widest laundering paths from "
             "seed to endpoint (hops, assets, amounts, swaps, times) and a timeline of value reaching endpoints."
         ),
+        run=run_show,
     )
-    show.add_argument("dir", type=Path, metavar="DIR", help="bundle directory")
     show.add_argument("--paths", type=int, default=5, help="how many paths to show (default 5)")
     show.add_argument("--endpoints", type=int, default=25, help="how many endpoints to list (default 25)")
-    show.set_defaults(run=run_show)
 
-    path = subparsers.add_parser(
+    path = add_bundle_command(
+        subparsers,
         "path",
         help="how taint reached an address, and where it went on",
         description=(
@@ -32,23 +34,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "swaps on the way), then the widest onward paths from ADDRESS to endpoints. ADDRESS may be written "
             "chain:address when it appears on several chains."
         ),
+        run=run_path,
     )
-    path.add_argument("dir", type=Path, metavar="DIR", help="bundle directory")
     path.add_argument("address", metavar="ADDRESS", help="address (or chain:address) of the trace")
     path.add_argument("--onward", type=int, default=5, help="how many onward paths to show (default 5)")
-    path.set_defaults(run=run_path)
 
-    address = subparsers.add_parser(
+    address = add_bundle_command(
+        subparsers,
         "address",
         help="one address: labels, taint in and out, counterparties, swaps",
         description=(
             "Print what the bundle knows about one address: role, category, label and its source, hop, first "
             "tainted time, tainted amounts in and out per asset, its largest counterparties and its swaps."
         ),
+        run=run_address,
     )
-    address.add_argument("dir", type=Path, metavar="DIR", help="bundle directory")
     address.add_argument("address", metavar="ADDRESS", help="address (or chain:address) of the trace")
-    address.set_defaults(run=run_address)
 
 
 def _case(directory: Path):  # -> CaseFile

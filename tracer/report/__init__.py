@@ -9,23 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from tracer.errors import BadInput
+from tracer.outputs import file_in_the_way, missing_directory
+
+__all__ = ["REPORT_FORMATS", "file_in_the_way", "missing_directory", "write_report"]
 
 REPORT_FORMATS = ("html", "md", "pdf")
 _DEFAULT_NAMES = {"html": "report.html", "md": "report.md", "pdf": "report.pdf"}
-
-
-def file_in_the_way(directory: Path) -> Path | None:
-    """The nearest existing ancestor of `directory` (itself included) when it is a file, else None."""
-    for ancestor in (directory, *directory.parents):
-        if ancestor.exists():
-            return None if ancestor.is_dir() else ancestor
-    return None
-
-
-def missing_directory(directory: Path) -> str:
-    """Why `directory` cannot hold output: a file is in the way, or it does not exist."""
-    blocker = file_in_the_way(directory)
-    return f"{blocker} is a file, not a directory" if blocker else f"the directory {directory} does not exist"
 
 
 def write_report(bundle_dir: Path, *, fmt: str = "html", out: Path | None = None) -> Path:

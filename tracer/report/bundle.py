@@ -15,46 +15,15 @@ from typing import Any
 
 import polars as pl
 
+from tracer.bundle_schema import (
+    COMPARISON_FILE,
+    MANIFEST_FILE,
+    SUMMARY_FILE,
+    TABLES,
+    table_file,
+)
 from tracer.errors import BadInput
 
-ADDRESS_COLUMNS = (
-    "chain",
-    "address",
-    "role",
-    "category",
-    "label",
-    "label_source",
-    "hop",
-    "tainted_in",
-    "asset",
-    "first_tainted_at",
-)
-FLOW_COLUMNS = (
-    "chain",
-    "tx_hash",
-    "position",
-    "block",
-    "timestamp",
-    "from",
-    "to",
-    "asset",
-    "asset_id",
-    "amount",
-    "tainted_amount",
-    "hop",
-)
-ENDPOINT_COLUMNS = (
-    "chain",
-    "address",
-    "category",
-    "label",
-    "label_source",
-    "asset",
-    "tainted_amount",
-    "first_tainted_at",
-    "tx_hash",
-)
-TABLES = {"addresses": ADDRESS_COLUMNS, "flows": FLOW_COLUMNS, "endpoints": ENDPOINT_COLUMNS}
 #: Fields of each `summary.json` asset entry, in balance-sheet order.
 LEDGER_FIELDS = (
     "stolen",
@@ -194,23 +163,23 @@ def read_bundle(path: Path | str) -> Bundle:
     root = Path(path)
     if not root.is_dir():
         raise BadInput(f"no bundle at {root}: not a directory (expected the --out DIR of `heisttrace trace`)")
-    if not (root / "summary.json").exists() and (root / "comparison.json").exists():
-        subs = ", ".join(str(p.parent) for p in sorted(root.glob("*/summary.json"))) or "none found"
+    if not (root / SUMMARY_FILE).exists() and (root / COMPARISON_FILE).exists():
+        subs = ", ".join(str(p.parent) for p in sorted(root.glob(f"*/{SUMMARY_FILE}"))) or "none found"
         raise BadInput(f"{root} holds a policy comparison, not a bundle; report one of its bundles: {subs}")
-    summary = _read_json(root / "summary.json")
-    manifest = _read_json(root / "manifest.json")
+    summary = _read_json(root / SUMMARY_FILE)
+    manifest = _read_json(root / MANIFEST_FILE)
     if not isinstance(summary, dict) or not isinstance(manifest, dict):
         raise BadInput(f"{root}: summary.json and manifest.json must each hold a JSON object")
     for key in ("case", "policy", "assets"):
         if key not in summary:
             raise BadInput(f"{root / 'summary.json'} lacks the key {key!r}")
-    assets = _read_assets(root / "summary.json", summary["assets"])
-    frames = {name: _read_table(root / f"{name}.csv", columns) for name, columns in TABLES.items()}
+    assets = _read_assets(root / SUMMARY_FILE, summary["assets"])
+    frames = {name: _read_table(root / table_file(name), columns) for name, columns in TABLES.items()}
     symbols = _symbol_index(assets)
     comparison = None
-    compared = root / "comparison.json"
-    if not compared.exists() and (root.parent / "comparison.json").exists():
-        compared = root.parent / "comparison.json"  # `trace --compare` writes DIR/<policy>/ and DIR/comparison.json
+    compared = root / COMPARISON_FILE
+    if not compared.exists() and (root.parent / COMPARISON_FILE).exists():
+        compared = root.parent / COMPARISON_FILE  # `trace --compare` writes DIR/<policy>/ and DIR/comparison.json
     if compared.exists():
         comparison = _read_json(compared)
         if not isinstance(comparison, dict) or not all(isinstance(v, dict) for v in comparison.values()):
@@ -222,9 +191,9 @@ def read_bundle(path: Path | str) -> Bundle:
         summary=summary,
         manifest=manifest,
         assets=assets,
-        addresses=_address_rows(root / "addresses.csv", frames["addresses"], symbols),
-        flows=_flow_rows(root / "flows.csv", frames["flows"]),
-        endpoints=_endpoint_rows(root / "endpoints.csv", frames["endpoints"], symbols),
+        addresses=_address_rows(root / table_file("addresses"), frames["addresses"], symbols),
+        flows=_flow_rows(root / table_file("flows"), frames["flows"]),
+        endpoints=_endpoint_rows(root / table_file("endpoints"), frames["endpoints"], symbols),
         frames=frames,
         flow_symbols=_flow_symbols(frames["flows"]),
         comparison=comparison,

@@ -10,7 +10,8 @@ from pathlib import Path
 from tracer.errors import TracerError
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_FLAGS = (
+#: Headless, sandbox-free Chromium that phones nowhere (shared with the browser-driven tests).
+CHROMIUM_BASE_FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -19,8 +20,8 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
-    "--no-pdf-header-footer",
 )
+CHROMIUM_FLAGS = (*CHROMIUM_BASE_FLAGS, "--no-pdf-header-footer")
 
 
 class RendererMissing(TracerError):

@@ -1,0 +1,59 @@
+"""The output bundle's schema (docs INTERFACES §4): file names, table columns and which columns are integers.
+
+One definition shared by the writer (:mod:`tracer.result`, :mod:`tracer.utxo_engine`), the reader
+(:mod:`tracer.report.bundle`) and the synthetic test bundles.
+"""
+
+from __future__ import annotations
+
+SUMMARY_FILE = "summary.json"
+MANIFEST_FILE = "manifest.json"
+GRAPH_FILE = "graph.graphml"
+COMPARISON_FILE = "comparison.json"
+
+ADDRESS_COLUMNS = (
+    "chain",
+    "address",
+    "role",
+    "category",
+    "label",
+    "label_source",
+    "hop",
+    "tainted_in",
+    "asset",
+    "first_tainted_at",
+)
+FLOW_COLUMNS = (
+    "chain",
+    "tx_hash",
+    "position",
+    "block",
+    "timestamp",
+    "from",
+    "to",
+    "asset",
+    "asset_id",
+    "amount",
+    "tainted_amount",
+    "hop",
+)
+ENDPOINT_COLUMNS = (
+    "chain",
+    "address",
+    "category",
+    "label",
+    "label_source",
+    "asset",
+    "tainted_amount",
+    "first_tainted_at",
+    "tx_hash",
+)
+#: Table name -> its columns, in file order; the table is written to ``<name>.csv``.
+TABLES = {"addresses": ADDRESS_COLUMNS, "flows": FLOW_COLUMNS, "endpoints": ENDPOINT_COLUMNS}
+#: Table name -> the columns holding integers (every other column is text).
+INT_COLUMNS = {"addresses": ("hop",), "flows": ("position", "block", "hop"), "endpoints": ()}
+
+
+def table_file(table: str) -> str:
+    """The CSV file name of a bundle table: 'flows' -> 'flows.csv'."""
+    return f"{table}.csv"
