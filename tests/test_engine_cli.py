@@ -7,18 +7,16 @@ feeds an exchange deposit address that sweeps to a labelled exchange wallet.
 
 from __future__ import annotations
 
-import io
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.world import EvmWorld, WorldInternal, WorldTokenTransfer, WorldTx
+from tests.cli_env import make_env
 from tracer.cli import main
-from tracer.environment import Environment
 from tracer.models import Category, Label
 from tracer.store import Store
 
@@ -102,17 +100,6 @@ ethereum = {{ kind = "etherscan", url = "{url}" }}
 def emulator():
     with EtherscanEmulator(synthetic_world()) as server:
         yield server
-
-
-def make_env(home: Path) -> tuple[Environment, io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(
-        stdout=Console(file=out, width=160, soft_wrap=True),
-        stderr=Console(file=err, width=160),
-        home=home,
-        environ={},
-    )
-    return env, out, err
 
 
 def setup_case(tmp: Path, url: str) -> tuple[Path, Path]:

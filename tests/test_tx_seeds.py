@@ -7,13 +7,11 @@ heist scenario played on anvil (tests/anvil.py), read by the JSON-RPC adapter an
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.from_node import fetch_world_from_node
@@ -21,8 +19,8 @@ from chains.emulators.world import EvmWorld, WorldInternal, WorldTokenTransfer, 
 from chains.etherscan import EtherscanAdapter
 from chains.rpc import RpcAdapter
 from tests.anvil import Scenario
+from tests.cli_env import make_env
 from tracer.cli import main
-from tracer.environment import Environment
 from tracer.errors import BadInput, OfflineGap
 from tracer.history import HistoryService
 from tracer.models import FEE_SINK, Transfer, TransferKind
@@ -199,17 +197,6 @@ tx = "{tx}"
 max_hops = 5
 max_addresses = 20
 """
-
-
-def make_env(home: Path) -> tuple[Environment, io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(
-        stdout=Console(file=out, width=160, soft_wrap=True),
-        stderr=Console(file=err, width=160),
-        home=home,
-        environ={},
-    )
-    return env, out, err
 
 
 def write_case(tmp: Path, tx_hash: str) -> Path:
