@@ -65,7 +65,9 @@ def test_demo_trace_follows_the_playbook(demo_run: tuple[int, Path, str]) -> Non
     dusd = next(v for k, v in summary["assets"].items() if v["symbol"] == "DUSD")
     # The DEX swap: all stolen DUSD left as a swap and came back as 600 ETH.
     assert Decimal(dusd["stolen"]) == Decimal(dusd["swapped_out"]) == 1_500_000
-    assert Decimal(eth["stolen"]) == 2_400 and Decimal(eth["swapped_in"]) == 600
+    # 2,400 ETH stolen, plus the gas the thief's own station later gave the addresses it funded (attributed)
+    assert Decimal(eth["stolen"]) - Decimal(eth["attributed"]) == 2_400 and Decimal(eth["swapped_in"]) == 600
+    assert 0 < Decimal(eth["attributed"]) < 1
     for sheet in summary["assets"].values():
         inflow, outflow = _balance(sheet)
         assert inflow == outflow

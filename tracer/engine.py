@@ -35,6 +35,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Protocol
 
+from heuristics.attribution import first_thief_payment, funded_by_thief
 from heuristics.deposits import detect_deposit_address
 from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, detect_unknown_service
 from tracer.errors import BadInput, OfflineGap
@@ -79,6 +80,8 @@ class TraceConfig:
     material_floor: Fraction = Fraction(1, 1_000_000)
     max_addresses: int | None = 3000
     checkpoint_every: int = 25
+    #: Treat fresh addresses first funded by the thief as thief-controlled (heuristics.attribution).
+    attribution: bool = True
 
     def fingerprint(self) -> str:
         """Hash of what decides the expansion order (not the budget: a larger budget continues)."""
@@ -96,6 +99,7 @@ class TraceConfig:
             "max_hops": self.max_hops,
             "min_taint": str(self.min_taint),
             "material": [str(self.material_share), str(self.material_floor)],
+            "attribution": self.attribution,
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -129,6 +133,8 @@ class TraceState:
     labels: dict[Node, Label | None] = field(default_factory=dict)
     seeds: set[Node] = field(default_factory=set)
     victims: set[Node] = field(default_factory=set)
+    #: thief-controlled addresses found by attribution -> the thief's first payment that funded them
+    attributed: dict[Node, Transfer] = field(default_factory=dict)
     gaps: list[str] = field(default_factory=list)
     unexplored: set[Node] = field(default_factory=set)  # frontier nodes that would still be expanded
     expanded_order: list[Node] = field(default_factory=list)
@@ -455,6 +461,8 @@ class Engine:
     def _replay(self, node: Node) -> None:
         """Recompute `node`'s ledger and push what changed to its receivers."""
         transfers = self._histories[node]
+        if self.config.attribution and node not in self._injections:
+            self._attribute(node, transfers)
         outcome = trace_address(
             node[1],
             transfers,
@@ -487,6 +495,34 @@ class Engine:
             self._touched(receiver, asset_key(tr.asset), new_taint - old_taint, tr.order_key)
         if self._bases_ready and outcome.swaps:
             self._update_bases()
+
+    def _attribute(self, node: Node, transfers: Sequence[Transfer]) -> None:
+        """Make `node` thief-controlled when the thief's first payment to it found it empty."""
+        state = self.state
+        chain = node[0]
+        thieves = {a for c, a in state.seeds - state.victims if c == chain}
+        thieves.update(a for c, a in state.attributed if c == chain)
+        payment = first_thief_payment(node[1], (tr for tr in transfers if tr.sender in thieves))
+        if payment is None or not funded_by_thief(node[1], transfers, payment):
+            return
+        state.attributed[node] = payment
+        seeds = frozenset(a for c, a in state.seeds if c == chain)
+        self._injections[node] = Injection(
+            thief=True,
+            attributed=True,
+            start=payment.order_key,
+            seeds=seeds,
+            assets=frozenset({asset_key(payment.asset)}),
+        )
+        if state.labels.get(node) is None:
+            state.labels[node] = Label(
+                chain=chain,
+                address=node[1],
+                category=Category.HACKER,
+                name="thief-controlled (first funded by the thief)",
+                source="heuristic:first-funder",
+                source_words=f"fresh address first paid by thief-controlled {payment.sender} in {payment.tx_hash}",
+            )
 
     def _touched(self, node: Node, key: str, delta: int, when: tuple) -> None:
         state = self.state

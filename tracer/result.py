@@ -103,6 +103,7 @@ class _Builder:
         self.poison = self.cfg.policy is Policy.POISON
         self.assets: dict[str, Asset] = {}
         self.acc: dict[str, dict[str, int]] = {}
+        self.attributed: dict[str, int] = {}  # the part of `stolen` gained at attributed addresses
 
     def _add(self, key: str, bucket: str, amount: int) -> None:
         if amount:
@@ -119,6 +120,8 @@ class _Builder:
             for bucket in ("stolen", "swapped_in", "swapped_out", "fees", "unmoved"):
                 for key, amount in getattr(outcome, bucket).items():
                     self._add(key, bucket, amount)
+            for key, amount in outcome.attributed.items():
+                self.attributed[key] = self.attributed.get(key, 0) + amount
         endpoint_rows: dict[tuple[Node, str], list] = {}
         waiting: dict[Node, dict[str, int]] = {}
         for node in sorted(state.inflows):
@@ -170,7 +173,7 @@ class _Builder:
                 tr = flow.transfer
                 if flow.kind == "stolen":
                     hop = 0
-                elif flow.kind == "swap-in":
+                elif flow.kind in ("swap-in", "attributed"):
                     hop = self._hop(node)
                 else:
                     hop = self._hop(node) + 1
@@ -285,6 +288,8 @@ class _Builder:
             asset = self.assets[key]
             row = self.acc[key]
             assets[key] = {"symbol": asset.symbol, **{b: format_units(row[b], asset.decimals) for b in BUCKETS}}
+            if self.attributed.get(key):
+                assets[key]["attributed"] = format_units(self.attributed[key], asset.decimals)
         by_category: dict[str, dict[str, int]] = {}
         for (node, key), (taint, _, _, _) in sorted(endpoint_rows.items()):
             cat = by_category.setdefault(self._label_cols(node)[0], {})
@@ -305,6 +310,7 @@ class _Builder:
             },
             "endpoints": summary_endpoints(endpoints.iter_rows(named=True)),
             "swaps": self._swaps(),
+            "attributed_addresses": self._attributed_addresses(),
             "counts": {
                 "addresses_visited": len(state.expanded_order),
                 "transfers_read": state.transfers_read,
@@ -322,6 +328,19 @@ class _Builder:
                 "transfers", {k: format_units(v, self.assets[k].decimals) for k, v in sorted(reached.items())}
             )
         return summary
+
+    def _attributed_addresses(self) -> list[dict[str, Any]]:
+        """Thief-controlled addresses found by first funding, each with the payment that funded it."""
+        return [
+            {
+                "chain": node[0],
+                "address": node[1],
+                "funded_by": tr.sender,
+                "tx_hash": tr.tx_hash,
+                "timestamp": iso(tr.timestamp),
+            }
+            for node, tr in sorted(self.state.attributed.items())
+        ]
 
     def _n_tainted(self) -> int:
         nodes = {n for n, o in self.state.outcomes.items() if any(o.received.values())}
@@ -405,6 +424,7 @@ def trace_parameters(cfg: Any, *, material: bool = True) -> dict[str, Any]:
     if material:
         params["material_share"] = fraction_text(cfg.material_share)
         params["material_floor"] = fraction_text(cfg.material_floor)
+        params["attribution"] = "first-funder" if cfg.attribution else "off"
     params["max_addresses"] = cfg.max_addresses
     return params
 

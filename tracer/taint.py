@@ -223,6 +223,10 @@ class Injection:
       paid into itself (a swap's proceeds) is not new loot: the swap rule carries taint there.
     - victim: every outflow in the window (fees excluded) is stolen; taint coming back stays.
     - edges: specific inflows (of a theft transaction) and the amount of each that is stolen.
+    - attributed: a thief-controlled address found during the trace (not a seed): like an
+      uncapped thief of the asset keys in `assets` (the asset the thief funded it with) from
+      the transfer at `start` on; what it gains there is also counted as ``attributed`` (the
+      part of ``stolen`` that entered after the theft).
     """
 
     thief: bool = False
@@ -230,6 +234,9 @@ class Injection:
     caps: Mapping[str, int] | None = None
     edges: Mapping[EdgeKey, int] = field(default_factory=dict)
     seeds: frozenset[str] = frozenset()  # seed addresses on this chain (inflows from them are not "new")
+    attributed: bool = False
+    start: tuple[int, int, str, int] | None = None  # order key from which inflows count (attributed only)
+    assets: frozenset[str] | None = None  # attributed only: the asset keys whose inflows count
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +246,7 @@ class Flow:
     transfer: Transfer
     taint: int
     poisoned: bool
-    kind: str  # transfer | fee | swap-out | swap-in | stolen
+    kind: str  # transfer | fee | swap-out | swap-in | stolen | attributed
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +272,7 @@ class Outcome:
     unmoved: dict[str, int] = field(default_factory=dict)
     fees: dict[str, int] = field(default_factory=dict)
     stolen: dict[str, int] = field(default_factory=dict)
+    attributed: dict[str, int] = field(default_factory=dict)  # of `stolen`: gained while thief-controlled
     swapped_in: dict[str, int] = field(default_factory=dict)
     swapped_out: dict[str, int] = field(default_factory=dict)
     received: dict[str, int] = field(default_factory=dict)  # tainted in (pushed + stolen + swapped in)
@@ -489,6 +497,7 @@ def _eligible_theft_inflow(tr: Transfer, window: Window, injection: Injection, p
         and tr.sender not in injection.seeds
         and window.started(tr)
         and not window.ended(tr)
+        and (injection.start is None or tr.order_key >= injection.start)
     )
 
 
@@ -536,7 +545,9 @@ def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
                     taint += new
                     poisoned = True
                     _bump(out.stolen, key, new)
-                    out.flows.append(Flow(tr, new, True, "stolen"))
+                    if injection.attributed:
+                        _bump(out.attributed, key, new)
+                    out.flows.append(Flow(tr, new, True, "attributed" if injection.attributed else "stolen"))
             if taint or poisoned:
                 out.assets[key] = tr.asset
                 _bump(out.received, key, taint)
@@ -662,7 +673,11 @@ def _stolen_part(
     edge_amount = injection.edges.get((tr.tx_hash, tr.position))
     if edge_amount:
         new = min(edge_amount, tr.amount - pushed)
-    if injection.thief and _eligible_theft_inflow(tr, window, injection, paying):
+    if (
+        injection.thief
+        and (injection.assets is None or key in injection.assets)
+        and _eligible_theft_inflow(tr, window, injection, paying)
+    ):
         room = tr.amount - pushed - new
         if caps_left is None:
             new += room
