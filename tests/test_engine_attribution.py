@@ -1,0 +1,95 @@
+"""Thief attribution by first funding, on small hand-built SYNTHETIC worlds (in-memory sources)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from heuristics.attribution import balance_before, first_thief_payment, funded_by_thief
+from tests.memory_source import USDT, MemoryHistory, MemoryLabels, addr, transfer
+from tracer.engine import Engine, SeedSpec, TraceConfig
+from tracer.models import Category, NoiseFlag
+from tracer.result import build_result
+from tracer.taint import Window
+
+V, T, A, B, C, D, F, EX = (addr(i) for i in (1, 2, 3, 4, 5, 6, 7, 50))
+NATIVE = "ethereum:native"
+LABELS = MemoryLabels({EX: (Category.EXCHANGE, "Synthetic Exchange")})
+
+# T (thief) funds a fresh A with 1,000; A is later topped up with 9,000 from C (not in the theft)
+# and sends 5,000 each to B and D, which already held 100,000 (so neither is fresh); B pays 4,000 to F.
+TOPPED_UP = [
+    transfer(20, 1, C, B, 100_000),
+    transfer(21, 1, C, D, 100_000),
+    transfer(1, 10, V, T, 1000),
+    transfer(2, 11, T, A, 1000),
+    transfer(3, 12, C, A, 9000),
+    transfer(4, 13, A, B, 5000),
+    transfer(5, 14, A, D, 5000),
+    transfer(6, 15, B, F, 4000),
+]
+
+
+def run(world, *, attribution: bool = True, min_taint: Fraction = Fraction(1, 5)):
+    config = TraceConfig(
+        "synthetic",
+        (SeedSpec("ethereum", T),),
+        window=Window(since_block=10),
+        min_taint=min_taint,
+        material_floor=Fraction(1),  # nothing is followed for being mostly stolen: attribution alone
+        attribution=attribution,
+    )
+    state = Engine(config, history=MemoryHistory(world), labels=LABELS).run()
+    return state, build_result(state)
+
+
+def test_fresh_address_funded_by_the_thief_is_followed_in_full() -> None:
+    state, result = run(TOPPED_UP)
+    assert set(state.attributed) == {("ethereum", A)}
+    assert state.attributed[("ethereum", A)].sender == T
+    native = result.accounting[NATIVE]
+    assert native["stolen"] == 10_000 and native["unmoved"] + native["below_threshold"] == 10_000
+    assert result.summary["assets"][NATIVE]["attributed"] == "0.000000000000009"  # 9,000 wei gained after
+    assert [(r["address"], r["funded_by"]) for r in result.summary["attributed_addresses"]] == [(A, T)]
+    rows = {r["address"]: r for r in result.addresses.to_dicts()}
+    assert rows[A]["label_source"] == "heuristic:first-funder" and rows[A]["category"] == "hacker"
+    assert rows[B]["role"] == rows[D]["role"] == "transit" and rows[F]["tainted_in"] == "0.00000000000000019"
+
+
+def test_without_attribution_the_clean_top_up_dilutes_the_taint() -> None:
+    state, result = run(TOPPED_UP, attribution=False, min_taint=Fraction(3, 5))
+    assert not state.attributed and "attributed" not in result.summary["assets"][NATIVE]
+    assert result.accounting[NATIVE]["stolen"] == 1_000
+    roles = {r["address"]: r["role"] for r in result.addresses.to_dicts()}
+    assert roles[B] == "below-threshold" and F not in roles  # 500 of 1,000 stolen: under min_taint 3/5
+    assert result.summary["parameters"]["attribution"] == "off"
+
+
+def test_an_address_that_already_held_value_is_not_attributed() -> None:
+    world = [transfer(9, 5, C, A, 11), *TOPPED_UP]  # A held 11 (> 1 %) before the thief paid it 1,000
+    state, result = run(world)
+    assert not state.attributed
+    assert result.accounting[NATIVE]["stolen"] == 1_000
+
+
+def test_attribution_chains_through_fresh_addresses_and_ignores_noise() -> None:
+    dust = transfer(8, 10, D, B, 1, noise=frozenset({NoiseFlag.DUST}))  # a stranger's dust does not make B "used"
+    world = [*TOPPED_UP[2:6], dust, transfer(7, 14, C, B, 20_000), transfer(6, 15, B, F, 24_000)]
+    state, result = run(world)
+    assert set(state.attributed) == {("ethereum", A), ("ethereum", B), ("ethereum", F)}
+    assert {r["address"]: r["tainted_in"] for r in result.addresses.to_dicts()}[F] == "0.000000000000024"
+    # F got all of B's 24,000: B's own top-up (20,000) is the thief's too
+
+
+def test_only_the_funding_asset_is_attributed() -> None:
+    world = [*TOPPED_UP, transfer(10, 13, C, A, 7, asset=USDT)]
+    _, result = run(world)
+    assert USDT.key not in result.accounting  # a token A received from elsewhere is not the thief's
+
+
+def test_first_funding_helpers() -> None:
+    history = [transfer(1, 5, C, A, 10), transfer(2, 6, A, D, 4), transfer(3, 7, T, A, 600)]
+    assert balance_before(A, history, history[2]) == 6
+    assert first_thief_payment(A, [history[2], transfer(4, 8, T, A, 1)]) == history[2]
+    assert funded_by_thief(A, history, history[2])  # 6 <= 1 % of 600
+    assert not funded_by_thief(A, history, transfer(3, 7, T, A, 599))
+    assert first_thief_payment(A, [transfer(5, 9, T, A, 0)]) is None  # a zero-value transfer funds nothing
