@@ -93,3 +93,27 @@ def test_first_funding_helpers() -> None:
     assert funded_by_thief(A, history, history[2])  # 6 <= 1 % of 600
     assert not funded_by_thief(A, history, transfer(3, 7, T, A, 599))
     assert first_thief_payment(A, [transfer(5, 9, T, A, 0)]) is None  # a zero-value transfer funds nothing
+
+
+def test_a_bridge_that_routes_value_on_in_the_same_transaction_is_followed_through() -> None:
+    inbox, vault = addr(80), addr(81)
+    labels = MemoryLabels({inbox: (Category.BRIDGE, "Synthetic Bridge: Inbox"), EX: (Category.EXCHANGE, "Synthetic")})
+    world = [
+        transfer(1, 10, V, T, 1000),
+        transfer(2, 11, T, inbox, 600, position=1),
+        transfer(2, 11, inbox, vault, 600, position=2),  # forwarded inside the same transaction
+        transfer(3, 12, T, inbox, 400),  # kept by the inbox
+        *(transfer(100 + i, 5, addr(1000 + i), vault, 1) for i in range(3)),
+    ]
+    config = TraceConfig("synthetic", (SeedSpec("ethereum", T),), window=Window(since_block=10))
+    history = MemoryHistory(world)
+    state = Engine(config, history=history, labels=labels).run()
+    result = build_result(state)
+    assert state.conduits[("ethereum", inbox)] == {world[1].tx_hash, world[3].tx_hash}
+    roles = {r["address"]: r["role"] for r in result.addresses.to_dicts()}
+    assert roles[inbox] == "endpoint" and vault in roles
+    native = result.accounting[NATIVE]
+    kept = {r["address"]: r["tainted_amount"] for r in result.endpoints.to_dicts()}
+    assert kept[inbox] == "0.0000000000000004"  # what the inbox kept is its endpoint amount
+    assert native["endpoints"] == 400 and native["unmoved"] == 600  # the vault holds the routed 600
+    assert sum(v for k, v in native.items() if k not in ("stolen", "swapped_in", "swapped_out")) == 1000

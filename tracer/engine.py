@@ -40,12 +40,15 @@ from heuristics.deposits import detect_deposit_address
 from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, detect_unknown_service
 from tracer.errors import BadInput, OfflineGap
 from tracer.frontier import Frontier, Node, Strategy, make_frontier
-from tracer.models import FEE_SINK, Category, Label, Policy, Transfer
+from tracer.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
 from tracer.networks import ChainKind, get_chain
 from tracer.sources import HistoryProvider, LabelLookup
 from tracer.taint import CleanPrefix, EdgeKey, Injection, Outcome, Window, asset_key, trace_address
 
 CHECKPOINT_FORMAT = 1
+#: Labelled endpoints that may only route value on inside a transaction (a bridge's inbox, a mixer's
+#: router): the transactions that bring them taint are read, and what they forward there is followed.
+CONDUIT_CATEGORIES: frozenset[Category] = frozenset({Category.BRIDGE, Category.MIXER})
 #: Expansions between two settles of pending re-replays (part of the deterministic schedule).
 SETTLE_EVERY = 512
 
@@ -135,6 +138,8 @@ class TraceState:
     victims: set[Node] = field(default_factory=set)
     #: thief-controlled addresses found by attribution -> the thief's first payment that funded them
     attributed: dict[Node, Transfer] = field(default_factory=dict)
+    #: labelled endpoints that passed value on inside a transaction -> the transactions read for them
+    conduits: dict[Node, set[str]] = field(default_factory=dict)
     gaps: list[str] = field(default_factory=list)
     unexplored: set[Node] = field(default_factory=set)  # frontier nodes that would still be expanded
     expanded_order: list[Node] = field(default_factory=list)
@@ -461,7 +466,7 @@ class Engine:
     def _replay(self, node: Node) -> None:
         """Recompute `node`'s ledger and push what changed to its receivers."""
         transfers = self._histories[node]
-        if self.config.attribution and node not in self._injections:
+        if self.config.attribution and node not in self._injections and node not in self.state.endpoints:
             self._attribute(node, transfers)
         outcome = trace_address(
             node[1],
@@ -493,8 +498,40 @@ class Engine:
                 inflows[edge] = (after[1], after[2], tr)
                 new_taint = after[1]
             self._touched(receiver, asset_key(tr.asset), new_taint - old_taint, tr.order_key)
+            if new_taint and receiver in self.state.endpoints and self._read_conduit_tx(receiver, tr, node):
+                self._touched(receiver, asset_key(tr.asset), 0, tr.order_key)  # replayed as a conduit now
         if self._bases_ready and outcome.swaps:
             self._update_bases()
+
+    def _read_conduit_tx(self, node: Node, tr: Transfer, sender: Node) -> bool:
+        """Read the transaction that brought taint to endpoint `node`, when `node` may only route it on.
+
+        If the endpoint passes value on inside that transaction, it is followed like any pass-through
+        (its replay covers just the transactions read); what it keeps stays at the endpoint. True
+        when the endpoint's history changed (it must be replayed).
+        """
+        label = self.state.endpoints[node]
+        read = self.state.conduits.get(node)
+        if label.category not in CONDUIT_CATEGORIES or (read is not None and tr.tx_hash in read):
+            return False
+        fetch = getattr(self.history, "transaction", None)
+        if fetch is None:
+            return False
+        try:
+            transfers = fetch(get_chain(node[0]), tr.tx_hash)
+        except OfflineGap as gap:
+            self.state.gaps.append(gap.message)
+            return False
+        except BadInput:  # this source cannot look transactions up: the endpoint stays a plain one
+            return False
+        self.state.conduits.setdefault(node, set()).add(tr.tx_hash)
+        own = [t for t in transfers if node[1] in (t.sender, t.receiver)]
+        forwards = any(t.sender == node[1] and t.kind is not TransferKind.FEE and t.moves_value for t in own)
+        if not forwards and node not in self._histories:
+            return False  # it kept the value: a plain endpoint for this transaction
+        self._histories[node] = _canonical([*self._histories.get(node, ()), *own])
+        self.state.hops.setdefault(node, self.state.hops.get(sender, 0) + 1)
+        return True
 
     def _attribute(self, node: Node, transfers: Sequence[Transfer]) -> None:
         """Make `node` thief-controlled when the thief's first payment to it found it empty."""

@@ -110,19 +110,34 @@ class _Builder:
             row = self.acc.setdefault(key, dict.fromkeys(BUCKETS, 0))
             row[bucket] += amount
 
+    def _conduit_row(self, rows: dict[tuple[Node, str], list], node: Node, key: str, amount: int) -> None:
+        """The endpoint row of what a conduit endpoint kept: first tainted inflow of that asset."""
+        if not amount:
+            return
+        first = min(
+            (tr.timestamp, tr.tx_hash)
+            for taint, _, tr in self.state.inflows.get(node, {}).values()
+            if taint and asset_key(tr.asset) == key
+        )
+        rows[(node, key)] = [amount, first[0], first[1], 0]
+
     def _shows(self, taint: int, poisoned: bool) -> bool:
         return taint > 0 or (self.poison and poisoned)
 
     def build(self, manifest: dict[str, Any]) -> TraceResult:
         state = self.state
-        for outcome in state.outcomes.values():
+        endpoint_rows: dict[tuple[Node, str], list] = {}
+        for node, outcome in state.outcomes.items():
             self.assets.update(outcome.assets)
             for bucket in ("stolen", "swapped_in", "swapped_out", "fees", "unmoved"):
                 for key, amount in getattr(outcome, bucket).items():
-                    self._add(key, bucket, amount)
+                    if bucket == "unmoved" and node in state.endpoints:  # what a conduit endpoint kept
+                        self._add(key, "endpoints", amount)
+                        self._conduit_row(endpoint_rows, node, key, amount)
+                    else:
+                        self._add(key, bucket, amount)
             for key, amount in outcome.attributed.items():
                 self.attributed[key] = self.attributed.get(key, 0) + amount
-        endpoint_rows: dict[tuple[Node, str], list] = {}
         waiting: dict[Node, dict[str, int]] = {}
         for node in sorted(state.inflows):
             if node in state.outcomes:
