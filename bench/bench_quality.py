@@ -34,21 +34,21 @@ STRATEGIES = ("ranked", "bfs")
 BASELINES = (("haircut", "bfs"), ("poison", "poison"))
 TARGETS = {"address_recall": 0.95, "precision": 0.90, "endpoint_recall": 0.95, "requests_per_address": 4}
 NOTES = [
-    "**Mechanisms behind the shortfalls** (the counts per case are in the list above; the JSON keeps a "
-    "`diagnosis` per run). (1) *Unrecorded inflows*: where the experts' USD records make an address send more "
-    "than the sources gave it (the XScam phishing addresses were fed by many victims outside the records), the "
-    "world adds clean value; haircut then dilutes the taint below `min_taint` and the trace stops, so everything "
-    "downstream is missed; the addresses after it forward clean money, which value-based tracing correctly "
-    "finds untainted, and only address attribution (poison-style following of thief-controlled wallets) would "
-    "reach them. (2) *Services*: an unlabelled address is an unknown service when its first 2,000 transfers, "
-    "or else its full history, show at least 1,000 counterparties (pass-through router traffic excluded); with "
-    "that rule no unrelated payee of a hub is reported, hence precision 1.000. (3) *Endpoint recall* loses the "
-    "terminals behind the diluted addresses of (1), and bridges reached through a routing contract in the same "
-    "transaction once the router itself is an endpoint.",
+    "**What the default configuration does about the two hard spots.** (1) *Unrecorded inflows*: where the "
+    "experts' USD records make an address send more than the sources gave it (the XScam phishing addresses were "
+    "fed by many victims outside the records), the world adds clean value just in time, and value-based taint "
+    "dilutes below `min_taint`: everything downstream would be lost. *First-funder attribution* "
+    "(`heuristics/attribution.py`) takes an address that was (almost) empty when the thief first paid it as "
+    "thief-controlled and follows what it holds of that asset; the value it gains afterwards is reported apart "
+    "(`attributed`). The `value-only` rows switch it off (`attribution = false`) and show what it buys. "
+    "(2) *Routing inside a transaction*: a labelled bridge or mixer that passes the value on inside the same "
+    "transaction (an inbox forwarding to the bridge proper) is followed through by reading that transaction; "
+    "what it keeps stays an endpoint. (3) *Services*: an unlabelled address is an unknown service when its first "
+    "2,000 transfers, or else its full history, show at least 1,000 counterparties (pass-through router traffic "
+    "excluded), so no unrelated payee of a hub is reported.",
     "**Baselines.** Breadth-first expands every address above `min_taint` in hop order: when the budget does "
     "not bind it reaches exactly the ranked strategy's set, only in another order. Poison (policy and "
-    "strategy) follows every tainted input in full: the most requests, and on XScam it exhausts the "
-    "3,000-address budget.",
+    "strategy) follows every tainted input in full: the most requests.",
 ]
 QUICK_OPTIONS = WorldOptions(users_per_exchange=150, hub_users=150, router_users=100)
 

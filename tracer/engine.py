@@ -46,9 +46,10 @@ from tracer.sources import HistoryProvider, LabelLookup
 from tracer.taint import CleanPrefix, EdgeKey, Injection, Outcome, Window, asset_key, trace_address
 
 CHECKPOINT_FORMAT = 1
-#: Labelled endpoints that may only route value on inside a transaction (a bridge's inbox, a mixer's
-#: router): the transactions that bring them taint are read, and what they forward there is followed.
-CONDUIT_CATEGORIES: frozenset[Category] = frozenset({Category.BRIDGE, Category.MIXER})
+#: Labelled endpoints that may only route value on inside a transaction (a bridge's inbox or adapter):
+#: the transactions that bring them taint are read (a few requests each), and what they forward there
+#: is followed. Mixers are left out: their routers forward to pools that are labelled mixers too.
+CONDUIT_CATEGORIES: frozenset[Category] = frozenset({Category.BRIDGE})
 #: Expansions between two settles of pending re-replays (part of the deterministic schedule).
 SETTLE_EVERY = 512
 
