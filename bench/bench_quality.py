@@ -32,6 +32,8 @@ POLICIES = ("haircut", "poison", "fifo", "lifo", "tiho")
 DEFAULT = ("haircut", "ranked")
 STRATEGIES = ("ranked", "bfs")
 BASELINES = (("haircut", "bfs"), ("poison", "poison"))
+#: Ablation: the default configuration with first-funder attribution switched off (value-only tracing).
+VALUE_ONLY = "value-only"
 TARGETS = {"address_recall": 0.95, "precision": 0.90, "endpoint_recall": 0.95, "requests_per_address": 4}
 NOTES = [
     "**What the default configuration does about the two hard spots.** (1) *Unrecorded inflows*: where the "
@@ -53,12 +55,21 @@ NOTES = [
 QUICK_OPTIONS = WorldOptions(users_per_exchange=150, hub_users=150, router_users=100)
 
 
-def default_configs() -> list[tuple[str, str]]:
-    """The default config first, every policy with the ranked and the breadth-first strategy, then poison/poison."""
-    configs = [DEFAULT]
+def default_configs() -> list[tuple[str, ...]]:
+    """The default config, its value-only ablation, every policy with the ranked and the breadth-first
+    strategy, then poison/poison."""
+    configs: list[tuple[str, ...]] = [DEFAULT, (*DEFAULT, VALUE_ONLY)]
     for strategy in STRATEGIES:
         configs += [(p, strategy) for p in POLICIES if (p, strategy) not in configs]
     return configs + [c for c in BASELINES if c not in configs]
+
+
+def parse_config(text: str) -> tuple[str, ...]:
+    """`policy/strategy` or `policy/strategy/value-only`."""
+    parts = tuple(text.split("/"))
+    if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] != VALUE_ONLY):
+        raise SystemExit(f"bad config {text!r}: expected policy/strategy[/{VALUE_ONLY}]")
+    return parts
 
 
 def traced_from_result(result: Any) -> Traced:
@@ -129,7 +140,7 @@ def run_case_matrix(
     case: GroundTruthCase,
     *,
     options: WorldOptions,
-    configs: Sequence[tuple[str, str]],
+    configs: Sequence[tuple[str, ...]],
     work_dir: Path,
     max_addresses: int | None = None,
 ) -> dict[str, Any]:
@@ -142,20 +153,23 @@ def run_case_matrix(
     book = load_label_book(gen.labels)
     answer = Answer(case.sources, case.laundering, case.terminals & case.addresses)
     runs = []
-    for policy, strategy in configs:
+    for config in configs:
+        policy, strategy = config[:2]
+        attribution = VALUE_ONLY not in config
         run: dict[str, Any] = {
             "case": case.slug,
             "policy": policy,
             "strategy": strategy,
-            "default": (policy, strategy) == DEFAULT,
-            "baseline": (policy, strategy) in BASELINES,
+            "attribution": "first-funder" if attribution else "off",
+            "default": tuple(config) == DEFAULT,
+            "baseline": tuple(config) in BASELINES or not attribution,
             "error": None,
         }
         try:
             traced_world = trace_world(
                 gen.world,
-                lambda url: gen.case_toml(api_url=url),
-                work_dir=work_dir / f"{case.slug}-{policy}-{strategy}",
+                lambda url, on=attribution: gen.case_toml(api_url=url, attribution=on),
+                work_dir=work_dir / f"{case.slug}-{'-'.join(config)}",
                 labels=book,
                 policy=policy,
                 strategy=strategy,
@@ -164,7 +178,7 @@ def run_case_matrix(
         except Exception as exc:  # one failing configuration must not hide the others
             run["error"] = f"{type(exc).__name__}: {exc}"[:300]
             runs.append(run)
-            print(f"  {case.slug:<20} {policy:>8}/{strategy:<8} ERROR {run['error']}", flush=True)
+            print(f"  {case.slug:<20} {'/'.join(config):<26} ERROR {run['error']}", flush=True)
             continue
         result = traced_world.result
         traced = traced_from_result(result)
@@ -179,10 +193,11 @@ def run_case_matrix(
             wall_seconds=round(traced_world.seconds, 2),
             complete=bool(result.summary.get("complete")),
             diagnosis=_diagnose(gen, case, traced, answer),
+            attributed_addresses=len(result.summary.get("attributed_addresses", [])),
         )
         runs.append(run)
         print(
-            f"  {case.slug:<20} {policy:>8}/{strategy:<8} recall {score.address_recall:.3f} "
+            f"  {case.slug:<20} {'/'.join(config):<26} recall {score.address_recall:.3f} "
             f"precision {score.precision:.3f} endpoints {score.endpoint_recall:.3f} traced {score.traced:>5} "
             f"fetched {visited:>5} req {requests:>6} ({run['requests_per_address']}/addr) "
             f"{traced_world.seconds:6.1f} s",
@@ -259,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="smaller synthetic crowds (for a fast look)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args(list(argv) if argv is not None else [])
-    configs = [tuple(c.split("/", 1)) for c in args.configs] if args.configs else default_configs()
+    configs = [parse_config(c) for c in args.configs] if args.configs else default_configs()
     options = QUICK_OPTIONS if args.quick else WorldOptions()
     started = time.perf_counter()
     cases_out: list[dict[str, Any]] = []
@@ -282,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "command": "python -m bench quality",
         "dataset": CITATION,
         "world_options": _options_dict(options),
-        "default": {"policy": DEFAULT[0], "strategy": DEFAULT[1]},
+        "default": {"policy": DEFAULT[0], "strategy": DEFAULT[1], "attribution": "first-funder"},
         "targets": TARGETS,
         "cases": cases_out,
         "runs": runs,

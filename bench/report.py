@@ -83,7 +83,8 @@ def render_quality(data: dict[str, Any]) -> str:
     targets = data.get("targets", {})
     default = data.get("default", {})
     parts.append(
-        f"\n**Default configuration:** policy `{default.get('policy')}`, strategy `{default.get('strategy')}`. "
+        f"\n**Default configuration:** policy `{default.get('policy')}`, strategy `{default.get('strategy')}`, "
+        f"attribution `{default.get('attribution', 'first-funder')}`. "
         f"Targets on every case: recall ≥ {targets.get('address_recall')}, precision ≥ {targets.get('precision')}, "
         f"endpoint recall ≥ {targets.get('endpoint_recall')}, ≤ {targets.get('requests_per_address')} requests "
         "per traced address.\n"
@@ -125,6 +126,7 @@ def render_quality(data: dict[str, Any]) -> str:
                     "case": r["case"],
                     "policy": r["policy"],
                     "strategy": r["strategy"],
+                    "attribution": r.get("attribution", "off"),
                     "role": "default" if r.get("default") else ("baseline" if r.get("baseline") else ""),
                     "recall": r.get("address_recall"),
                     "precision": r.get("precision"),
@@ -133,6 +135,7 @@ def render_quality(data: dict[str, Any]) -> str:
                     "fetched": r.get("addresses_visited"),
                     "requests": r.get("requests"),
                     "req/addr": r.get("requests_per_address"),
+                    "attributed": r.get("attributed_addresses", 0),
                     "wall s": r.get("wall_seconds"),
                     "error": r.get("error") or "",
                 }

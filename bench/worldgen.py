@@ -106,7 +106,9 @@ class GeneratedWorld:
     diluted: frozenset[str] = frozenset()  # expert addresses that got an unrecorded inflow
     stats: dict[str, int] = field(default_factory=dict)
 
-    def case_toml(self, *, api_url: str, max_addresses: int = 3000, policy: str | None = None) -> str:
+    def case_toml(
+        self, *, api_url: str, max_addresses: int = 3000, policy: str | None = None, attribution: bool = True
+    ) -> str:
         """A case file (INTERFACES §2) that traces the seeds through the Etherscan-compatible `api_url`."""
         lines = [
             "[case]",
@@ -120,6 +122,8 @@ class GeneratedWorld:
         lines += ["[trace]", f"since = {self.since_block}", f"max_addresses = {max_addresses}"]
         if policy:
             lines.append(f'policy = "{policy}"')
+        if not attribution:
+            lines.append("attribution = false")
         lines += ["", "[source]", f'ethereum = {{ kind = "etherscan", url = "{api_url}" }}', ""]
         return "\n".join(lines)
 

@@ -202,7 +202,7 @@ def test_benchmarks_document_renders_the_table_and_the_shortfalls(tmp_path: Path
     (tmp_path / "quality.json").write_text(json.dumps(doc))
     (tmp_path / "store.json").write_text(json.dumps({"rows": [{"n": 1, "seconds": 0.5}], "note": "x"}))
     text = render_benchmarks(tmp_path)
-    assert "| tiny | haircut | ranked | default | 0.500 | 0.950 | 1.000 |" in text
+    assert "| tiny | haircut | ranked | off | default | 0.500 | 0.950 | 1.000 |" in text
     assert "address_recall = 0.500 (target 0.95)" in text
     assert "## store" in text and "| 1 | 0.500 |" in text
     assert "never copied into this repository" in text

@@ -75,15 +75,30 @@ def _min_taint(value: Any) -> Fraction:
     return result
 
 
+def _attribution(value: Any) -> bool | None:
+    """An `attribution=` override: True, False or None (the case's)."""
+    if value is None or isinstance(value, bool):
+        return value
+    raise BadInput(f"attribution must be True, False or None (the case's), not {value!r}")
+
+
 def config_from_case(
     case: Any,
     *,
     policy: Policy | str | None = None,
     strategy: Strategy | str | None = None,
     max_addresses: int | None = None,
+    attribution: bool | None = None,
 ) -> TraceConfig:
-    """The engine's config from a :class:`tracer.case.Case` and command-line overrides."""
+    """The engine's config from a :class:`tracer.case.Case` and command-line overrides.
+
+    `attribution` (None: the case's `[trace] attribution`, default true) switches thief
+    attribution by first funding (heuristics.attribution) on or off.
+    """
     params = getattr(case, "trace", None) or getattr(case, "params", None)
+    attribution = _attribution(attribution)
+    if attribution is None:
+        attribution = _attribution(getattr(params, "attribution", True))
     seeds = []
     for s in case.seeds:
         amount = getattr(s, "amount", None)
@@ -114,6 +129,7 @@ def config_from_case(
         max_hops=getattr(params, "max_hops", 25),
         min_taint=_min_taint(getattr(params, "min_taint", None)),
         max_addresses=budget,
+        attribution=bool(attribution),
     )
 
 
@@ -227,13 +243,17 @@ def trace(
     source: str | None = None,
     api_key: str | None = None,
     max_addresses: int | None = None,
+    attribution: bool | None = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> TraceResult:
     """Trace a case (a `Case` or a path to its TOML file) and return the result.
 
+    `attribution=False` traces value only (no first-funder attribution); None keeps the
+    case's `[trace] attribution` (default true). Bitcoin cases have no attribution.
     Resumes from the store's checkpoint when an earlier identical trace was interrupted.
     """
     case, case_hash = _read_case(case)
+    attribution = _attribution(attribution)
     if history is None and _is_utxo_case(case):
         from tracer.utxo_engine import trace_utxo_case
 
@@ -249,7 +269,9 @@ def trace(
             max_addresses=max_addresses,
             case_sha256=case_hash,
         )
-    config = config_from_case(case, policy=policy, strategy=strategy, max_addresses=max_addresses)
+    config = config_from_case(
+        case, policy=policy, strategy=strategy, max_addresses=max_addresses, attribution=attribution
+    )
     if history is None:
         store = store if store is not None else _default_store()
         history = _default_history(
@@ -278,16 +300,18 @@ def compare_policies(
     *,
     out: str | Path | None = None,
     case_sha256: str | None = None,
+    attribution: bool | None = None,
     **options: Any,
 ) -> dict[str, TraceResult]:
     """Trace the case once per policy; with `out`, write each bundle to `out/<policy>/` and
-    `out/comparison.json` (`{policy: summary}`)."""
+    `out/comparison.json` (`{policy: summary}`). `attribution` and `options` are passed to :func:`trace`."""
+    attribution = _attribution(attribution)
     case, case_hash = _read_case(case)
     case_hash = case_hash or case_sha256
     results: dict[str, TraceResult] = {}
     for p in policies:
         name = _policy(p).value
-        results[name] = trace(case, policy=name, **options)
+        results[name] = trace(case, policy=name, attribution=attribution, **options)
         if case_hash:
             results[name].manifest["case_file_sha256"] = case_hash
     if out is not None:

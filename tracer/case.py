@@ -44,7 +44,7 @@ MAX_ADDRESSES_LIMIT = 10_000_000
 _TOP_KEYS = ("case", "seeds", "trace", "source")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
-_TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses")
+_TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses", "attribution")
 _SOURCE_KEYS = ("kind", "url")
 
 _SLUG = re.compile(r"[a-z0-9-]+")
@@ -93,6 +93,8 @@ class TraceParams:
     max_hops: int = DEFAULT_MAX_HOPS
     min_taint: Fraction = DEFAULT_MIN_TAINT
     max_addresses: int = DEFAULT_MAX_ADDRESSES
+    #: Treat fresh addresses first funded by the thief as thief-controlled (first-funder attribution).
+    attribution: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +137,14 @@ class Case:
         source_kind: str | None = None,
         api_url: str | None = None,
         rpc_url: str | None = None,
+        attribution: bool | None = None,
     ) -> Case:
         """This case with command-line overrides applied (BadInput naming the flag when one does not fit)."""
         trace = self.trace
+        if attribution is not None:
+            if not isinstance(attribution, bool):
+                raise BadInput(f"attribution: expected True or False, got {attribution!r}")
+            trace = replace(trace, attribution=attribution)
         if policy is not None:
             trace = replace(
                 trace, policy=_policy(policy, lambda what, got: BadInput(f"--policy: expected {what}, got {got}"))
@@ -324,7 +331,8 @@ class _Parser:
         max_hops = self.integer(table, "max_hops", DEFAULT_MAX_HOPS, 1, MAX_HOPS_LIMIT)
         max_addresses = self.integer(table, "max_addresses", DEFAULT_MAX_ADDRESSES, 1, MAX_ADDRESSES_LIMIT)
         min_taint = self.fraction(table["min_taint"], "trace.min_taint") if "min_taint" in table else DEFAULT_MIN_TAINT
-        return TraceParams(since, until, policy, max_hops, min_taint, max_addresses)
+        attribution = self.boolean(table, "attribution", True)
+        return TraceParams(since, until, policy, max_hops, min_taint, max_addresses, attribution)
 
     def time_bound(self, value: Any, key: str) -> TimeBound:
         expected = 'an ISO 8601 time with a timezone (e.g. "2023-06-02T00:00:00Z") or a block number'
@@ -353,6 +361,14 @@ class _Parser:
         value = table[name]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise self.error(f"trace.{name}", f"a whole number from {low} to {high:,}".replace(",", "_"), value)
+        return value
+
+    def boolean(self, table: dict[str, Any], name: str, default: bool) -> bool:
+        if name not in table:
+            return default
+        value = table[name]
+        if not isinstance(value, bool):
+            raise self.error(f"trace.{name}", "true or false (a TOML boolean, unquoted)", value)
         return value
 
     def fraction(self, value: Any, key: str) -> Fraction:

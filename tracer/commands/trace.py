@@ -28,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Follow stolen value from the case's seeds hop by hop under a taint policy, stop at labelled "
             "services, and write summary.json, addresses.csv, flows.csv, endpoints.csv, graph.graphml, "
-            "manifest.json (and report.html) to --out. Interrupt with Ctrl-C and run the same command to resume."
+            "manifest.json (and report.html) to --out. Fresh addresses first funded by the thief are followed as "
+            "thief-controlled (first-funder attribution) unless --no-attribution or the case's attribution = false. "
+            "Interrupt with Ctrl-C and run the same command to resume."
         ),
     )
     parser.add_argument("case", type=Path, nargs="?", help="the case file (TOML)")
@@ -43,6 +45,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--rpc-url", help="JSON-RPC URL for every rpc source")
     parser.add_argument("--offline", action="store_true", help="answer only from the local store")
     parser.add_argument("--max-addresses", type=int, help="expansion budget (addresses whose history is read)")
+    parser.add_argument(
+        "--no-attribution",
+        action="store_true",
+        help="value-only tracing: do not treat fresh addresses first funded by the thief as thief-controlled "
+        "(overrides the case's attribution; no effect on Bitcoin cases)",
+    )
     parser.add_argument("--json", action="store_true", help="print summary.json to stdout instead of tables")
     parser.add_argument(
         "--compare", help="comma-separated policies: trace each, write DIR/<policy>/ and comparison.json"
@@ -87,6 +95,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         source_kind=args.source,
         api_url=args.api_url,
         rpc_url=args.rpc_url,
+        attribution=False if args.no_attribution else None,
     )
     case_hash = _sha256(args.case)
     options: dict[str, Any] = {
@@ -170,8 +179,29 @@ class _progress:
             self._live.stop()
 
 
+def _attribution_notes(summary: dict[str, Any]) -> list[str]:
+    """Under the balance sheet: what thief-controlled addresses gained after the theft, per asset, and how
+    many addresses first-funder attribution found."""
+    from tracer.report.fmt import ATTRIBUTED_TEXT
+
+    lines = [
+        f"{row['symbol']} ({key}) stolen {row['stolen']}: of which {row['attributed']} {row['symbol']} "
+        f"{ATTRIBUTED_TEXT}"
+        for key, row in summary["assets"].items()
+        if row.get("attributed") not in (None, "0")
+    ]
+    count = len(summary.get("attributed_addresses") or [])
+    if count:
+        lines.append(
+            f"{count} address{'es' if count != 1 else ''} taken as thief-controlled because the thief funded them "
+            "first (attributed_addresses in summary.json); --no-attribution traces value only"
+        )
+    return lines
+
+
 def _render(env: Environment, summary: dict[str, Any]) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(
         title=f"{summary['case']} · {summary['policy']} · {'complete' if summary['complete'] else 'INCOMPLETE'}"
@@ -182,6 +212,10 @@ def _render(env: Environment, summary: dict[str, Any]) -> None:
         table.add_column(c.replace("_", " "), justify="right")
     for key, row in summary["assets"].items():
         table.add_row(f"{row['symbol']} ({key})", *(row[c] for c in columns))
+    notes = _attribution_notes(summary)
+    if notes:
+        table.caption = Text("\n".join(notes))
+        table.caption_justify = "left"
     env.stdout.print(table)
     if summary["endpoints_by_category"]:
         cats = Table(title="reached endpoints")

@@ -46,6 +46,8 @@ class AssetInfo:
     key: str
     symbol: str
     ledger: dict[str, Decimal]
+    #: The part of `stolen` gained at thief-controlled addresses after the theft (first-funder attribution).
+    attributed: Decimal = ZERO
 
     @property
     def chain(self) -> str:
@@ -113,6 +115,17 @@ class EndpointRow:
     tx_hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class AttributedAddress:
+    """An address taken as thief-controlled because the thief funded it first (`summary["attributed_addresses"]`)."""
+
+    chain: str
+    address: str
+    funded_by: str
+    tx_hash: str
+    timestamp: str
+
+
 @dataclass
 class Bundle:
     """A finished trace as written by the engine."""
@@ -127,6 +140,8 @@ class Bundle:
     frames: dict[str, pl.DataFrame] = field(repr=False)
     flow_symbols: dict[str, str] = field(default_factory=dict)  # asset key -> symbol seen in flows.csv
     comparison: dict[str, dict[str, Any]] | None = None
+    #: Thief-controlled addresses found by first funding (empty for bundles written before attribution).
+    attributed: list[AttributedAddress] = field(default_factory=list)
 
     @property
     def case(self) -> str:
@@ -197,6 +212,7 @@ def read_bundle(path: Path | str) -> Bundle:
         frames=frames,
         flow_symbols=_flow_symbols(frames["flows"]),
         comparison=comparison,
+        attributed=_read_attributed(root / SUMMARY_FILE, summary.get("attributed_addresses")),
     )
 
 
@@ -263,8 +279,40 @@ def _read_assets(path: Path, raw: Any) -> dict[str, AssetInfo]:
                 ledger[name] = Decimal(str(value))
             except InvalidOperation:
                 raise BadInput(f"{path}: assets[{key!r}].{name} {value!r} is not a decimal amount") from None
-        assets[key] = AssetInfo(key=key, symbol=str(entry.get("symbol", key.split(":", 1)[1])), ledger=ledger)
+        attributed = entry.get("attributed", "0")  # absent in older bundles and when nothing was attributed
+        try:
+            attributed_amount = Decimal(str(attributed))
+        except InvalidOperation:
+            raise BadInput(f"{path}: assets[{key!r}].attributed {attributed!r} is not a decimal amount") from None
+        assets[key] = AssetInfo(
+            key=key,
+            symbol=str(entry.get("symbol", key.split(":", 1)[1])),
+            ledger=ledger,
+            attributed=attributed_amount,
+        )
     return assets
+
+
+def _read_attributed(path: Path, raw: Any) -> list[AttributedAddress]:
+    """`attributed_addresses` of summary.json (absent in bundles written before first-funder attribution)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise BadInput(f"{path}: 'attributed_addresses' must be a list of objects")
+    rows = []
+    for i, entry in enumerate(raw):
+        if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("chain", "address")):
+            raise BadInput(f"{path}: attributed_addresses[{i}] must be an object with chain and address strings")
+        rows.append(
+            AttributedAddress(
+                chain=entry["chain"],
+                address=entry["address"],
+                funded_by=str(entry.get("funded_by") or ""),
+                tx_hash=str(entry.get("tx_hash") or ""),
+                timestamp=str(entry.get("timestamp") or ""),
+            )
+        )
+    return rows
 
 
 def _symbol_index(assets: dict[str, AssetInfo]) -> dict[tuple[str, str], str]:

@@ -24,6 +24,15 @@ REMAINDERS = (
     ("unexplored", "unexplored frontier"),
     ("swapped_out", "swapped into other assets"),
 )
+#: What `attributed` (part of `stolen`) is, as the reporters word it after "of which <amount>".
+ATTRIBUTED_TEXT = "gained by thief-controlled addresses after the theft (first-funder attribution)"
+#: The first-funder rule in one sentence, for the reports that list attributed addresses.
+ATTRIBUTION_RULE = (
+    "A fresh address (holding at most 1 % of the payment) whose first payment from a thief-controlled address "
+    "(a thief seed or an address attributed earlier) funded it is taken as thief-controlled from that payment on, "
+    "so what it later receives of that asset counts as stolen too; switch this off with --no-attribution or "
+    "attribution = false under [trace] in the case file."
+)
 
 
 def exact(amount: Decimal) -> str:
@@ -50,6 +59,11 @@ def amount(value: Decimal, *, places: int = 6) -> str:
 
 def with_symbol(value: Decimal, symbol: str) -> str:
     return f"{amount(value)} {symbol}"
+
+
+def attributed_line(value: Decimal, symbol: str) -> str:
+    """`of which <amount> <symbol> gained by thief-controlled addresses after the theft (...)`."""
+    return f"of which {amount(value)} {symbol} {ATTRIBUTED_TEXT}"
 
 
 def share(value: Decimal) -> str:

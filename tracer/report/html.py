@@ -21,7 +21,16 @@ from typing import Any
 from tracer.report.analysis import short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
-from tracer.report.fmt import REMAINDERS, amount, exact, share, short_hash, when
+from tracer.report.fmt import (
+    ATTRIBUTED_TEXT,
+    ATTRIBUTION_RULE,
+    REMAINDERS,
+    amount,
+    exact,
+    share,
+    short_hash,
+    when,
+)
 from tracer.report.layout import address_url, graph_payload, tx_url
 from tracer.report.methodology import methodology_html
 from tracer.report.svg import color, sankey_svg, timeline_svg
@@ -36,6 +45,8 @@ LEDGER_HEADINGS = {
     "unexplored": "unexplored",
     "swapped_out": "swapped out",
 }
+#: At most this many attributed addresses are listed (all of them are in summary.json).
+ATTRIBUTED_LIMIT = 500
 
 
 def e(value: object) -> str:
@@ -103,8 +114,10 @@ def _toc(case: CaseFile) -> str:
         ("graph", "Flow graph"),
         ("endpoints", "Endpoints"),
         ("paths", "Main paths"),
-        ("timeline", "Timeline"),
     ]
+    if _has_attribution(case):
+        items.append(("attribution", "Thief-controlled addresses"))
+    items += [("timeline", "Timeline")]
     if case.bundle.comparison:
         items.append(("comparison", "Policies compared"))
     items.append(("methodology", "Methodology"))
@@ -119,6 +132,8 @@ def _summary(case: CaseFile) -> str:
             continue
         reached = info.ledger["endpoints"]
         origin = f"{amount(info.ledger['stolen'])} {info.symbol} stolen" if info.ledger["stolen"] > 0 else ""
+        if info.attributed > 0:
+            origin += f" (of which {amount(info.attributed)} {info.symbol} {ATTRIBUTED_TEXT})"
         if info.ledger["swapped_in"] > 0:
             swapped = f"{amount(info.ledger['swapped_in'])} {info.symbol} received through swaps"
             origin = f"{origin} and {swapped}" if origin else swapped
@@ -193,10 +208,69 @@ def _balance(case: CaseFile) -> str:
         "<p>For every asset, stolen + swapped in = reached endpoints + unmoved + fees + below threshold + "
         "unexplored + swapped out; the last column checks that this holds exactly.</p>"
         f"<table><thead><tr><th>asset</th>{head}<th>closes</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        + _attributed_notes(case)
         + "".join(sankeys)
         + "<h3>By endpoint category</h3><table><thead><tr><th>where</th><th>asset</th>"
         f'<th class="num">amount</th><th class="num">share of asset</th></tr></thead><tbody>{"".join(cat_rows)}'
         "</tbody></table></section>"
+    )
+
+
+def _has_attribution(case: CaseFile) -> bool:
+    b = case.bundle
+    return bool(b.attributed) or any(info.attributed > 0 for info in b.assets.values())
+
+
+def _attributed_notes(case: CaseFile) -> str:
+    """Under the balance sheet: per asset, the part of `stolen` gained at attributed addresses."""
+    items = [
+        f'<li>{e(info.symbol)} <span class="note">{e(info.key)}</span>: stolen '
+        f'<span title="{e(exact(info.ledger["stolen"]))}">{e(amount(info.ledger["stolen"]))}</span>, of which '
+        f'<span title="{e(exact(info.attributed))}">{e(amount(info.attributed))}</span> {e(info.symbol)} '
+        f'{e(ATTRIBUTED_TEXT)} · <a href="#attribution">the addresses</a></li>'
+        for info in case.bundle.assets.values()
+        if info.attributed > 0
+    ]
+    return f'<ul class="attributed">{"".join(items)}</ul>' if items else ""
+
+
+def _attribution(case: CaseFile) -> str:
+    """The addresses first-funder attribution took as thief-controlled (nothing for older bundles)."""
+    if not _has_attribution(case):
+        return ""
+    rows = []
+    listed = case.bundle.attributed[:ATTRIBUTED_LIMIT]
+    for row in listed:
+        funder = case.views.get((row.chain, row.funded_by))
+        funder_name = (
+            f'<br><span class="note">{e(funder.name)}</span>'
+            if funder is not None and funder.label and funder.name != row.funded_by
+            else ""
+        )
+        funded_by = _link(address_url(row.chain, row.funded_by), row.funded_by) if row.funded_by else "—"
+        tx = _link(tx_url(row.chain, row.tx_hash), short_hash(row.tx_hash)) if row.tx_hash else "—"
+        rows.append(
+            f"<tr><td>{e(row.chain)}</td><td>{_link(address_url(row.chain, row.address), row.address)}</td>"
+            f"<td>{funded_by}{funder_name}</td><td>{tx}</td><td>{e(when(row.timestamp))}</td></tr>"
+        )
+    total = len(case.bundle.attributed)
+    more = (
+        f'<p class="note">… {total - len(listed):,} more in summary.json (attributed_addresses).</p>'
+        if total > len(listed)
+        else ""
+    )
+    table = (
+        "<table><thead><tr><th>chain</th><th>address</th><th>funded by</th><th>funding transaction</th>"
+        f"<th>time (UTC)</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{more}"
+        if rows
+        else '<p class="note">The bundle lists no attributed addresses.</p>'
+    )
+    return (
+        f'<section id="attribution"><h2>Thief-controlled addresses ({total:,})</h2>'
+        f"<p>First-funder attribution. {e(ATTRIBUTION_RULE)} What these addresses gained after the theft is "
+        "reported per asset as <i>attributed</i> (part of <i>stolen</i>); they carry the label "
+        "&ldquo;thief-controlled (first funded by the thief)&rdquo;.</p>"
+        f"{table}</section>"
     )
 
 
@@ -357,6 +431,7 @@ def render_html(case: CaseFile) -> str:
             _graph(note),
             _endpoints(case),
             _paths(case),
+            _attribution(case),
             _timeline(case),
             _comparison(case),
             methodology_html(case),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
-from tracer.report.fmt import REMAINDERS, amount, share, when
+from tracer.report.fmt import ATTRIBUTION_RULE, REMAINDERS, amount, attributed_line, share, short_hash, when
 from tracer.report.layout import address_url, tx_url
 from tracer.report.methodology import read_methodology
 
@@ -52,6 +52,14 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
             ]
         )
     out += [*_table(["asset", *(f.replace("_", " ") for f in LEDGER_FIELDS), "closes"], rows), ""]
+    out += [
+        f"- {md(info.symbol)} ({md(key)}) stolen {md(amount(info.ledger['stolen']))}: "
+        f"{md(attributed_line(info.attributed, info.symbol))}"
+        for key, info in b.assets.items()
+        if info.attributed > 0
+    ]
+    if any(info.attributed > 0 for info in b.assets.values()):
+        out.append("")
     rows = []
     for category, values in category_totals(b).items():
         for asset, value in values.items():
@@ -96,6 +104,21 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
                 f"{md(amount(swap.tainted_in))} {md(b.symbol(swap.asset_in))} "
                 f"({_link(tx_url(swap.chain, swap.tx_hash), swap.tx_hash)})"
             )
+    if b.attributed:
+        out += ["", f"## Thief-controlled addresses ({len(b.attributed)})", "", md(ATTRIBUTION_RULE), ""]
+        out += _table(
+            ["chain", "address", "funded by", "funding transaction", "time"],
+            [
+                [
+                    md(r.chain),
+                    _link(address_url(r.chain, r.address), r.address),
+                    _link(address_url(r.chain, r.funded_by), r.funded_by) if r.funded_by else "—",
+                    _link(tx_url(r.chain, r.tx_hash), short_hash(r.tx_hash)) if r.tx_hash else "—",
+                    md(when(r.timestamp)),
+                ]
+                for r in b.attributed
+            ],
+        )
     out += ["", "## Timeline (value reaching endpoints per day)", ""]
     per_day: dict[str, dict[str, Decimal]] = {}
     for arrival in case.arrivals:

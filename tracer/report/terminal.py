@@ -17,7 +17,7 @@ from rich.text import Text
 from tracer.report.analysis import AddressView, NodeKey, find_address, short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
-from tracer.report.fmt import REMAINDERS, amount, share, short_hash, when
+from tracer.report.fmt import REMAINDERS, amount, attributed_line, share, short_hash, when
 from tracer.report.paths import LaunderingPath, extract_paths
 
 LEDGER_TITLES = {
@@ -60,7 +60,30 @@ def balance_sheet(case: CaseFile) -> Table:
             *(_t(amount(info.ledger[name])) for name in LEDGER_FIELDS),
             _t("yes", "green") if info.balanced else _t("NO", "bold red"),
         )
+    caption = attribution_note(case)
+    if caption is not None:
+        table.caption = caption
+        table.caption_justify = "left"
     return table
+
+
+def attribution_note(case: CaseFile) -> Text | None:
+    """Per asset with a non-zero `attributed`: the part of `stolen` thief-controlled addresses gained after
+    the theft; then how many addresses first-funder attribution found (None when there is nothing to say)."""
+    b = case.bundle
+    lines = [
+        f"{info.symbol} ({info.chain}) stolen {amount(info.ledger['stolen'])}: "
+        + attributed_line(info.attributed, info.symbol)
+        for info in b.assets.values()
+        if info.attributed > 0
+    ]
+    if b.attributed:
+        count = len(b.attributed)
+        lines.append(
+            f"{count:,} address{'es' if count != 1 else ''} taken as thief-controlled because the thief funded "
+            "them first (summary.json attributed_addresses)"
+        )
+    return Text("\n".join(lines)) if lines else None
 
 
 def endpoints_by_category(case: CaseFile) -> Table:
