@@ -127,6 +127,7 @@ def render_quality(data: dict[str, Any]) -> str:
                     "policy": r["policy"],
                     "strategy": r["strategy"],
                     "attribution": r.get("attribution", "off"),
+                    "world": r.get("world", "standard"),
                     "role": "default" if r.get("default") else ("baseline" if r.get("baseline") else ""),
                     "recall": r.get("address_recall"),
                     "precision": r.get("precision"),

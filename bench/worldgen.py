@@ -15,6 +15,8 @@ chain adds around a laundering operation:
   adds the missing amount just in time: into a *source* it comes from a synthetic victim (the
   theft), anywhere else from a fresh, unlabelled sender funded by an exchange withdrawal
   (an *unrecorded inflow*: clean value, which dilutes taint exactly as it would on chain).
+  With ``unrecorded="unseen"`` no such sender is made: the address simply spends more than its
+  served history shows (a robustness check: some sources omit rows).
 * **Exchange deposit addresses.** A terminal that the experts tagged as an exchange deposit
   sweeps its whole balance to that exchange's hot wallet 3-40 blocks after a deposit (deposits
   in quick succession are swept together), after the exchange tops up its gas. Each hot
@@ -88,6 +90,10 @@ class WorldOptions:
     dust_share: float = 0.3
     poison_share: float = 0.3
     gas_stations: int = 4
+    #: How an address's unrecorded inflows appear: "clean-sender" (a transfer from a fresh sender funded
+    #: by an exchange withdrawal) or "unseen" (no transfer at all: the address just spends more than its
+    #: history shows, as with a source that omits rows) — a robustness check of the tracer.
+    unrecorded: str = "clean-sender"
 
 
 @dataclass
@@ -309,9 +315,11 @@ class _Generator:
         elif kind is AddressKind.VICTIM:
             self.victim_history(address, amount, block)
         else:
-            funder = self.b.address("unrecorded", f"{address}:{block}")
-            self.withdraw(self.rng.choice(_RETAIL_EXCHANGES), funder, amount, block - self.rng.randint(20, 2_000))
-            self.b.token_tx(block=block, sender=funder, transfers=[(self.token, funder, address, amount)], order=10)
+            if self.options.unrecorded == "clean-sender":
+                funder = self.b.address("unrecorded", f"{address}:{block}")
+                exchange = self.rng.choice(_RETAIL_EXCHANGES)
+                self.withdraw(exchange, funder, amount, block - self.rng.randint(20, 2_000))
+                self.b.token_tx(block=block, sender=funder, transfers=[(self.token, funder, address, amount)], order=10)
             self.stats["unrecorded_inflows"] += 1
             self.diluted.add(address)
             self.stats["unrecorded_inflow_cents"] += amount // UNITS_PER_CENT

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.groundtruth import GroundTruthMissing, read_case
+from bench.groundtruth import CASES, GroundTruthMissing, available_cases, read_case
 from bench.scoring import Answer, Traced, requests_per_address, score_trace
 from bench.worldgen import AddressKind, WorldOptions, classify_label, generate_world
 
@@ -56,6 +56,15 @@ def test_reader_splits_laundering_terminals_and_upstream(tiny_root: Path) -> Non
     assert case.upstream == {V, C}
     assert case.flows[1].usd_cents == 90050
     assert case.expected == {S, A, R, B, DEP, H}
+
+
+def test_every_cluster_present_is_a_case_unknown_ones_under_a_generic_name(tiny_root: Path) -> None:
+    (tiny_root / "cluster 3").rename(tiny_root / "cluster 9")
+    (tiny_root / "notes").mkdir()
+    infos = available_cases(root=tiny_root)
+    assert [(i.number, i.slug) for i in infos] == [(9, "cluster-9")]
+    assert read_case("cluster-9", root=tiny_root).laundering == {A, R, B}
+    assert available_cases(root=tiny_root / "absent") == list(CASES)
 
 
 def test_missing_data_is_a_clear_skip_reason(tmp_path: Path) -> None:
@@ -202,7 +211,7 @@ def test_benchmarks_document_renders_the_table_and_the_shortfalls(tmp_path: Path
     (tmp_path / "quality.json").write_text(json.dumps(doc))
     (tmp_path / "store.json").write_text(json.dumps({"rows": [{"n": 1, "seconds": 0.5}], "note": "x"}))
     text = render_benchmarks(tmp_path)
-    assert "| tiny | haircut | ranked | off | default | 0.500 | 0.950 | 1.000 |" in text
+    assert "| tiny | haircut | ranked | off | standard | default | 0.500 | 0.950 | 1.000 |" in text
     assert "address_recall = 0.500 (target 0.95)" in text
     assert "## store" in text and "| 1 | 0.500 |" in text
     assert "never copied into this repository" in text

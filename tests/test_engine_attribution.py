@@ -117,3 +117,17 @@ def test_a_bridge_that_routes_value_on_in_the_same_transaction_is_followed_throu
     assert kept[inbox] == "0.0000000000000004"  # what the inbox kept is its endpoint amount
     assert native["endpoints"] == 400 and native["unmoved"] == 600  # the vault holds the routed 600
     assert sum(v for k, v in native.items() if k not in ("stolen", "swapped_in", "swapped_out")) == 1000
+
+
+def test_an_attributed_address_spending_unseen_value_spends_the_thiefs() -> None:
+    # A's history shows 1,000 from the thief but A pays 3,000 (a gap in the data, or an inflow the
+    # source never listed): the unseen 2,000 of the funding asset counts as attributed loot.
+    world = [transfer(1, 10, V, T, 1000), transfer(2, 11, T, A, 1000), transfer(4, 13, A, F, 3000)]
+    state, result = run(world)
+    assert set(state.attributed) == {("ethereum", A), ("ethereum", F)}  # F is fresh too
+    assert result.accounting[NATIVE]["stolen"] == 3000
+    assert result.summary["assets"][NATIVE]["attributed"] == "0.000000000000002"
+    flows = {(r["from"], r["to"]): r["tainted_amount"] for r in result.flows.to_dicts()}
+    assert flows[(A, F)] == "0.000000000000003"  # one row, carrying all of it
+    _, value_only = run(world, attribution=False)
+    assert value_only.accounting[NATIVE]["stolen"] == 1000  # elsewhere a shortfall is clean

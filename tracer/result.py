@@ -183,8 +183,8 @@ class _Builder:
         for node in sorted(self.state.outcomes):
             outcome = self.state.outcomes[node]
             for flow in outcome.flows:
-                if not self._shows(flow.taint, flow.poisoned):
-                    continue
+                if flow.kind == "shortfall" or not self._shows(flow.taint, flow.poisoned):
+                    continue  # a shortfall is carried by the outflow's own row
                 tr = flow.transfer
                 if flow.kind == "stolen":
                     hop = 0

@@ -246,7 +246,7 @@ class Flow:
     transfer: Transfer
     taint: int
     poisoned: bool
-    kind: str  # transfer | fee | swap-out | swap-in | stolen | attributed
+    kind: str  # transfer | fee | swap-out | swap-in | stolen | attributed | shortfall
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,6 +591,8 @@ def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
             draws.append([tr, key, amount, pool_taint, pool_poisoned])
     if victim or (not draws and not pools):
         return
+    if injection is not None and injection.attributed and draws:
+        _thief_shortfalls(ctx, draws)
     # ledger draws: in position order, or (TIHO) largest first with the fee last
     ledger_taint = [0] * len(draws)
     ledger_poison = [False] * len(draws)
@@ -657,6 +659,45 @@ def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
             if holder is None:
                 holder = holders[key] = _holder(policy)
             holder.add(pool[0], pool[1], pool[2])
+
+
+def _thief_shortfalls(ctx: _Replay, draws: list[list]) -> None:
+    """An attributed address spending more of its funding asset than its history shows spends loot.
+
+    Elsewhere a shortfall is clean value the history did not show (for a seed: value held
+    before the window, genesis allocations, rewards). An attributed address was empty when the
+    thief funded it and everything it gains of that asset since counts as stolen, so the unseen
+    part counts too (as ``attributed``), added just before this transaction's draws.
+    """
+    injection, out, window = ctx.injection, ctx.out, ctx.window
+    assert injection is not None
+    need: dict[str, int] = {}
+    first: dict[str, Transfer] = {}
+    for tr, key, amount, _, _ in draws:
+        if amount:
+            need[key] = need.get(key, 0) + amount
+            first.setdefault(key, tr)
+    for key, amount in need.items():
+        tr = first[key]
+        if injection.assets is not None and key not in injection.assets:
+            continue
+        if not window.started(tr) or window.ended(tr):
+            continue
+        if injection.start is not None and tr.order_key < injection.start:
+            continue
+        holder = ctx.holders.get(key)
+        if holder is None:
+            holder = ctx.holders[key] = _holder(ctx.policy)
+        short = amount - holder.balance
+        if short <= 0:
+            continue
+        holder.add(short, short, True)
+        _bump(out.stolen, key, short)
+        if injection.attributed:
+            _bump(out.attributed, key, short)
+        out.flows.append(Flow(tr, short, True, "shortfall"))  # bookkeeping: the outflow's own row carries it
+        out.assets[key] = tr.asset
+        out.first_tainted.setdefault(key, tr.timestamp)
 
 
 def _stolen_part(
