@@ -557,7 +557,7 @@ class Engine:
                 chain=chain,
                 address=node[1],
                 category=Category.HACKER,
-                name="thief-controlled (first funded by the thief)",
+                name="thief-controlled",
                 source="heuristic:first-funder",
                 source_words=f"fresh address first paid by thief-controlled {payment.sender} in {payment.tx_hash}",
             )

@@ -62,7 +62,9 @@ class AddressView:
 
     @property
     def name(self) -> str:
-        """The label, else a shortened address."""
+        """The label, else a shortened address; a heuristic label (generic) follows the shortened address."""
+        if self.label and self.label_source.startswith("heuristic:"):
+            return f"{short_address(self.address)} ({self.label})"
         return self.label or short_address(self.address)
 
 
