@@ -143,7 +143,7 @@ def test_large_history_round_trips_through_every_statement_size(store: Store) ->
             transfers.append(token)
     store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(transfers), 0, 5_000))
     assert store.read_transfers("etherscan", "ethereum", A) == sorted(transfers, key=lambda t: t.order_key)
-    assert store.info().counts["transfers"] == len(transfers) and store.info().counts["txs"] == 709
+    assert store.info().counts["transfers"] == len(transfers)
 
 
 def test_rewrite_of_known_transactions_updates_them_and_adds_new_ones(store: Store) -> None:
@@ -157,24 +157,43 @@ def test_rewrite_of_known_transactions_updates_them_and_adds_new_ones(store: Sto
     assert store.read_transfers("etherscan", "ethereum", A) == sorted(
         [*old[:2], *moved, *new], key=lambda t: t.order_key
     )
-    assert store.info().counts["txs"] == 3 and store.info().counts["transfers"] == 6
+    assert store.info().counts["transfers"] == 6  # tx 2 replaced in place, not duplicated
     store.write_history("etherscan", "ethereum", C, HistoryChunk(tuple(_tx(4, 13, C, B, 8)), 0, 20))  # ids still fresh
     assert store.read_transfers("etherscan", "ethereum", C) == _tx(4, 13, C, B, 8)
 
 
-@pytest.mark.parametrize(
-    "tx_hash",
-    [
-        "0x" + "ab" * 30 + " ab ",  # 66 characters that bytes.fromhex would shorten (whitespace is skipped)
-        "0x" + "ab" * 31 + "zz",  # not hex
-        "0x" + "ab" * 33,  # too long
-        "ab" * 32,  # no 0x (TRON style)
-    ],
-)
+UNUSUAL_HASHES = [
+    "0x" + "ab" * 30 + " ab ",  # 66 characters that bytes.fromhex would shorten (whitespace is skipped)
+    "0x" + "ab" * 31 + "zz",  # not hex
+    "0x" + "ab" * 33,  # too long
+    "ab" * 32,  # no 0x (TRON style)
+    "0x" + "AB" * 32,  # uppercase (a Transfer lowercases its hash; the encoder still keeps it as text)
+]
+
+
+@pytest.mark.parametrize("tx_hash", UNUSUAL_HASHES[:4])
 def test_unusual_transaction_hashes_round_trip_exactly(store: Store, tx_hash: str) -> None:
     t = Transfer("ethereum", tx_hash, 1, 5, 0, 1_600_000_000, A, B, ETH, 1, TransferKind.EXTERNAL)
     store.write_history("etherscan", "ethereum", A, HistoryChunk((t,), 0, 10))
     assert store.read_transfers("etherscan", "ethereum", A) == [t]
+
+
+def test_hash_encoding_of_a_whole_chunk_matches_one_by_one() -> None:
+    plain = [_hash(n) for n in range(5)]
+    for unusual in ([], *([h] for h in UNUSUAL_HASHES), UNUSUAL_HASHES):
+        hashes = {*plain, *unusual}
+        assert store_module._encode_hashes(hashes) == {h: store_module._encode_hash(h) for h in hashes}
+    assert all(len(store_module._encode_hash(h)) == 32 for h in plain)
+    assert all(store_module._encode_hash(h) == h for h in UNUSUAL_HASHES)
+
+
+def test_chunk_mixing_plain_and_unusual_hashes_round_trips(store: Store) -> None:
+    transfers = [
+        Transfer("ethereum", h, 1, 5 + n, 0, 1_600_000_000, A, B, ETH, n, TransferKind.EXTERNAL)
+        for n, h in enumerate([*UNUSUAL_HASHES[:4], _hash(1), _hash(2)])
+    ]
+    store.write_history("etherscan", "ethereum", A, HistoryChunk(tuple(transfers), 0, 20))
+    assert store.read_transfers("etherscan", "ethereum", A) == transfers
 
 
 def test_records_read_back_are_equal_frozen_and_hash_alike(store: Store) -> None:
@@ -195,18 +214,26 @@ def test_tron_hashes_and_addresses_round_trip(store: Store) -> None:
     assert store.read_transfers("tron", "tron", TRON_B) == [t]
 
 
-def test_transfer_touching_two_traced_addresses_is_stored_once(store: Store, tmp_path: Path) -> None:
+def test_transfer_touching_two_traced_addresses_is_kept_in_each_history(store: Store) -> None:
     shared = _tx(1, 50, A, B, 99)
     store.write_history("etherscan", "ethereum", A, HistoryChunk((*shared, *_tx(2, 60, A, C, 1)), 0, 100))
     store.write_history("etherscan", "ethereum", B, HistoryChunk(tuple(shared), 0, 100))
     assert store.read_transfers("etherscan", "ethereum", B) == shared
-    assert len(store.read_transfers("etherscan", "ethereum", A)) == 4
-    assert store.info().counts["transfers"] == 4 and store.info().counts["txs"] == 2
-    # the same history from another source is kept apart (own coverage), the records still stored once
+    assert store.read_transfers("etherscan", "ethereum", A) == [*shared, *_tx(2, 60, A, C, 1)]
+    assert store.info().counts["transfers"] == 6  # one row per (history, transfer)
+    # the same history from another source is kept apart (own rows, own coverage)
     store.write_history("rpc", "ethereum", B, HistoryChunk(tuple(shared), 0, 100))
     assert store.covered_ranges("rpc", "ethereum", B) == [(0, 100)]
+    assert store.read_transfers("rpc", "ethereum", B) == shared
     assert store.read_transfers("rpc", "ethereum", A) == []
-    assert store.info().counts["transfers"] == 4
+    assert store.info().counts["transfers"] == 8
+    # re-fetching one history (here with a noise flag) leaves the other histories' copies as they were
+    fields = {f: getattr(shared[1], f) for f in Transfer.__slots__}
+    flagged = Transfer(**{**fields, "noise": frozenset({NoiseFlag.DUST})})
+    store.write_history("etherscan", "ethereum", B, HistoryChunk((shared[0], flagged), 0, 100))
+    assert store.read_transfers("etherscan", "ethereum", B) == [shared[0], flagged]
+    assert store.read_transfers("etherscan", "ethereum", A)[:2] == shared
+    assert store.info().counts["transfers"] == 8
 
 
 def test_rewrite_updates_flags_without_duplicating(store: Store) -> None:
@@ -423,6 +450,89 @@ def test_migrations_run_in_order_and_keep_data(tmp_path: Path, monkeypatch: pyte
         assert store.schema_version == v1 + 2
 
 
+def _write_v1_store(path: Path, histories: dict[tuple[str, str, str], HistoryChunk]) -> None:
+    """A version-1 store (its DDL, its encodings) holding `histories`, keyed by (source, chain, address).
+
+    Version 1 interned transactions in `txs`, kept each transfer once in `transfers` (keyed by tx id and
+    position) and linked it to the traced addresses whose histories held it through `address_transfers`.
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN")
+    for statement in store_module.MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+
+    def intern(table: str, **values: object) -> int:
+        columns, key = ", ".join(values), tuple(values.values())
+        conn.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({', '.join('?' * len(key))})", key)
+        where = " AND ".join(f"{column} = ?" for column in values)
+        return conn.execute(f"SELECT id FROM {table} WHERE {where}", key).fetchone()[0]
+
+    def blob(value: str) -> bytes | str:  # v1: EVM addresses and 0x + 64-hex hashes as bytes, the rest as text
+        try:
+            raw = bytes.fromhex(value[2:]) if value[:2] == "0x" else b""
+        except ValueError:
+            return value
+        return raw if len(raw) in (20, 32) and len(value) == 2 + 2 * len(raw) else value
+
+    for (source, chain, address), chunk in histories.items():
+        source_id = intern("sources", name=source)
+        address_id = intern("addresses", chain=chain, address=address)
+        chain_id = intern("chains", slug=chain)
+        for t in chunk.transfers:
+            a = t.asset
+            asset_id = intern("assets", chain=a.chain, contract=a.contract or "", symbol=a.symbol, decimals=a.decimals)
+            tx_id = intern("txs", chain_id=chain_id, block=t.block, hash=blob(t.tx_hash), tx_index=t.tx_index,
+                           timestamp=t.timestamp)  # fmt: skip
+            conn.execute(
+                "INSERT OR REPLACE INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (tx_id, t.position, blob(t.sender), blob(t.receiver), asset_id,
+                 t.amount if t.amount < 2**63 else str(t.amount), t.kind.value, int(t.success),
+                 ",".join(sorted(t.noise))),
+            )  # fmt: skip
+            link = (source_id, address_id, t.block, tx_id, t.position)
+            conn.execute("INSERT INTO address_transfers VALUES (?, ?, ?, ?, ?)", link)
+        conn.execute(
+            "INSERT INTO coverage VALUES (?, ?, 'transfers', ?, ?)",
+            (source_id, address_id, chunk.start_block, chunk.end_block),
+        )
+    conn.execute("COMMIT")
+    conn.close()
+
+
+def test_version_1_store_migrates_and_reads_back_identical_transfers(tmp_path: Path) -> None:
+    shared = _tx(1, 100, A, B, 10**30)  # in the histories of A and B, once in version 1
+    token = Transfer(
+        "ethereum", _hash(3), 1_000_007, 101, 0, 1_700_000_101, B, A, FAKE_USDT, 2**256 - 1, TransferKind.TOKEN,
+        success=False, noise=frozenset({NoiseFlag.ZERO_VALUE, NoiseFlag.SPOOFED}),
+    )  # fmt: skip
+    odd = Transfer("ethereum", UNUSUAL_HASHES[1], 1, 102, 2, 1_700_000_102, A, C, USDT, 5, TransferKind.INTERNAL)
+    tron = Transfer("tron", "ab" * 32, 1, 5, 0, 1_600_000_000, TRON_A, TRON_B, TRX, 123_456, TransferKind.EXTERNAL)
+    histories = {
+        ("etherscan", "ethereum", A): HistoryChunk((*shared, token, odd, *_tx(2, 150, C, A, 7)), 0, 200),
+        ("etherscan", "ethereum", B): HistoryChunk((*shared, token), 50, 120),
+        ("rpc", "ethereum", B): HistoryChunk(tuple(shared), 90, 110),
+        ("tron", "tron", TRON_B): HistoryChunk((tron,), 0, 10),
+    }
+    path = tmp_path / "v1.sqlite3"
+    _write_v1_store(path, histories)
+    with Store.open(path) as store:
+        assert store.schema_version == len(store_module.MIGRATIONS) == 2
+        for (source, chain, address), chunk in histories.items():
+            assert store.read_transfers(source, chain, address) == sorted(chunk.transfers, key=lambda t: t.order_key)
+            assert store.covered_ranges(source, chain, address) == [(chunk.start_block, chunk.end_block)]
+        assert store.info().counts["transfers"] == sum(len(c.transfers) for c in histories.values())
+        again = histories[("etherscan", "ethereum", B)]  # a re-fetch after the migration replaces, not duplicates
+        store.write_history("etherscan", "ethereum", B, again)
+        assert store.read_transfers("etherscan", "ethereum", B) == sorted(again.transfers, key=lambda t: t.order_key)
+    conn = sqlite3.connect(path)
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"txs", "transfers", "address_transfers", "chains"}.isdisjoint(tables) and "history" in tables
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
 def test_failed_migration_leaves_the_old_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "s.sqlite3"
     Store.open(path).close()
@@ -517,4 +627,4 @@ def test_failed_write_inside_a_batch_is_undone_alone(store: Store, monkeypatch: 
         assert store.read_transfers("etherscan", "ethereum", C) == []  # its rows were rolled back at once
         store.write_history("etherscan", "ethereum", B, HistoryChunk(tuple(_tx(2, 7, B, A, 1)), 0, 9))
     assert store.covered_ranges("etherscan", "ethereum", A) == store.covered_ranges("etherscan", "ethereum", B)
-    assert store.covered_ranges("etherscan", "ethereum", C) == [] and store.info().counts["txs"] == 2
+    assert store.covered_ranges("etherscan", "ethereum", C) == [] and store.info().counts["transfers"] == 4

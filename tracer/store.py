@@ -12,13 +12,14 @@ process loses nothing it committed; a power cut or OS crash may lose the last fe
 transactions, never half of one, and never corrupts the file. Lost writes only mean a re-fetch,
 because coverage is committed in the same transaction as the records it vouches for.
 
-Layout (integer keys for speed): `txs` interns (chain, block, tx hash) and `assets` the
-assets; `transfers` is keyed by (tx_id, position) — the (chain, tx hash, position) of the
-record — so a transfer touching two traced addresses is stored once and linked to both
-through `address_transfers`, clustered by (source, traced address, block) for range reads.
-Traced addresses are interned in `addresses`; counterparties are stored inline. `coverage`
-holds the merged block ranges per (source, address, record kind). Bulk imports can group
-many writes into one transaction with :meth:`Store.batch`.
+Layout (integer keys for speed): `history` holds one row per (source, traced address,
+transfer) with the whole record inline — transaction hash (32-byte blob), counterparties
+(20-byte blobs for EVM addresses, text otherwise), amount (integer, or decimal text beyond
+64 bits) — clustered by (source, traced address, block, hash, position): a chunk of history
+is one b-tree insert per transfer and reading it back one range scan. A transfer between two
+traced addresses is stored in both histories. Traced addresses are interned in `addresses`
+and assets in `assets`. `coverage` holds the merged block ranges per (source, address, record
+kind). Bulk imports can group many writes into one transaction with :meth:`Store.batch`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " confidence REAL NOT NULL, conflicts TEXT NOT NULL, PRIMARY KEY (chain, address, source)) WITHOUT ROWID",
         "CREATE TABLE checkpoints (key TEXT PRIMARY KEY, state BLOB NOT NULL, updated_at INTEGER NOT NULL)",
     ),
+    (
+        # One row per (source, traced address, transfer), holding the whole record: one b-tree insert per
+        # transfer, and an address's history is one range scan. A transfer between two traced addresses is
+        # stored in both histories. Keyed like version 1's (chain, block, hash, position) — the chain follows
+        # from the address — so a re-fetch replaces rows (tx_index and every other field may change).
+        # No FOREIGN KEY clauses: only write_history fills it, with ids it interned in the same transaction.
+        "CREATE TABLE history (source_id INTEGER NOT NULL, address_id INTEGER NOT NULL, block INTEGER NOT NULL,"
+        " hash BLOB NOT NULL, position INTEGER NOT NULL, tx_index INTEGER NOT NULL, timestamp INTEGER NOT NULL,"
+        " sender BLOB NOT NULL, receiver BLOB NOT NULL, asset_id INTEGER NOT NULL, amount BLOB NOT NULL,"
+        " kind TEXT NOT NULL, success INTEGER NOT NULL, noise TEXT NOT NULL,"
+        " PRIMARY KEY (source_id, address_id, block, hash, position)) WITHOUT ROWID",
+        "INSERT OR REPLACE INTO history SELECT l.source_id, l.address_id, l.block, t.hash, l.position, t.tx_index,"
+        " t.timestamp, f.sender, f.receiver, f.asset_id, f.amount, f.kind, f.success, f.noise"
+        " FROM address_transfers l JOIN txs t ON t.id = l.tx_id"
+        " JOIN transfers f ON f.tx_id = l.tx_id AND f.position = l.position",
+        "DROP TABLE address_transfers",
+        "DROP TABLE transfers",
+        "DROP TABLE txs",
+        "DROP TABLE chains",
+    ),
 )
 
 COVERAGE_TRANSFERS = "transfers"
@@ -106,10 +127,14 @@ _UNREDACTED_KEY = re.compile(r"(?i)(?:^|[?&;])api[-_]?key=([^&#;]*)")
 _REDACTED_VALUES = re.compile(r"(?i)\**|x*|<?redacted>?|%3credacted%3e|\[redacted\]|\.\.\.|…")
 _PARAM_LIMIT = 500  # ids per `IN (...)` query (SQLite's variable limit is far above)
 _BUSY_ERRORS = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_BUSY_SNAPSHOT", "SQLITE_BUSY_RECOVERY"})
-_KIND_VALUES = {kind: kind.value for kind in TransferKind}
 _ORDER_KEY = operator.attrgetter("block", "tx_index", "tx_hash", "position")  # = Transfer.order_key
-_TX_BATCH = 2000  # rows per multi-row insert of transactions (5 variables each)
-_ROWS_PER_INSERT = 256  # rows per multi-row insert of transfers (9 variables each), a power of two
+_CHAIN, _ASSET, _HASH = operator.attrgetter("chain"), operator.attrgetter("asset"), operator.attrgetter("tx_hash")
+_SENDER, _RECEIVER = operator.attrgetter("sender"), operator.attrgetter("receiver")
+_ROWS_PER_INSERT = 256  # rows per multi-row insert (14 variables each), a power of two
+_HISTORY_INSERT = (
+    "INSERT OR REPLACE INTO history (source_id, address_id, block, hash, position, tx_index, timestamp, sender,"
+    " receiver, asset_id, amount, kind, success, noise) VALUES "
+)
 _INSERT_SQL: dict[tuple[str, int], str] = {}
 
 
@@ -177,11 +202,15 @@ def subtract_ranges(start: int, end: int, covered: Sequence[tuple[int, int]]) ->
     return missing
 
 
-def _encode_hash(tx_hash: str) -> bytes | str:
-    """32 bytes for a 0x-prefixed 64-hex lowercase hash (round-trips exactly), the text itself otherwise."""
+def _encode_hash(tx_hash: str) -> bytearray | str:
+    """32 bytes for a 0x-prefixed 64-hex lowercase hash (round-trips exactly), the text itself otherwise.
+
+    Blobs are bound as bytearray: CPython's sqlite3 binds `bytes` only after a failed adapter lookup
+    (several times slower).
+    """
     if len(tx_hash) == 66 and tx_hash[:2] == "0x" and tx_hash.islower():
         try:
-            raw = bytes.fromhex(tx_hash[2:])
+            raw = bytearray.fromhex(tx_hash[2:])
         except ValueError:
             return tx_hash
         if len(raw) == 32:  # 64 characters giving 32 bytes: hex digits only (no whitespace skipped)
@@ -189,13 +218,22 @@ def _encode_hash(tx_hash: str) -> bytes | str:
     return tx_hash
 
 
-def _encode_hash_fast(tx_hash: str) -> bytes | str:
-    """:func:`_encode_hash` for a 66-character 0x-prefixed hash."""
-    try:
-        raw = bytes.fromhex(tx_hash[2:])
-    except ValueError:
-        return tx_hash
-    return raw if len(raw) == 32 and tx_hash.islower() else tx_hash
+def _encode_hashes(hashes: Collection[str]) -> dict[str, bytearray | str]:
+    """:func:`_encode_hash` of each hash; the checks run over all of them at once where they can."""
+    joined = "".join(hashes)
+    if joined.lower() == joined:  # no uppercase anywhere (str.islower per hash is slow)
+        fromhex = bytearray.fromhex
+        try:
+            encoded: dict[str, bytearray | str] = {
+                h: fromhex(h[2:]) if len(h) == 66 and h[:2] == "0x" else h for h in hashes
+            }
+        except ValueError:  # some hash is not hex
+            pass
+        else:
+            for h in [h for h, value in encoded.items() if len(value) != 32 and value is not h]:
+                encoded[h] = h  # fromhex skipped whitespace: not a plain hash
+            return encoded
+    return {h: _encode_hash(h) for h in hashes}
 
 
 def _decode_hash(value: bytes | str) -> str:
@@ -206,26 +244,60 @@ def _contains_unredacted_key(url: str) -> bool:
     return any(not _REDACTED_VALUES.fullmatch(m.group(1)) for m in _UNREDACTED_KEY.finditer(url))
 
 
-def _insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: Sequence[tuple]) -> None:
-    """`head` + multi-row VALUES over `rows`: one statement per up to _ROWS_PER_INSERT rows.
+def _insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: Iterable[tuple], total: int) -> None:
+    """`head` + multi-row VALUES over the `total` `rows`: one statement per up to _ROWS_PER_INSERT rows.
 
     Markedly cheaper per row than `executemany` (one VM run per statement, not per row). Statement
-    sizes are powers of two so the connection's statement cache holds every shape it needs.
+    sizes are powers of two so the connection's statement cache holds every shape it needs. `rows`
+    may be a generator: each is dropped once flattened, so no bulk of row tuples piles up for the GC.
     """
-    flat = itertools.chain.from_iterable
+    values = itertools.chain.from_iterable(rows)
+    islice = itertools.islice
     marks = "(" + ",".join("?" * width) + ")"
-    start, total = 0, len(rows)
     size = _ROWS_PER_INSERT
-    while start < total:
-        while size > total - start:
+    while total:
+        while size > total:
             size //= 2
         sql = _INSERT_SQL.get((head, size))
         if sql is None:
             sql = _INSERT_SQL[(head, size)] = head + ",".join([marks] * size)
-        stop = start + (total - start) // size * size
-        for i in range(start, stop, size):
-            conn.execute(sql, list(flat(rows[i : i + size])))
-        start = stop
+        count = size * width
+        for _ in range(total // size):
+            conn.execute(sql, list(islice(values, count)))
+        total %= size
+
+
+def _history_rows(
+    chain: str, source_id: int, address_id: int, transfers: Sequence[Transfer], asset_ids: dict[int, int]
+) -> Iterator[tuple]:
+    """The `history` rows of `transfers` (validated and normalised by Transfer); asset ids keyed by id(asset)."""
+    hashes = _encode_hashes(set(map(_HASH, transfers)))
+    parties = {*map(_SENDER, transfers), *map(_RECEIVER, transfers)}
+    if chain in EVM_CHAINS:  # normalised EVM addresses are 0x + 40 lowercase hex: stored as 20 bytes
+        fromhex = bytearray.fromhex
+        encoded = {p: fromhex(p[2:]) if p[:2] == "0x" else p for p in parties}
+    else:
+        encoded = {p: p for p in parties}
+    max_int = _MAX_INT64
+    return (
+        (
+            source_id,
+            address_id,
+            t.block,
+            hashes[t.tx_hash],
+            t.position,
+            t.tx_index,
+            t.timestamp,
+            encoded[t.sender],
+            encoded[t.receiver],
+            asset_ids[id(t.asset)],
+            t.amount if t.amount <= max_int else str(t.amount),
+            t.kind._value_,  # an exact str binds fastest (a str subclass goes through the adapter lookup)
+            1 if t.success else 0,
+            ",".join(sorted(t.noise)) if t.noise else "",
+        )
+        for t in transfers
+    )
 
 
 def _chunks(items: Sequence[str], size: int = _PARAM_LIMIT) -> Iterator[Sequence[str]]:
@@ -242,7 +314,6 @@ class Store:
         self._clock = clock
         self._lock = threading.RLock()
         self._source_ids: dict[str, int] = {}
-        self._chain_ids: dict[str, int] = {}
         self._address_ids: dict[tuple[str, str], int] = {}
         self._asset_ids: dict[Asset, int] = {}
         self._assets_by_id: dict[int, Asset] = {}
@@ -389,7 +460,6 @@ class Store:
 
     def _forget_ids(self) -> None:
         self._source_ids.clear()
-        self._chain_ids.clear()
         self._address_ids.clear()
         self._asset_ids.clear()
         self._assets_by_id.clear()
@@ -489,52 +559,6 @@ class Store:
             self._asset_ids[asset] = asset_id
         return asset
 
-    def _chain_id(self, conn: sqlite3.Connection, chain: str) -> int:
-        known = self._chain_ids.get(chain)
-        if known is None:
-            row = conn.execute("SELECT id FROM chains WHERE slug = ?", (chain,)).fetchone()
-            if row is None:
-                row = conn.execute("INSERT INTO chains (slug) VALUES (?) RETURNING id", (chain,)).fetchone()
-            known = self._chain_ids[chain] = int(row[0])
-        return known
-
-    def _intern_txs(self, conn: sqlite3.Connection, chain: str, txs: dict[str, tuple[int, int, int]]) -> dict[str, int]:
-        """Ids of transactions (hash -> (block, tx_index, timestamp)), inserting the new ones.
-
-        Fast path (all new, as in a first fetch): multi-row `INSERT OR IGNORE` with ids allocated here;
-        when every row went in, the ids are known without reading anything back. Otherwise (some were
-        stored before) one multi-row upsert per batch, whose `RETURNING` hands back every row's id.
-        """
-        chain_id = self._chain_id(conn, chain)
-        encoded = [_encode_hash(h) if len(h) != 66 or h[:2] != "0x" else _encode_hash_fast(h) for h in txs]
-        base = conn.execute("SELECT coalesce(max(id), 0) FROM txs").fetchone()[0] + 1
-        fresh = [
-            (tx_id, chain_id, block, stored, tx_index, ts)
-            for tx_id, stored, (block, tx_index, ts) in zip(
-                range(base, base + len(txs)), encoded, txs.values(), strict=True
-            )
-        ]
-        before = conn.total_changes
-        _insert_rows(
-            conn, "INSERT OR IGNORE INTO txs (id, chain_id, block, hash, tx_index, timestamp) VALUES ", 6, fresh
-        )
-        if conn.total_changes - before == len(fresh):
-            return dict(zip(txs, range(base, base + len(txs)), strict=True))
-        items = [row[1:] for row in fresh]
-        decoded = dict(zip(encoded, txs, strict=True))
-        ids: dict[str, int] = {}
-        for i in range(0, len(items), _TX_BATCH):
-            batch = items[i : i + _TX_BATCH]
-            sql = (
-                "INSERT INTO txs (chain_id, block, hash, tx_index, timestamp) VALUES "
-                + ",".join(["(?, ?, ?, ?, ?)"] * len(batch))
-                + " ON CONFLICT (chain_id, block, hash) DO UPDATE SET tx_index = excluded.tx_index,"
-                " timestamp = excluded.timestamp RETURNING hash, id"
-            )
-            for stored, tx_id in conn.execute(sql, [v for row in batch for v in row]):
-                ids[decoded[stored]] = tx_id
-        return ids
-
     # ------------------------------------------------------------------ coverage
 
     def _coverage(self, conn: sqlite3.Connection, source: str, chain: str, address: str, kind: str) -> list:
@@ -583,66 +607,19 @@ class Store:
     # ------------------------------------------------------------------ account transfers
 
     def write_history(self, source: str, chain: str, address: str, chunk: HistoryChunk) -> None:
-        """Store the chunk's transfers, linked to `address`, and mark its block range covered — atomically."""
+        """Store the chunk's transfers in `address`'s history and mark its block range covered — atomically."""
         address = normalize_address(chain, address)
         transfers = chunk.transfers
-        txs: dict[str, tuple[int, int, int]] = {}
-        assets: dict[int, Asset] = {}
-        for t in transfers:
-            txs[t.tx_hash] = (t.block, t.tx_index, t.timestamp)
-            assets[id(t.asset)] = t.asset
-        if {t.chain for t in transfers} - {chain}:
+        if set(map(_CHAIN, transfers)) - {chain}:
             t = next(t for t in transfers if t.chain != chain)
             raise StoreError(f"a {t.chain} transfer ({t.tx_hash}) was given to write_history for chain {chain}")
+        assets = {id(asset): asset for asset in map(_ASSET, transfers)}
         with self._write() as conn:
             source_id = self._source_id(conn, source, create=True)
             own_id = self._intern_addresses(conn, chain, [address])[address]
-            tx_ids = self._intern_txs(conn, chain, txs)
             asset_ids = {key: self._intern_asset(conn, asset) for key, asset in assets.items()}
-            kind_values = _KIND_VALUES
-            # Normalised EVM addresses are 0x + 40 lowercase hex: stored as 20 bytes (memoised: the traced
-            # address and frequent counterparties repeat on almost every row).
-            encoded: dict[str, bytes | str] = {}
-            if chain in EVM_CHAINS:
-                fromhex = bytes.fromhex
-                for t in transfers:
-                    for party in (t.sender, t.receiver):
-                        if party not in encoded:
-                            encoded[party] = fromhex(party[2:]) if party[:2] == "0x" else party
-            else:
-                encoded = {party: party for t in transfers for party in (t.sender, t.receiver)}
-            max_int = _MAX_INT64
-            transfer_rows = [
-                (
-                    tx_ids[t.tx_hash],
-                    t.position,
-                    encoded[t.sender],
-                    encoded[t.receiver],
-                    asset_ids[id(t.asset)],
-                    t.amount if t.amount <= max_int else str(t.amount),
-                    kind_values[t.kind],  # exact str/int bind fastest (subclasses go through adapter lookup)
-                    1 if t.success else 0,
-                    ",".join(sorted(t.noise)) if t.noise else "",
-                )
-                for t in transfers
-            ]
-            link_rows = [
-                (source_id, own_id, t.block, row[0], row[1]) for t, row in zip(transfers, transfer_rows, strict=True)
-            ]
-            # REPLACE = a full update of the row (no secondary index, trigger or foreign key on this table),
-            # measurably cheaper than ON CONFLICT DO UPDATE.
             _insert_rows(
-                conn,
-                "INSERT OR REPLACE INTO transfers (tx_id, position, sender, receiver, asset_id, amount, kind,"
-                " success, noise) VALUES ",
-                9,
-                transfer_rows,
-            )
-            _insert_rows(
-                conn,
-                "INSERT OR IGNORE INTO address_transfers (source_id, address_id, block, tx_id, position) VALUES ",
-                5,
-                link_rows,
+                conn, _HISTORY_INSERT, 14, _history_rows(chain, source_id, own_id, transfers, asset_ids), len(transfers)
             )
             self._add_coverage(conn, source_id, own_id, COVERAGE_TRANSFERS, chunk.start_block, chunk.end_block)
 
@@ -658,12 +635,9 @@ class Store:
             if source_id is None or address_id is None:
                 return []
             rows = conn.execute(
-                "SELECT t.hash, l.position, l.block, t.tx_index, t.timestamp, f.sender, f.receiver, f.asset_id,"
-                " f.amount, f.kind, f.success, f.noise"
-                " FROM address_transfers l"
-                " JOIN txs t ON t.id = l.tx_id"
-                " JOIN transfers f ON f.tx_id = l.tx_id AND f.position = l.position"
-                " WHERE l.source_id = ? AND l.address_id = ? AND l.block BETWEEN ? AND ?",
+                "SELECT hash, position, block, tx_index, timestamp, sender, receiver, asset_id, amount, kind, success,"
+                " noise"
+                " FROM history WHERE source_id = ? AND address_id = ? AND block BETWEEN ? AND ?",
                 (source_id, address_id, start_block, upper),
             ).fetchall()
             transfers = self._transfers(conn, chain, rows)
@@ -921,10 +895,18 @@ class Store:
 
     def info(self, *, limit: int = 20) -> StoreInfo:
         """Schema version, row counts and (up to `limit`) covered addresses with their ranges."""
-        tables = ("addresses", "assets", "txs", "transfers", "utxo_txs", "responses", "user_labels", "checkpoints")
+        tables = {  # count name -> table; "transfers": a transfer in two stored histories counts twice
+            "addresses": "addresses",
+            "assets": "assets",
+            "transfers": "history",
+            "utxo_txs": "utxo_txs",
+            "responses": "responses",
+            "user_labels": "user_labels",
+            "checkpoints": "checkpoints",
+        }
         with self._read() as conn:
             version = int(conn.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0)
-            counts = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
+            counts = {n: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for n, t in tables.items()}
             total = conn.execute(
                 "SELECT count(*) FROM (SELECT DISTINCT source_id, address_id, kind FROM coverage)"
             ).fetchone()[0]
