@@ -17,19 +17,17 @@ from rich.console import Console
 
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.world import EvmWorld, WorldTx
-from tests.cli_env import make_env
+from tests.cli_env import labelled_home, make_env
 from tests.report_browser import Browser, chromium_path
 from tests.report_fixtures import HOSTILE_LABEL, write_synthetic_bundle
 from tracer.api import config_from_case
 from tracer.case import parse_case, read_case
 from tracer.cli import build_parser, main
 from tracer.errors import BadCaseFile, BadInput
-from tracer.models import Category, Label
 from tracer.report import terminal, write_report
 from tracer.report.bundle import read_bundle
 from tracer.report.casefile import analyse_bundle
 from tracer.report.fmt import ATTRIBUTED_TEXT
-from tracer.store import Store
 
 ETH = 10**18
 LINE = "gained by thief-controlled addresses after the theft (first-funder attribution)"
@@ -86,15 +84,7 @@ def emulator():
 
 
 def setup(tmp: Path, url: str, extra: str = "") -> tuple[Path, Path]:
-    home = tmp / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    with Store.open(home / "store.sqlite3") as store:
-        store.write_user_labels(
-            [
-                Label("ethereum", EXCHANGE, Category.EXCHANGE, "Synthetic Exchange", source="test-synthetic"),
-                Label("ethereum", MIXER, Category.MIXER, "Synthetic Mixer", source="test-synthetic"),
-            ]
-        )
+    home = labelled_home(tmp, exchange=EXCHANGE, mixer=MIXER)
     case = tmp / "case.toml"
     case.write_text(CASE.format(thief=THIEF, url=url, extra=extra))
     return home, case

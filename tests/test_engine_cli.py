@@ -15,10 +15,8 @@ import pytest
 
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.world import EvmWorld, WorldInternal, WorldTokenTransfer, WorldTx
-from tests.cli_env import make_env
+from tests.cli_env import labelled_home, make_env
 from tracer.cli import main
-from tracer.models import Category, Label
-from tracer.store import Store
 
 ETH = 10**18
 
@@ -103,15 +101,7 @@ def emulator():
 
 
 def setup_case(tmp: Path, url: str) -> tuple[Path, Path]:
-    home = tmp / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    with Store.open(home / "store.sqlite3") as store:
-        store.write_user_labels(
-            [
-                Label("ethereum", EXCHANGE, Category.EXCHANGE, "Synthetic Exchange", source="test-synthetic"),
-                Label("ethereum", MIXER, Category.MIXER, "Synthetic Mixer", source="test-synthetic"),
-            ]
-        )
+    home = labelled_home(tmp, exchange=EXCHANGE, mixer=MIXER)
     case = tmp / "case.toml"
     case.write_text(CASE.format(thief=THIEF, url=url))
     return home, case
