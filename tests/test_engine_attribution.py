@@ -7,6 +7,7 @@ from fractions import Fraction
 from heuristics.attribution import balance_before, first_thief_payment, funded_by_thief
 from tests.memory_source import USDT, MemoryHistory, MemoryLabels, addr, transfer
 from tracer.engine import Engine, SeedSpec, TraceConfig
+from tracer.errors import SourceError
 from tracer.models import Category, NoiseFlag
 from tracer.result import build_result
 from tracer.taint import Window
@@ -131,3 +132,26 @@ def test_an_attributed_address_spending_unseen_value_spends_the_thiefs() -> None
     assert flows[(A, F)] == "0.000000000000003"  # one row, carrying all of it
     _, value_only = run(world, attribution=False)
     assert value_only.accounting[NATIVE]["stolen"] == 1000  # elsewhere a shortfall is clean
+
+
+def test_a_bridge_transaction_that_cannot_be_read_leaves_a_plain_endpoint_and_a_note() -> None:
+    inbox, vault = addr(80), addr(81)
+    labels = MemoryLabels({inbox: (Category.BRIDGE, "Synthetic Bridge: Inbox")})
+    world = [
+        transfer(1, 10, V, T, 1000),
+        transfer(2, 11, T, inbox, 600, position=1),
+        transfer(2, 11, inbox, vault, 600, position=2),
+    ]
+
+    class NoTransactions(MemoryHistory):
+        def transaction(self, chain, tx):
+            raise SourceError("etherscan: proxy module not available")
+
+    config = TraceConfig("synthetic", (SeedSpec("ethereum", T),), window=Window(since_block=10))
+    state = Engine(config, history=NoTransactions(world), labels=labels).run()
+    result = build_result(state)
+    assert result.accounting[NATIVE]["endpoints"] == 600 and result.complete
+    assert result.summary["notes"] == [
+        f"ethereum {world[1].tx_hash}: not read to see whether bridge {inbox} passed the value on"
+        " (etherscan: proxy module not available)"
+    ]

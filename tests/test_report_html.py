@@ -236,3 +236,16 @@ def test_real_engine_bundle_renders_in_chromium(browser: Browser, tmp_path: Path
     page.settle()
     assert page.log().errors() == []
     assert set(page.log().requests) == {path.as_uri()}
+
+
+def test_gaps_and_notes_are_listed_under_the_header(bundles: dict[str, Path], tmp_path: Path) -> None:
+    bundle = tmp_path / "noted"
+    shutil.copytree(bundles["plain"], bundle)
+    summary = json.loads((bundle / "summary.json").read_text())
+    summary["gaps"] = ["offline: the store lacks ethereum 0xabc blocks 1-9"]
+    summary["notes"] = ["ethereum 0xdef: not read to see whether bridge 0x01 passed the value on (<b>down</b>)"]
+    (bundle / "summary.json").write_text(json.dumps(summary))
+    html = write_report(bundle).read_text()
+    assert '<ul class="limits"><li>offline: the store lacks ethereum 0xabc blocks 1-9</li>' in html
+    assert "(&lt;b&gt;down&lt;/b&gt;)</li></ul>" in html
+    assert '<ul class="limits">' not in write_report(bundles["plain"]).read_text()

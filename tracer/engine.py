@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from heuristics.attribution import first_thief_payment, funded_by_thief
 from heuristics.deposits import detect_deposit_address
 from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, detect_unknown_service
-from tracer.errors import BadInput, OfflineGap
+from tracer.errors import BadInput, OfflineGap, SourceError
 from tracer.frontier import Frontier, Node, Strategy, make_frontier
 from tracer.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
 from tracer.networks import ChainKind, get_chain
@@ -141,6 +141,7 @@ class TraceState:
     attributed: dict[Node, Transfer] = field(default_factory=dict)
     #: labelled endpoints that passed value on inside a transaction -> the transactions read for them
     conduits: dict[Node, set[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the trace could not check (it is complete anyway)
     gaps: list[str] = field(default_factory=list)
     unexplored: set[Node] = field(default_factory=set)  # frontier nodes that would still be expanded
     expanded_order: list[Node] = field(default_factory=list)
@@ -518,15 +519,20 @@ class Engine:
         fetch = getattr(self.history, "transaction", None)
         if fetch is None:
             return False
+        self.state.conduits.setdefault(node, set()).add(tr.tx_hash)
         try:
             transfers = fetch(get_chain(node[0]), tr.tx_hash)
         except OfflineGap as gap:
             self.state.gaps.append(gap.message)
             return False
-        except BadInput:  # this source cannot look transactions up: the endpoint stays a plain one
+        except (BadInput, SourceError) as exc:  # the endpoint stays a plain one for this transaction
+            self.state.notes.append(
+                f"{node[0]} {tr.tx_hash}: not read to see whether bridge {node[1]} passed the value on ({exc.message})"
+            )
             return False
-        self.state.conduits.setdefault(node, set()).add(tr.tx_hash)
         own = [t for t in transfers if node[1] in (t.sender, t.receiver)]
+        if not any(t.tx_hash == tr.tx_hash and t.position == tr.position for t in own):
+            return False  # the source's record of the transaction lacks the inflow: nothing to follow
         forwards = any(t.sender == node[1] and t.kind is not TransferKind.FEE and t.moves_value for t in own)
         if not forwards and node not in self._histories:
             return False  # it kept the value: a plain endpoint for this transaction

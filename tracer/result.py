@@ -334,6 +334,7 @@ class _Builder:
                 "endpoints": len({n for n, _ in endpoint_rows}),
             },
             "gaps": list(state.gaps),
+            "notes": list(state.notes),
         }
         if self.poison:
             reached: dict[str, int] = {}
