@@ -41,7 +41,8 @@ chain adds around a laundering operation:
   operators by an exchange. (The gas of the unrelated crowd is not modelled, to keep worlds small.)
 
 **Labels.** The generator labels only what it invents and an investigator would import: the
-synthetic exchanges' hot wallets (source ``synthetic-bench``). It never labels a terminal or
+synthetic exchanges' hot wallets (source ``synthetic-bench``; ``label_hot_wallets=False`` leaves them
+unlabelled, a robustness check). It never labels a terminal or
 a laundering address of the answer file; the expert tags are used only to decide how the
 surroundings of an address behave (a deposit address sweeps, a service has heavy traffic).
 """
@@ -94,6 +95,8 @@ class WorldOptions:
     #: by an exchange withdrawal) or "unseen" (no transfer at all: the address just spends more than its
     #: history shows, as with a source that omits rows) — a robustness check of the tracer.
     unrecorded: str = "clean-sender"
+    #: False: the synthetic hot wallets carry no label (as many real ones in public label sets).
+    label_hot_wallets: bool = True
 
 
 @dataclass
@@ -230,16 +233,17 @@ class _Generator:
         if key not in self.hot_wallets:
             address = self.b.address("hot-wallet", key)
             self.hot_wallets[key] = address
-            self.labels.append(
-                Label(
-                    chain="ethereum",
-                    address=address,
-                    category=Category.EXCHANGE,
-                    name=f"{exchange} hot wallet (synthetic)",
-                    source=LABEL_SOURCE,
-                    source_words="synthetic exchange hot wallet invented by bench/worldgen.py",
+            if self.options.label_hot_wallets:
+                self.labels.append(
+                    Label(
+                        chain="ethereum",
+                        address=address,
+                        category=Category.EXCHANGE,
+                        name=f"{exchange} hot wallet (synthetic)",
+                        source=LABEL_SOURCE,
+                        source_words="synthetic exchange hot wallet invented by bench/worldgen.py",
+                    )
                 )
-            )
             # Treasury: the hot wallet starts liquid (a mint long before the case).
             self.b.token_tx(
                 block=self.first_block - 400_000,

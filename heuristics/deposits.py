@@ -9,6 +9,10 @@ at most a small tolerance, is that exchange's deposit address.
 Tolerance: for the native coin `ALPHA_NATIVE` of its unit (0.01 ETH: what gas can eat);
 for tokens `ALPHA_RELATIVE` of the amount received (tokens pay no gas, sweeps are exact or
 nearly). The sweep must not exceed what arrived.
+
+Where the sweeps go to one unlabelled address, the tracer first checks whether that address is
+a service hub (:mod:`heuristics.services`); if so it stands in for the exchange (exchanges' hot
+wallets are often unlabelled in public sets).
 """
 
 from __future__ import annotations
@@ -79,3 +83,17 @@ def detect_deposit_address(
         source="heuristic:deposit-reuse",
         source_words=f"{sweeps} sweep(s) to {exchange} within {tau_blocks} blocks of the deposits",
     )
+
+
+def sweep_target(address: str, transfers: Sequence[Transfer]) -> str | None:
+    """The one address that every value outflow of `address` goes to (fees aside), or None."""
+    targets = {
+        tr.receiver
+        for tr in transfers
+        if tr.sender == address
+        and tr.receiver not in (address, FEE_SINK)
+        and tr.kind is not TransferKind.FEE
+        and tr.moves_value
+        and not tr.noise
+    }
+    return next(iter(targets)) if len(targets) == 1 else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from heuristics.deposits import ALPHA_NATIVE, TAU_BLOCKS, detect_deposit_address
+from heuristics.deposits import ALPHA_NATIVE, TAU_BLOCKS, detect_deposit_address, sweep_target
 from tests.memory_source import USDT, addr, fee, transfer
 from tracer.models import Category, Label
 
@@ -65,3 +65,10 @@ def test_an_address_that_never_sends_is_not_recognised() -> None:
 
 def test_sending_more_than_it_received_rules_it_out() -> None:
     assert detect([transfer(1, 100, U1, D, ETH), transfer(2, 110, D, EX, 2 * ETH)]) is None
+
+
+def test_sweep_target_is_the_one_receiver_of_every_value_outflow() -> None:
+    swept = [transfer(1, 100, U1, D, 5), fee(2, 110, D, 1), transfer(2, 110, D, EX, 4), transfer(3, 120, D, EX, 1)]
+    assert sweep_target(D, swept) == EX
+    assert sweep_target(D, [*swept, transfer(4, 130, D, OTHER, 1)]) is None
+    assert sweep_target(D, swept[:1]) is None  # never sent anything

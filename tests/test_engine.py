@@ -225,6 +225,39 @@ def test_deposit_address_is_recognised_and_absorbs() -> None:
     assert acc(result)["endpoints"] == 100 and acc(result)["fees"] == 0
 
 
+def _hub_users(hub: str, n: int) -> list:
+    """`n` unrelated customers paying `hub` (synthetic), so that it is an unknown service."""
+    return [transfer(5000 + i, 5, addr(3000 + i), hub, 7) for i in range(n)]
+
+
+def test_sweeps_to_an_unlabelled_hub_that_funded_the_gas_make_a_deposit_address() -> None:
+    world = [
+        *_hub_users(HUB, SERVICE_MIN_COUNTERPARTIES),
+        transfer(1, 10, V, T, 100),
+        transfer(2, 11, T, D, 100),
+        transfer(4, 15, HUB, D, 2),  # the exchange tops up the deposit address's gas
+        fee(3, 20, D, 1),
+        transfer(3, 20, D, HUB, 100),
+    ]
+    result, _ = run(world)
+    rows = {r["address"]: r for r in result.endpoints.iter_rows(named=True)}
+    assert rows[D]["category"] == "exchange-deposit" and rows[D]["label"] == f"unknown service {HUB} deposit address"
+    assert acc(result)["endpoints"] == 100 and HUB not in rows  # the taint stops at the deposit address
+
+
+def test_a_wallet_forwarding_everything_to_a_hub_it_never_got_paid_by_is_followed_to_the_hub() -> None:
+    world = [
+        *_hub_users(HUB, SERVICE_MIN_COUNTERPARTIES),
+        transfer(1, 10, V, T, 100),
+        transfer(2, 11, T, D, 100),
+        transfer(3, 20, D, HUB, 100),
+    ]
+    result, _ = run(world)
+    rows = {r["address"]: r for r in result.endpoints.iter_rows(named=True)}
+    assert set(rows) == {HUB} and rows[HUB]["category"] == "unknown-service"
+    assert {r["address"]: r["role"] for r in result.addresses.iter_rows(named=True)}[D] == "transit"
+
+
 def test_swap_through_router_continues_in_the_bought_asset() -> None:
     world = [
         transfer(1, 10, V, T, 1000),

@@ -30,13 +30,13 @@ import hashlib
 import heapq
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Protocol
 
 from heuristics.attribution import first_thief_payment, funded_by_thief
-from heuristics.deposits import detect_deposit_address
+from heuristics.deposits import detect_deposit_address, sweep_target
 from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, detect_unknown_service
 from tracer.errors import BadInput, OfflineGap, SourceError
 from tracer.frontier import Frontier, Node, Strategy, make_frontier
@@ -430,6 +430,9 @@ class Engine:
         transfers = _canonical(chunk.transfers)
         if not self._replaying:
             self.state.transfers_read += len(transfers)
+        if not full and chunk.complete and detect_unknown_service(node[1], transfers):
+            self._make_endpoint(node, _service_label(node, len(transfers), probe=False))  # the whole history
+            return None
         if not full and not chunk.complete:
             if detect_unknown_service(node[1], transfers):
                 self._make_endpoint(node, _service_label(node, len(transfers), probe=True))
@@ -451,11 +454,38 @@ class Engine:
         counterparties = {t.receiver for t in transfers if t.sender == node[1] and t.receiver != FEE_SINK}
         known = {a: self._label((node[0], a)) for a in sorted(counterparties)}
         deposit = detect_deposit_address(node[0], node[1], transfers, known)
+        if deposit is None:
+            deposit = self._deposit_of_unlabelled_hub(node, transfers, known)
         if deposit is not None:
             self._make_endpoint(node, deposit)
             return
         self._histories[node] = transfers
         self._replay(node)
+
+    def _deposit_of_unlabelled_hub(
+        self, node: Node, transfers: Sequence[Transfer], known: dict[str, Label | None]
+    ) -> Label | None:
+        """The deposit rule where every sweep goes to one unlabelled address that proves a service hub.
+
+        Without a label saying the hub is an exchange, the hub must also have paid the address (an
+        exchange tops up its deposit addresses' gas): a wallet that merely forwards everything to a
+        service it never got anything from is followed to the service instead.
+        """
+        target = sweep_target(node[1], transfers)
+        if target is None or known.get(target) is not None:
+            return None
+        if not any(tr.sender == target and tr.receiver == node[1] and tr.moves_value for tr in transfers):
+            return None
+        hub = (node[0], target)
+        if hub not in self.state.endpoints:
+            if hub in self._histories or hub in self.state.unexplored:
+                return None  # already traced as a wallet, or out of reach
+            self._read(hub, full=False)  # the service probe: makes it an unknown-service endpoint if it is one
+        label = self.state.endpoints.get(hub)
+        if label is None or label.category is not Category.UNKNOWN_SERVICE:
+            return None
+        stand_in = replace(label, category=Category.EXCHANGE, name=f"unknown service {target}")
+        return detect_deposit_address(node[0], node[1], transfers, {**known, target: stand_in})
 
     def _make_endpoint(self, node: Node, label: Label) -> None:
         self.state.endpoints[node] = label
