@@ -115,9 +115,12 @@ class _Builder:
         if not amount:
             return
         first = min(
-            (tr.timestamp, tr.tx_hash)
-            for taint, _, tr in self.state.inflows.get(node, {}).values()
-            if taint and asset_key(tr.asset) == key
+            (
+                (tr.timestamp, tr.tx_hash)
+                for taint, _, tr in self.state.inflows.get(node, {}).values()
+                if taint and asset_key(tr.asset) == key
+            ),
+            default=(self.state.outcomes[node].first_tainted.get(key, 0), ""),  # kept after a swap inside
         )
         rows[(node, key)] = [amount, first[0], first[1], 0]
 
