@@ -47,8 +47,8 @@ def balance_before(address: str, transfers: Sequence[Transfer], point: Transfer)
 
 def first_thief_payment(address: str, payments: Iterable[Transfer]) -> Transfer | None:
     """The earliest of `payments` (inflows of `address` sent by thief-controlled addresses)."""
-    ordered = sorted((p for p in payments if p.receiver == address and p.moves_value and not p.noise), key=_order)
-    return ordered[0] if ordered else None
+    funding = (p for p in payments if p.receiver == address and p.moves_value and not p.noise)
+    return min(funding, key=_order, default=None)
 
 
 def funded_by_thief(address: str, transfers: Sequence[Transfer], payment: Transfer) -> bool:

@@ -183,6 +183,7 @@ class Engine:
         self._resume: tuple[list[Node], int, int] | None = None
         self._request_offset = 0
         self._endpoint_taint: dict[str, int] = {}
+        self._thieves: dict[str, set[str]] = {}  # chain -> thief seeds and attributed addresses
 
     # ------------------------------------------------------------------ public
     @property
@@ -430,13 +431,12 @@ class Engine:
         transfers = _canonical(chunk.transfers)
         if not self._replaying:
             self.state.transfers_read += len(transfers)
-        if not full and chunk.complete and detect_unknown_service(node[1], transfers):
-            self._make_endpoint(node, _service_label(node, len(transfers), probe=False))  # the whole history
+        if full:
+            return transfers
+        if detect_unknown_service(node[1], transfers):  # the first page, or the whole history when it fits
+            self._make_endpoint(node, _service_label(node, len(transfers), probe=not chunk.complete))
             return None
-        if not full and not chunk.complete:
-            if detect_unknown_service(node[1], transfers):
-                self._make_endpoint(node, _service_label(node, len(transfers), probe=True))
-                return None
+        if not chunk.complete:
             transfers_full = self._read(node, full=True)
             if transfers_full is not None and detect_unknown_service(node[1], transfers_full):
                 # the first page did not decide it (e.g. filled by the service's own zero-value calls)
@@ -574,12 +574,14 @@ class Engine:
         """Make `node` thief-controlled when the thief's first payment to it found it empty."""
         state = self.state
         chain = node[0]
-        thieves = {a for c, a in state.seeds - state.victims if c == chain}
-        thieves.update(a for c, a in state.attributed if c == chain)
+        thieves = self._thieves.get(chain)
+        if thieves is None:  # the seeds are final before the first replay; attributions are added below
+            thieves = self._thieves[chain] = {a for c, a in state.seeds - state.victims if c == chain}
         payment = first_thief_payment(node[1], (tr for tr in transfers if tr.sender in thieves))
         if payment is None or not funded_by_thief(node[1], transfers, payment):
             return
         state.attributed[node] = payment
+        thieves.add(node[1])
         seeds = frozenset(a for c, a in state.seeds if c == chain)
         self._injections[node] = Injection(
             thief=True,

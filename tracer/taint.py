@@ -495,6 +495,15 @@ def _eligible_theft_inflow(tr: Transfer, window: Window, injection: Injection, p
         and tr.success
         and not tr.noise
         and tr.sender not in injection.seeds
+        and _thief_holds(tr, asset_key(tr.asset), window, injection)
+    )
+
+
+def _thief_holds(tr: Transfer, key: str, window: Window, injection: Injection) -> bool:
+    """Is what `tr` moves (asset `key`) the thief's: inside the window, and for an attributed address
+    in its funding asset from the funding payment on?"""
+    return (
+        (injection.assets is None or key in injection.assets)
         and window.started(tr)
         and not window.ended(tr)
         and (injection.start is None or tr.order_key >= injection.start)
@@ -679,11 +688,7 @@ def _thief_shortfalls(ctx: _Replay, draws: list[list]) -> None:
             first.setdefault(key, tr)
     for key, amount in need.items():
         tr = first[key]
-        if injection.assets is not None and key not in injection.assets:
-            continue
-        if not window.started(tr) or window.ended(tr):
-            continue
-        if injection.start is not None and tr.order_key < injection.start:
+        if not _thief_holds(tr, key, window, injection):
             continue
         holder = ctx.holders.get(key)
         if holder is None:
@@ -714,11 +719,7 @@ def _stolen_part(
     edge_amount = injection.edges.get((tr.tx_hash, tr.position))
     if edge_amount:
         new = min(edge_amount, tr.amount - pushed)
-    if (
-        injection.thief
-        and (injection.assets is None or key in injection.assets)
-        and _eligible_theft_inflow(tr, window, injection, paying)
-    ):
+    if injection.thief and _eligible_theft_inflow(tr, window, injection, paying):
         room = tr.amount - pushed - new
         if caps_left is None:
             new += room
