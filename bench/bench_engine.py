@@ -11,7 +11,7 @@ Times are CPU seconds of this process (``time.process_time``), so the rates are 
 even on a shared machine; wall time is reported as well.
 
 - ``ledger_transfers_per_s``: after the trace, one pass of the ledger
-  (:func:`tracer.taint.trace_address`) over every expanded address's history with its final
+  (:func:`tracer.account.ledger.trace_address`) over every expanded address's history with its final
   inflows, timed as a whole — the taint-propagation rate the issue's target (≥ 250,000/s) is about;
 - ``engine_transfers_per_s``: transfers in the world / wall time of the whole engine run
   (frontier, history reads, label lookups, re-replays and result building included);
@@ -32,14 +32,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import tracer.engine as engine_module
-from tracer.engine import Engine, SeedSpec, TraceConfig
-from tracer.frontier import Strategy
-from tracer.models import FEE_SINK, Asset, Category, Label, Policy, Transfer, TransferKind
-from tracer.networks import Chain
-from tracer.result import build_result
-from tracer.sources import HistoryChunk
-from tracer.taint import Window, first_inflow_index, trace_address
+import tracer.account.engine as engine_module
+from tracer.account.engine import Engine
+from tracer.account.ledger import first_inflow_index, trace_address
+from tracer.account.result import build_result
+from tracer.cases.plan import SeedSpec, TraceConfig, Window
+from tracer.core.models import FEE_SINK, Asset, Category, Label, Policy, Strategy, Transfer, TransferKind
+from tracer.core.networks import Chain
+from tracer.core.protocols import HistoryChunk
 
 RESULTS = Path(__file__).resolve().parent / "results" / "engine.json"
 CHAIN = "ethereum"

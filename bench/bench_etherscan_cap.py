@@ -24,8 +24,8 @@ from typing import Any
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.world import EvmWorld, WorldInternal, WorldTokenTransfer, WorldTx
 from chains.etherscan import FREE_ROW_CAP, EtherscanAdapter
-from tracer.models import Transfer
-from tracer.networks import get_chain
+from tracer.core.models import Transfer
+from tracer.core.networks import get_chain
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET = "0x" + "ab" * 20

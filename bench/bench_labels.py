@@ -2,7 +2,7 @@
 
 Measured:
 
-- ``first_lookup_cold_s``: a fresh Python process imports :mod:`tracer.labels`, builds a
+- ``first_lookup_cold_s``: a fresh Python process imports :mod:`tracer.labels.book`, builds a
   :class:`LabelBook` and answers one lookup (which reads and indexes the bundled file) — target <= 0.5 s;
 - ``first_lookup_s``: the same inside a running process (module already imported), and its CPU time
   (``first_lookup_cpu_s``, less sensitive to other load on the machine, which is recorded too);
@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from tracer.labels import BUNDLED_FILE, LabelBook
+from tracer.labels.book import BUNDLED_FILE, LabelBook
 
 RESULTS = Path(__file__).resolve().parent / "results" / "labels.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ TARGET_LOOKUPS_PER_S = 1_000_000
 PROBE = ("ethereum", "0x910cbd523d972eb0a6f4cae4618ad62622b39dbf")
 
 _COLD = (
-    "import time; t = time.perf_counter(); from tracer.labels import LabelBook; "
+    "import time; t = time.perf_counter(); from tracer.labels.book import LabelBook; "
     f"b = LabelBook(); b.label{PROBE!r}; print(time.perf_counter() - t)"
 )
 

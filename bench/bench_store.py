@@ -40,8 +40,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tracer.models import FEE_SINK, Asset, Transfer, TransferKind
-from tracer.sources import HistoryChunk
+from tracer.core.models import FEE_SINK, Asset, Transfer, TransferKind
+from tracer.core.protocols import HistoryChunk
 from tracer.store import Store
 
 RESULTS = Path(__file__).resolve().parent / "results" / "store.json"

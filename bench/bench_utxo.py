@@ -6,11 +6,11 @@ All data is **synthetic** (generated here from fixed seeds):
   union-find :func:`heuristics.cluster.cluster_links_bulk` in a fresh child process (time and
   peak memory of that process, link generation included); the per-link Python
   :class:`~heuristics.cluster.UnionFind` (the explainable path) is timed on 1,000,000 links;
-- taint kernel: :func:`tracer.utxo_taint.propagate` over 200,000 two-in/two-out transactions
+- taint kernel: :func:`tracer.utxo.ledger.propagate` over 200,000 two-in/two-out transactions
   per policy;
-- taint replay: :func:`tracer.utxo_taint.propagate_many` through a 20,000-transaction splitting
+- taint replay: :func:`tracer.utxo.ledger.propagate_many` through a 20,000-transaction splitting
   tree (clean inputs mixed in) already in memory, in chain order;
-- engine: :class:`tracer.utxo_engine.UtxoEngine` end to end over an in-memory source (no
+- engine: :class:`tracer.utxo.engine.UtxoEngine` end to end over an in-memory source (no
   HTTP) on the same tree (source lookups, spender queue, bookkeeping for the bundle).
 
 Single-threaded Python parts are timed in CPU time of this process (`time.process_time`), so
@@ -86,8 +86,8 @@ def bench_python_union_find() -> dict[str, Any]:
 
 
 def bench_kernel() -> dict[str, Any]:
-    from tracer.models import Policy
-    from tracer.utxo_taint import propagate
+    from tracer.core.models import Policy
+    from tracer.utxo.ledger import propagate
 
     rng = random.Random(3)
     txs = []
@@ -133,7 +133,7 @@ class _MemoryAdapter:
 def _splitting_tree(n: int) -> tuple[dict[str, Any], str]:
     """A theft tx, then n txs: each spends one tainted coin plus one clean coin into two outputs."""
     from chains.emulators.esplora import synthetic_address, synthetic_tx, synthetic_txid
-    from tracer.models import TxOutput, UtxoTx
+    from tracer.core.models import TxOutput, UtxoTx
 
     rng = random.Random(5)
     theft = synthetic_tx(
@@ -171,9 +171,9 @@ def _splitting_tree(n: int) -> tuple[dict[str, Any], str]:
 
 
 def bench_engine() -> dict[str, Any]:
-    from tracer.engine import SeedSpec, TraceConfig
-    from tracer.models import Policy
-    from tracer.utxo_engine import UtxoEngine, UtxoSource
+    from tracer.cases.plan import SeedSpec, TraceConfig
+    from tracer.core.models import Policy
+    from tracer.utxo.engine import UtxoEngine, UtxoSource
 
     txs, theft = _splitting_tree(ENGINE_TXS)
     rates = {}
@@ -198,8 +198,8 @@ def bench_engine() -> dict[str, Any]:
 
 
 def bench_replay() -> dict[str, Any]:
-    from tracer.models import Policy
-    from tracer.utxo_taint import propagate_many, taint_of
+    from tracer.core.models import Policy
+    from tracer.utxo.ledger import propagate_many, taint_of
 
     txs, theft = _splitting_tree(ENGINE_TXS)
     ordered = sorted((t for t in txs.values() if t.txid != theft), key=lambda t: (t.block, t.txid))

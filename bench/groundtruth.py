@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from tracer.errors import BadInput
+from tracer.core.errors import BadInput
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATASET_DIR_NAME = "blocksec-mftracer-laundernetevm41"

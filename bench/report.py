@@ -41,7 +41,7 @@ received (a theft from a synthetic victim into a source; clean value from a fres
 elsewhere). See the module docstring of `bench/worldgen.py` for every rule.
 
 **Labels the engine sees.** Only what a real user would have: the bundled label sets
-(`tracer.labels.load_labels()`) plus the labels of the synthetic hot wallets the generator
+(`tracer.labels.book.load_labels()`) plus the labels of the synthetic hot wallets the generator
 invents (source `synthetic-bench`, as an investigator's label import would add). No label is
 derived from the answer file: terminal and laundering addresses are never labelled for the
 engine; the experts' tags only decide how the synthetic surroundings behave (a tagged

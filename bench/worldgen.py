@@ -57,8 +57,8 @@ from enum import StrEnum
 
 from bench.groundtruth import FlowRecord, GroundTruthCase
 from chains.emulators.world import EvmWorld
+from tracer.core.models import Category, Label
 from tracer.demo.builder import ETHER, Token, WorldBuilder
-from tracer.models import Category, Label
 
 TOKEN_DECIMALS = 6
 UNITS_PER_CENT = 10 ** (TOKEN_DECIMALS - 2)

@@ -1,6 +1,6 @@
 """Esplora adapter (blockstream.info/api, mempool.space/api, a self-hosted electrs) for Bitcoin.
 
-Implements :class:`tracer.sources.UtxoAdapter`. Quirks handled (docs EXPLORER-APIS.md):
+Implements :class:`tracer.core.protocols.UtxoAdapter`. Quirks handled (docs EXPLORER-APIS.md):
 
 - address history is `/address/:a/txs/chain[/:last_seen_txid]`: 25 confirmed transactions
   per page, newest first; the cursor is the last txid of the previous page; a short page
@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chains.http import HttpClient, RetryPolicy, is_loopback
-from tracer.addresses import normalize_address
-from tracer.errors import BadAddress, BadChain, BadInput, SourceRejected
-from tracer.models import TxInput, TxOutput, UtxoTx
-from tracer.networks import Chain, ChainKind
-from tracer.sources import ResponseArchive
+from tracer.core.addresses import normalize_address
+from tracer.core.errors import BadAddress, BadChain, BadInput, SourceRejected
+from tracer.core.models import TxInput, TxOutput, UtxoTx
+from tracer.core.networks import Chain, ChainKind
+from tracer.core.protocols import ResponseArchive
 
 DEFAULT_BASE_URL = "https://mempool.space/api"
 PAGE_SIZE = 25

@@ -1,7 +1,7 @@
 """Etherscan API V2 adapter (and any Etherscan-compatible API, e.g. Blockscout) for every EVM chain.
 
 `fetch_history` reads `txlist`, `txlistinternal` and `tokentx` for one address and block range
-and maps each row to :class:`tracer.models.Transfer` records. It decides nothing, except that
+and maps each row to :class:`tracer.core.models.Transfer` records. It decides nothing, except that
 it applies :func:`heuristics.noise.flag_noise` to the finished chunk (flags only; no record
 is ever dropped). `fetch_transaction` reads one transaction (a theft-tx seed) through the
 proxy module and maps it with the same code, so it gives the same records.
@@ -44,9 +44,9 @@ import requests
 from chains.evm_decode import decode_transfer_log
 from chains.http import HttpClient, RetryPolicy, check_url, is_loopback, json_body
 from heuristics.noise import KnownTokens, flag_noise
-from tracer.addresses import validate_evm
-from tracer.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
-from tracer.models import (
+from tracer.core.addresses import validate_evm
+from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
+from tracer.core.models import (
     FEE_SINK,
     POSITION_EXTERNAL,
     POSITION_FEE,
@@ -56,8 +56,8 @@ from tracer.models import (
     Transfer,
     TransferKind,
 )
-from tracer.networks import Chain, ChainKind
-from tracer.sources import HistoryChunk, ResponseArchive
+from tracer.core.networks import Chain, ChainKind
+from tracer.core.protocols import HistoryChunk, ResponseArchive
 
 DEFAULT_BASE_URL = "https://api.etherscan.io/v2/api"
 FREE_ROW_CAP = 1000
@@ -147,7 +147,7 @@ class _Page:
 
 
 class EtherscanAdapter:
-    """Account histories from Etherscan API V2 (implements :class:`tracer.sources.AccountAdapter`)."""
+    """Account histories from Etherscan API V2 (implements :class:`tracer.core.protocols.AccountAdapter`)."""
 
     source = "etherscan"
 

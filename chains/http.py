@@ -36,8 +36,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from chains.ratelimit import LIMITERS, TokenBucket, key_fingerprint
-from tracer.errors import BadInput, RetriableSourceError, RetriesExhausted, SourceError, SourceRejected
-from tracer.sources import ResponseArchive
+from tracer.core.errors import BadInput, RetriableSourceError, RetriesExhausted, SourceError, SourceRejected
+from tracer.core.protocols import ResponseArchive
 
 LOG = logging.getLogger("heisttrace.http")
 # A library logs, the application decides what to show: without this, Python's last-resort handler

@@ -1,7 +1,7 @@
 """JSON-RPC node adapter (your own node: Erigon, Nethermind, geth, anvil, a provider URL).
 
-:class:`RpcAdapter` implements :class:`tracer.sources.AccountAdapter` with ``source = "rpc"`` and
-gives the same :class:`~tracer.models.Transfer` records as :class:`chains.etherscan.EtherscanAdapter`
+:class:`RpcAdapter` implements :class:`tracer.core.protocols.AccountAdapter` with ``source = "rpc"`` and
+gives the same :class:`~tracer.core.models.Transfer` records as :class:`chains.etherscan.EtherscanAdapter`
 (same positions, same fee and success rules, same noise flags), so either source can fill the store:
 
 - ``FEE`` (position 0): `gasUsed × effectiveGasPrice` from the receipt, paid by the sender to
@@ -73,11 +73,19 @@ from chains.evm_decode import (
 )
 from chains.http import HttpClient, RetryPolicy, check_url, json_body
 from heuristics.noise import KnownTokens, flag_noise
-from tracer.addresses import validate_evm
-from tracer.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
-from tracer.models import FEE_SINK, POSITION_EXTERNAL, POSITION_FEE, POSITION_TOKEN_BASE, Asset, Transfer, TransferKind
-from tracer.networks import Chain, ChainKind
-from tracer.sources import HistoryChunk, ResponseArchive
+from tracer.core.addresses import validate_evm
+from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
+from tracer.core.models import (
+    FEE_SINK,
+    POSITION_EXTERNAL,
+    POSITION_FEE,
+    POSITION_TOKEN_BASE,
+    Asset,
+    Transfer,
+    TransferKind,
+)
+from tracer.core.networks import Chain, ChainKind
+from tracer.core.protocols import HistoryChunk, ResponseArchive
 
 METHODS = ("trace_filter", "ots", "debug_scan", "block_scan")
 CALL_TRACER = {"tracer": "callTracer"}
@@ -220,7 +228,7 @@ class _TxFacts:
 
 
 class RpcAdapter:
-    """Account histories from a JSON-RPC node (implements :class:`tracer.sources.AccountAdapter`)."""
+    """Account histories from a JSON-RPC node (implements :class:`tracer.core.protocols.AccountAdapter`)."""
 
     source = "rpc"
 

@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from tracer import compare_policies
+from tracer.core.models import Policy
 from tracer.demo import demo_session
-from tracer.models import Policy
 
 
 def main(out: Path) -> None:

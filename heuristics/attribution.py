@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from fractions import Fraction
 
-from tracer.models import Transfer
+from tracer.core.models import Transfer
 
 #: At most this share of the first thief payment may already be held for the address to count as fresh.
 FRESH_SHARE = Fraction(1, 100)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from tracer.errors import BadInput
-from tracer.models import TxOutput, UtxoTx
+from tracer.core.errors import BadInput
+from tracer.core.models import TxOutput, UtxoTx
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from heuristics.coinjoin import detect_coinjoin
-from tracer.models import UtxoTx
+from tracer.core.models import UtxoTx
 
 MULTI_INPUT = "multi-input"
 DEFAULT_MAX_CLUSTER = 100_000

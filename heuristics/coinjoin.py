@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from tracer.models import UtxoTx
+from tracer.core.models import UtxoTx
 
 SAT = 100_000_000
 #: Whirlpool pool denominations (0.001, 0.01, 0.05, 0.5 BTC).

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from tracer.models import FEE_SINK, Category, Label, Transfer, TransferKind
+from tracer.core.models import FEE_SINK, Category, Label, Transfer, TransferKind
 
 #: Blocks within which a deposit must be swept (Tutela: 3,200 blocks ≈ 11 hours on Ethereum).
 TAU_BLOCKS = 3_200

@@ -19,8 +19,8 @@ import dataclasses
 import unicodedata
 from collections.abc import Iterable, Mapping
 
-from tracer.models import NoiseFlag, Transfer, TransferKind
-from tracer.sources import HistoryChunk
+from tracer.core.models import NoiseFlag, Transfer, TransferKind
+from tracer.core.protocols import HistoryChunk
 
 #: The real contracts of tokens that address poisoners imitate, per chain and symbol (lowercase).
 KNOWN_TOKENS: dict[str, dict[str, set[str]]] = {

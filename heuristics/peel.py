@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from tracer.models import TxOutput, UtxoTx
+from tracer.core.models import TxOutput, UtxoTx
 
 DUST = 1_000  # satoshi: outputs at or below this are noise, not payments
 

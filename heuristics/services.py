@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from tracer.models import FEE_SINK, Transfer, TransferKind
+from tracer.core.models import FEE_SINK, Transfer, TransferKind
 
 #: Rows read before deciding whether an address is a service.
 SERVICE_PROBE_ROWS = 2000

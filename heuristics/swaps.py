@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from tracer.models import FEE_SINK, Transfer, TransferKind
+from tracer.core.models import FEE_SINK, Transfer, TransferKind
 
 
 @dataclass(frozen=True, slots=True)

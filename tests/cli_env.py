@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from tracer.core.models import Category, Label
 from tracer.environment import Environment
-from tracer.models import Category, Label
 from tracer.store import Store
 
 

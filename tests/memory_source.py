@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from tracer.models import FEE_SINK, Asset, Category, Label, Transfer, TransferKind
-from tracer.networks import Chain
-from tracer.sources import HistoryChunk
+from tracer.core.models import FEE_SINK, Asset, Category, Label, Transfer, TransferKind
+from tracer.core.networks import Chain
+from tracer.core.protocols import HistoryChunk
 
 CHAIN = "ethereum"
 ETH = Asset(CHAIN, None, "ETH", 18)

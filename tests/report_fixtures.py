@@ -25,7 +25,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from tracer.bundle_schema import (
+from tracer.bundle.schema import (
     ADDRESS_COLUMNS,
     COMPARISON_FILE,
     ENDPOINT_COLUMNS,

@@ -20,9 +20,9 @@ from chains.emulators.from_node import fetch_world_from_node
 from chains.etherscan import EtherscanAdapter
 from chains.rpc import RpcAdapter
 from tests.anvil import ETHER, Scenario
-from tracer.errors import SourceRejected
-from tracer.models import FEE_SINK, NoiseFlag, Transfer, TransferKind
-from tracer.networks import get_chain
+from tracer.core.errors import SourceRejected
+from tracer.core.models import FEE_SINK, NoiseFlag, Transfer, TransferKind
+from tracer.core.networks import get_chain
 
 pytestmark = pytest.mark.anvil
 

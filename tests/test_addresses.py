@@ -6,8 +6,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tracer import addresses as A
-from tracer.errors import BadAddress, BadChain
+from tracer.core import addresses as A
+from tracer.core.errors import BadAddress, BadChain
 
 PROPS = settings(derandomize=True, max_examples=150, deadline=None)
 EVM_CHAINS = sorted(A.EVM_CHAINS)

@@ -21,9 +21,9 @@ from tests.cli_env import labelled_home, make_env
 from tests.report_browser import Browser, chromium_path
 from tests.report_fixtures import HOSTILE_LABEL, write_synthetic_bundle
 from tracer.api import config_from_case
-from tracer.case import parse_case, read_case
+from tracer.cases.case import parse_case, read_case
 from tracer.cli import build_parser, main
-from tracer.errors import BadCaseFile, BadInput
+from tracer.core.errors import BadCaseFile, BadInput
 from tracer.report import terminal, write_report
 from tracer.report.bundle import read_bundle
 from tracer.report.casefile import analyse_bundle

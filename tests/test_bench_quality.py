@@ -163,7 +163,8 @@ def test_world_keeps_expert_flows_and_adds_labelled_synthetic_surroundings(tiny_
 
 
 _ENGINE_READY = all(
-    importlib.util.find_spec(m) is not None for m in ("chains.emulators.etherscan", "chains.etherscan", "tracer.labels")
+    importlib.util.find_spec(m) is not None
+    for m in ("chains.emulators.etherscan", "chains.etherscan", "tracer.labels.book")
 )
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tracer.case import Case, SourceSpec, TimeBound, parse_case, read_case
+from tracer.cases.case import Case, SourceSpec, TimeBound, parse_case, read_case
 from tracer.cli import build_parser, main
+from tracer.core.errors import BadCaseFile, BadInput
+from tracer.core.models import Policy
 from tracer.environment import Environment
-from tracer.errors import BadCaseFile, BadInput
-from tracer.models import Policy
 
 DATA = Path(__file__).parent / "data"
 BAD_CASES = sorted((DATA / "bad_cases").glob("*.toml"))

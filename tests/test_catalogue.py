@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from tracer.catalogue import CATALOGUE_DIR, case_ids, get_case, list_cases, read_case_text, seed_sources
+from tracer.cases.catalogue import CATALOGUE_DIR, case_ids, get_case, list_cases, read_case_text, seed_sources
 from tracer.cli import main
+from tracer.core.errors import BadInput
+from tracer.core.models import Category
 from tracer.environment import Environment
-from tracer.errors import BadInput
-from tracer.labels import LabelBook
-from tracer.models import Category
+from tracer.labels.book import LabelBook
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data" / "raw"

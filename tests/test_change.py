@@ -20,7 +20,7 @@ from heuristics.change import (
     detect_change_optimal,
     estimate_vsize,
 )
-from tracer.errors import BadInput
+from tracer.core.errors import BadInput
 
 A, B, C = addr("alice", "p2wpkh"), addr("bob", "p2pkh"), addr("carol", "p2wpkh")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from heuristics.deposits import ALPHA_NATIVE, TAU_BLOCKS, detect_deposit_address, sweep_target
 from tests.memory_source import USDT, addr, fee, transfer
-from tracer.models import Category, Label
+from tracer.core.models import Category, Label
 
 D, U1, U2, EX, EX2, OTHER = addr(6), addr(20), addr(21), addr(50), addr(52), addr(30)
 ETH = 10**18

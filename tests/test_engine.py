@@ -18,13 +18,12 @@ from tests.memory_source import (
     transfer,
     tx_hash,
 )
+from tracer.account.engine import Engine
+from tracer.account.result import build_result
 from tracer.api import compare_policies, trace
-from tracer.engine import Engine, SeedSpec, TraceConfig
-from tracer.errors import BadInput
-from tracer.frontier import Strategy
-from tracer.models import Category, NoiseFlag, Policy
-from tracer.result import build_result
-from tracer.taint import Window
+from tracer.cases.plan import SeedSpec, TraceConfig, Window
+from tracer.core.errors import BadInput
+from tracer.core.models import Category, NoiseFlag, Policy, Strategy
 
 V, T, A, B, C, D, EX, MIX, ROUTER, POOL, HUB = (addr(i) for i in (1, 2, 3, 4, 5, 6, 50, 51, 61, 60, 70))
 NATIVE, TOKEN = "ethereum:native", USDT.key
@@ -331,7 +330,7 @@ def test_seed_with_amount_and_token_asset() -> None:
 
 
 def test_several_seeds_on_two_chains() -> None:
-    from tracer.models import Asset, Transfer, TransferKind
+    from tracer.core.models import Asset, Transfer, TransferKind
 
     bsc_native = Asset("bsc", None, "BNB", 18)
     bsc = [Transfer("bsc", tx_hash(99), 1, 10, 0, 1_000_120, V, C, bsc_native, 70, TransferKind.EXTERNAL)]
@@ -381,7 +380,7 @@ def test_checkpoint_is_written_and_resume_makes_no_new_requests() -> None:
 
 
 def test_trace_api_and_compare_policies(tmp_path) -> None:
-    from tracer.case import parse_case
+    from tracer.cases.case import parse_case
 
     case = parse_case(
         f'[case]\nid = "synthetic-api"\ntitle = "synthetic"\n[[seeds]]\nchain = "ethereum"\naddress = "{T}"\n'

@@ -6,11 +6,11 @@ from fractions import Fraction
 
 from heuristics.attribution import balance_before, first_thief_payment, funded_by_thief
 from tests.memory_source import USDT, MemoryHistory, MemoryLabels, addr, transfer
-from tracer.engine import Engine, SeedSpec, TraceConfig
-from tracer.errors import SourceError
-from tracer.models import Category, NoiseFlag
-from tracer.result import build_result
-from tracer.taint import Window
+from tracer.account.engine import Engine
+from tracer.account.result import build_result
+from tracer.cases.plan import SeedSpec, TraceConfig, Window
+from tracer.core.errors import SourceError
+from tracer.core.models import Category, NoiseFlag
 
 V, T, A, B, C, D, F, EX = (addr(i) for i in (1, 2, 3, 4, 5, 6, 7, 50))
 NATIVE = "ethereum:native"

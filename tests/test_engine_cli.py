@@ -148,7 +148,7 @@ def test_interrupt_keeps_progress_and_the_same_command_resumes(emulator, tmp_pat
     assert main(["trace", str(case), "--out", str(tmp_path / "whole"), "--json"], env=env) == 0
     # a fresh home: interrupt after the second expansion
     home2, case2 = setup_case(tmp_path / "again", emulator.api_url)
-    import tracer.engine as engine_module
+    import tracer.account.engine as engine_module
 
     original = engine_module.Engine._expand
     calls = {"n": 0}

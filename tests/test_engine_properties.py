@@ -24,11 +24,11 @@ from tests.memory_source import (
     fee,
     transfer,
 )
-from tracer.engine import Engine, SeedSpec, TraceConfig
-from tracer.frontier import Strategy
-from tracer.models import Category, NoiseFlag, Policy, Transfer
-from tracer.result import BUCKETS, build_result
-from tracer.taint import Window
+from tracer.account.engine import Engine
+from tracer.account.result import build_result
+from tracer.bundle.result import BUCKETS
+from tracer.cases.plan import SeedSpec, TraceConfig, Window
+from tracer.core.models import Category, NoiseFlag, Policy, Strategy, Transfer
 
 N_ADDRESSES = 9
 SEED = addr(1)
@@ -241,7 +241,7 @@ def test_clean_prefix_memo_changes_nothing(world, policy, seeds) -> None:
     from unittest import mock
 
     memoised = run(world, policy, seeds=seeds)
-    with mock.patch("tracer.engine.CleanPrefix", lambda: None):
+    with mock.patch("tracer.account.engine.CleanPrefix", lambda: None):
         full = run(world, policy, seeds=seeds)
     assert memoised.outcomes == full.outcomes
     assert memoised.inflows == full.inflows

@@ -9,8 +9,8 @@ from chains.emulators.esplora import EsploraEmulator, esplora_json, synthetic_ad
 from chains.emulators.server import Fault, FaultPlan
 from chains.esplora import EsploraAdapter, InvalidBitcoinAddress, TxNotFound, parse_tx
 from chains.http import RetryPolicy
-from tracer.errors import BadAddress, BadChain, RetriesExhausted
-from tracer.networks import get_chain
+from tracer.core.errors import BadAddress, BadChain, RetriesExhausted
+from tracer.core.networks import get_chain
 
 BTC = get_chain("bitcoin")
 HOT = synthetic_address("hot")

@@ -18,9 +18,9 @@ from chains.emulators.server import EmulatorServer, Fault, FaultPlan, Reply, Req
 from chains.emulators.world import EvmWorld, WorldInternal, WorldTokenTransfer, WorldTx
 from chains.etherscan import EtherscanAdapter, internal_position, trace_address_of
 from chains.http import RetryPolicy
-from tracer.errors import BadAddress, BadChain, SourceError, SourceRejected
-from tracer.models import FEE_SINK, NoiseFlag, TransferKind
-from tracer.networks import get_chain
+from tracer.core.errors import BadAddress, BadChain, SourceError, SourceRejected
+from tracer.core.models import FEE_SINK, NoiseFlag, TransferKind
+from tracer.core.networks import get_chain
 
 KEY = "ZKEY9SECRET4ETHERSCAN"
 ETH = get_chain("ethereum")

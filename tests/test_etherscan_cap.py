@@ -15,8 +15,8 @@ from chains.emulators.server import Fault, FaultPlan
 from chains.emulators.world import EvmWorld, WorldTokenTransfer, WorldTx
 from chains.etherscan import EtherscanAdapter
 from chains.http import RetryPolicy
-from tracer.errors import SourceError
-from tracer.networks import get_chain
+from tracer.core.errors import SourceError
+from tracer.core.networks import get_chain
 
 ETH = get_chain("ethereum")
 

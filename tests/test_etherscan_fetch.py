@@ -17,8 +17,8 @@ from chains.emulators.etherscan import EtherscanEmulator
 from tests.test_etherscan import HOP1, KEY, THIEF, h, scenario
 from tracer.cli import main
 from tracer.commands.fetch import format_units, parse_block_or_time
+from tracer.core.errors import BadInput
 from tracer.environment import Environment
-from tracer.errors import BadInput
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracer.evidence import collect_raw_responses, referenced_keys
+from tracer.sources.evidence import collect_raw_responses, referenced_keys
 
 
 @dataclass

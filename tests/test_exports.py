@@ -14,8 +14,8 @@ import pytest
 
 from tests.report_fixtures import HOSTILE_LABEL, HOSTILE_TOKEN, write_synthetic_bundle
 from tracer.cli import main
+from tracer.core.errors import BadInput
 from tracer.environment import Environment
-from tracer.errors import BadInput
 from tracer.report.bundle import read_bundle
 from tracer.report.casefile import analyse_bundle
 from tracer.report.exports import EDGE_COLUMNS, NODE_COLUMNS, build_graph, export_bundle

@@ -13,11 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tracer.errors import BadChain, OfflineGap
-from tracer.history import HistoryService, tip_meta_key
-from tracer.models import FEE_SINK, Asset, Transfer, TransferKind
-from tracer.networks import Chain, get_chain
-from tracer.sources import HistoryChunk
+from tracer.core.errors import BadChain, OfflineGap
+from tracer.core.models import FEE_SINK, Asset, Transfer, TransferKind
+from tracer.core.networks import Chain, get_chain
+from tracer.core.protocols import HistoryChunk
+from tracer.sources.history import HistoryService, tip_meta_key
 from tracer.store import Store
 
 ETH = Asset("ethereum", None, "ETH", 18)

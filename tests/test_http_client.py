@@ -15,7 +15,7 @@ import requests
 from chains.emulators.server import EmulatorServer, Fault, FaultPlan, Reply, Request
 from chains.http import HttpClient, RetryPolicy, json_body, parse_retry_after
 from chains.ratelimit import RateLimiterRegistry, TokenBucket, key_fingerprint
-from tracer.errors import RetriableSourceError, RetriesExhausted, SourceRejected
+from tracer.core.errors import RetriableSourceError, RetriesExhausted, SourceRejected
 
 KEY = "K3YSECRET9zz"
 HEADER_KEY = "hdr-secret-77"

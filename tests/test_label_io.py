@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from tracer.cli import main
+from tracer.core.errors import BadLabelFile
+from tracer.core.models import Category, Label
 from tracer.environment import Environment
-from tracer.errors import BadLabelFile
-from tracer.label_io import (
+from tracer.labels.files import (
     chain_for_tag,
     export_csv,
     export_tagpack,
@@ -22,7 +23,6 @@ from tracer.label_io import (
     parse_tagpack,
     read_label_file,
 )
-from tracer.models import Category, Label
 
 # SYNTHETIC addresses (valid form, in no dataset) unless a comment says otherwise.
 A = "0x" + "a1" * 20

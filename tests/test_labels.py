@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tracer.labels import LabelBook, flag_conflicts, load_labels, pick_best
-from tracer.models import Category, Label
-from tracer.sources import LabelLookup
-from tracer.store import Store
-from tracer.taxonomy import (
+from tracer.core.models import Category, Label
+from tracer.core.protocols import LabelLookup
+from tracer.labels.book import LabelBook, flag_conflicts, load_labels, pick_best
+from tracer.labels.taxonomy import (
     etherscan_category,
     exchange_wallet_kind,
     forta_category,
@@ -19,6 +18,7 @@ from tracer.taxonomy import (
     graphsense_confidence,
     parse_category,
 )
+from tracer.store import Store
 
 # Addresses below are read from the bundled data (sources named in each test); none is invented.
 TORNADO_10_ETH = "0x910cbd523d972eb0a6f4cae4618ad62622b39dbf"  # OFAC SDN ETH list; Etherscan "Tornado.Cash: 10 ETH"

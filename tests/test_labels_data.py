@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tracer.labels import BUNDLED_FILE, LABELDATA
-from tracer.models import Category
+from tracer.core.models import Category
+from tracer.labels.book import BUNDLED_FILE, LABELDATA
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data" / "raw"

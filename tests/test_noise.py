@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from heuristics.noise import KNOWN_TOKENS, canonical_symbol, detect_noise, dust_threshold, flag_noise
-from tracer.models import FEE_SINK, Asset, NoiseFlag, Transfer, TransferKind
-from tracer.sources import HistoryChunk
+from tracer.core.models import FEE_SINK, Asset, NoiseFlag, Transfer, TransferKind
+from tracer.core.protocols import HistoryChunk
 
 VICTIM = "0x" + "11" * 20
 FRIEND = "0x" + "22" * 20

@@ -34,8 +34,8 @@ from chains.evm_decode import (
     unknown_value_frames,
 )
 from chains.rpc import JsonRpcClient, RpcAdapter, fetch_token_metadata, internal_transfers
-from tracer.models import FEE_SINK, TransferKind
-from tracer.networks import get_chain
+from tracer.core.models import FEE_SINK, TransferKind
+from tracer.core.networks import get_chain
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "raw" / "ethereum-etl-test-resources"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"ethereum-etl test resources absent at {DATA}")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.report_fixtures import write_synthetic_bundle
-from tracer.errors import BadInput
+from tracer.core.errors import BadInput
 from tracer.report.bundle import LEDGER_FIELDS, read_bundle
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.report_browser import Browser, chromium_path, content_fraction
 from tests.report_fixtures import HOSTILE_LABEL, HOSTILE_TOKEN, write_synthetic_bundle
-from tracer.errors import BadInput
+from tracer.core.errors import BadInput
 from tracer.report import write_report
 from tracer.report.html import script_json
 

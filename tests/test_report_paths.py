@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.report_fixtures import EX, EXT, MX, USDT, A, B, C, R, S, write_synthetic_bundle, write_tiny_bundle
-from tracer.errors import BadInput
+from tracer.core.errors import BadInput
 from tracer.report.analysis import extract_swaps, find_address, summarize_addresses
 from tracer.report.bundle import read_bundle
 from tracer.report.casefile import analyse_bundle

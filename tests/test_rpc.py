@@ -23,9 +23,9 @@ from chains.emulators.server import EmulatorServer, Fault, FaultPlan, Reply, Req
 from chains.http import RetryPolicy
 from chains.rpc import RpcAdapter
 from tests.anvil import ETHER, Scenario
-from tracer.errors import BadChain, RetriesExhausted, SourceRejected
-from tracer.models import TransferKind
-from tracer.networks import get_chain
+from tracer.core.errors import BadChain, RetriesExhausted, SourceRejected
+from tracer.core.models import TransferKind
+from tracer.core.networks import get_chain
 
 pytestmark = pytest.mark.anvil
 

@@ -31,9 +31,9 @@ from chains.rpc import (
     classify_rpc,
     url_secrets,
 )
-from tracer.errors import RetriableSourceError, SourceRejected
-from tracer.models import Asset, Transfer, TransferKind
-from tracer.networks import get_chain
+from tracer.core.errors import RetriableSourceError, SourceRejected
+from tracer.core.models import Asset, Transfer, TransferKind
+from tracer.core.networks import get_chain
 
 A = "0x" + "a1" * 20
 B = "0x" + "b2" * 20

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracer.store as store_module
-from tracer.errors import StoreError
-from tracer.models import (
+from tracer.core.errors import StoreError
+from tracer.core.models import (
     FEE_SINK,
     Asset,
     Category,
@@ -26,7 +26,7 @@ from tracer.models import (
     TxOutput,
     UtxoTx,
 )
-from tracer.sources import HistoryChunk
+from tracer.core.protocols import HistoryChunk
 from tracer.store import Store, merge_ranges, subtract_ranges
 
 ETH = Asset("ethereum", None, "ETH", 18)

@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.console import Console
 
 from tracer.cli import main
+from tracer.core.models import FEE_SINK, Asset, Transfer, TransferKind
+from tracer.core.protocols import HistoryChunk
 from tracer.environment import Environment
-from tracer.models import FEE_SINK, Asset, Transfer, TransferKind
-from tracer.sources import HistoryChunk
 from tracer.store import Store
 
 ADDRESS = "0x" + "ab" * 20

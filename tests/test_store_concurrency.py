@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tracer.models import FEE_SINK, Asset, Transfer, TransferKind
-from tracer.sources import HistoryChunk
+from tracer.core.models import FEE_SINK, Asset, Transfer, TransferKind
+from tracer.core.protocols import HistoryChunk
 from tracer.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 from heuristics.swaps import extract_swaps, is_swap, net_flows, swap_fraction
 from tests.memory_source import USDT, addr, fee, transfer
-from tracer.models import Asset, Policy
-from tracer.taint import trace_address
+from tracer.account.ledger import trace_address
+from tracer.core.models import Asset, Policy
 
 X, POOL, ROUTER, Y = addr(10), addr(60), addr(61), addr(14)
 DAI = Asset("ethereum", "0x" + "e" * 40, "DAI", 18)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.memory_source import ETH, USDT, addr, fee, transfer
-from tracer.models import NoiseFlag, Policy, Transfer
-from tracer.taint import Injection, Outcome, Window, trace_address
+from tracer.account.ledger import Injection, Outcome, trace_address
+from tracer.cases.plan import Window
+from tracer.core.models import NoiseFlag, Policy, Transfer
 
 X, A, B, C, Y, POOL, ROUTER = addr(10), addr(11), addr(12), addr(13), addr(14), addr(60), addr(61)
 NATIVE = "ethereum:native"

@@ -21,10 +21,10 @@ from chains.rpc import RpcAdapter
 from tests.anvil import Scenario
 from tests.cli_env import make_env
 from tracer.cli import main
-from tracer.errors import BadInput, OfflineGap
-from tracer.history import HistoryService
-from tracer.models import FEE_SINK, Transfer, TransferKind
-from tracer.networks import get_chain
+from tracer.core.errors import BadInput, OfflineGap
+from tracer.core.models import FEE_SINK, Transfer, TransferKind
+from tracer.core.networks import get_chain
+from tracer.sources.history import HistoryService
 from tracer.store import Store
 
 ETH = 10**18

@@ -13,12 +13,12 @@ from chains.emulators.esplora import synthetic_address as addr
 from chains.emulators.server import Fault, FaultPlan
 from chains.esplora import EsploraAdapter
 from chains.http import RetryPolicy
-from tracer.engine import SeedSpec, TraceConfig
-from tracer.errors import OfflineGap
-from tracer.models import Category, Label, Policy
-from tracer.result import BUCKETS
+from tracer.bundle.result import BUCKETS
+from tracer.cases.plan import SeedSpec, TraceConfig
+from tracer.core.errors import OfflineGap
+from tracer.core.models import Category, Label, Policy
 from tracer.store import Store
-from tracer.utxo_engine import UtxoSource, trace_utxo
+from tracer.utxo.engine import UtxoSource, trace_utxo
 
 FAST = RetryPolicy(attempts=8, backoff_base=0.0, backoff_max=0.0, jitter=False, timeout=5.0)
 BTC = 10**8
@@ -210,8 +210,8 @@ def test_victim_tx_seed_with_amount_cap(world):
 
 @pytest.mark.parametrize("policy", [Policy.HAIRCUT, Policy.FIFO, Policy.LIFO, Policy.TIHO])
 def test_engine_agrees_with_a_plain_replay(world, policy):
-    from tracer.utxo_engine import UtxoEngine
-    from tracer.utxo_taint import propagate_many, taint_of
+    from tracer.utxo.engine import UtxoEngine
+    from tracer.utxo.ledger import propagate_many, taint_of
 
     txs, _, theft = world
     with EsploraEmulator(txs) as server:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracer.models import Policy
-from tracer.utxo_taint import apportion, clean, propagate, taint_of, tainted, value_of
+from tracer.core.models import Policy
+from tracer.utxo.ledger import apportion, clean, propagate, taint_of, tainted, value_of
 
 CONSERVING = (Policy.HAIRCUT, Policy.FIFO, Policy.LIFO, Policy.TIHO)
 
@@ -102,7 +102,7 @@ def test_apportion_is_exact_and_within_one(total, weights):
 @st.composite
 def tx_graphs(draw):
     """A random DAG of transactions (addresses omitted) spending a tainted start coin and clean coins."""
-    from tracer.models import TxInput, TxOutput, UtxoTx
+    from tracer.core.models import TxInput, TxOutput, UtxoTx
 
     start_value = draw(st.integers(1_000, 10**10))
     coins = [("s" * 64, 0, start_value)]
@@ -130,7 +130,7 @@ def tx_graphs(draw):
 @settings(max_examples=150, deadline=None)
 @given(tx_graphs(), st.sampled_from(CONSERVING))
 def test_replay_through_a_graph_closes_exactly(graph, policy):
-    from tracer.utxo_taint import propagate_many
+    from tracer.utxo.ledger import propagate_many
 
     start_value, txs = graph
     live, fees = propagate_many(policy, txs, {("s" * 64, 0): tainted(start_value)})

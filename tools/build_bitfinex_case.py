@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tracer.models import TxInput, TxOutput, UtxoTx  # noqa: E402
+from tracer.core.models import TxInput, TxOutput, UtxoTx  # noqa: E402
 
 RAW = ROOT.parent / "shared" / "data" / "raw" / "bitfinex-2016-hack-cavazos"
 OUT = ROOT / "examples" / "bitfinex-2016"

@@ -1,10 +1,10 @@
-"""Build the catalogue of real exchange hacks (tracer/catalogue/*.toml + sources.json) from the data on hand.
+"""Build the catalogue of real exchange hacks (tracer/cases/catalogue/*.toml + sources.json) from the data on hand.
 
-    python tools/build_catalogue.py [--raw ../shared/data/raw] [--out tracer/catalogue]
+    python tools/build_catalogue.py [--raw ../shared/data/raw] [--out tracer/cases/catalogue]
 
 Every seed address is read from a cited row — never typed in here:
 
-- shippable sets: a row of the bundled label data (tracer/labeldata, itself built from the raw
+- shippable sets: a row of the bundled label data (tracer/labels/labeldata, itself built from the raw
   MIT sets by tools/build_labels.py), selected by source and name; the seed cites the label's
   source and source_ref (dataset file:line or file#key);
 - sets without a stated licence (bybit-incident-tna, ethereumheist-lindan113, blocksec): only when no
@@ -29,12 +29,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.build_cli import run_build  # noqa: E402
-from tracer.addresses import normalize_address  # noqa: E402
-from tracer.labels import LabelBook  # noqa: E402
-from tracer.models import Label  # noqa: E402
+from tracer.core.addresses import normalize_address  # noqa: E402
+from tracer.labels.book import LabelBook  # noqa: E402
+from tracer.core.models import Label  # noqa: E402
 
 DEFAULT_RAW = ROOT.parent / "shared" / "data" / "raw"
-DEFAULT_OUT = ROOT / "tracer" / "catalogue"
+DEFAULT_OUT = ROOT / "tracer" / "cases" / "catalogue"
 
 #: Datasets whose licence is not stated: cited rows only (see module doc).
 UNLICENSED = ("bybit-incident-tna", "ethereumheist-lindan113", "blocksec-mftracer-laundernetevm41")

@@ -1,6 +1,6 @@
-"""Build the bundled label set (tracer/labeldata/) from the MIT-licensed raw datasets.
+"""Build the bundled label set (tracer/labels/labeldata/) from the MIT-licensed raw datasets.
 
-    python tools/build_labels.py [--raw ../shared/data/raw] [--out tracer/labeldata]
+    python tools/build_labels.py [--raw ../shared/data/raw] [--out tracer/labels/labeldata]
 
 Reads only the shippable sets (OFAC SDN addresses, Forta labelled datasets, Etherscan label dumps,
 GraphSense TagPacks), maps every row onto the heisttrace taxonomy and writes:
@@ -32,11 +32,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tools.build_cli import run_build  # noqa: E402
-from tracer.addresses import normalize_address  # noqa: E402
-from tracer.errors import BadInput  # noqa: E402
-from tracer.label_io import chain_for_tag, iter_tagpack  # noqa: E402
-from tracer.models import Category  # noqa: E402
-from tracer.taxonomy import (  # noqa: E402
+from tracer.core.addresses import normalize_address  # noqa: E402
+from tracer.core.errors import BadInput  # noqa: E402
+from tracer.labels.files import chain_for_tag, iter_tagpack  # noqa: E402
+from tracer.core.models import Category  # noqa: E402
+from tracer.labels.taxonomy import (  # noqa: E402
     etherscan_category,
     forta_category,
     graphsense_category,
@@ -45,7 +45,7 @@ from tracer.taxonomy import (  # noqa: E402
 )
 
 DEFAULT_RAW = ROOT.parent / "shared" / "data" / "raw"
-DEFAULT_OUT = ROOT / "tracer" / "labeldata"
+DEFAULT_OUT = ROOT / "tracer" / "labels" / "labeldata"
 LABELS_FILE = "labels.tsv.gz"
 COLUMNS = ("chain", "address", "category", "name", "source", "source_ref", "source_words", "confidence")
 

@@ -6,8 +6,8 @@
     result.write("out/")
 
 Sources, labels and the store default to what the case file and `HEISTTRACE_HOME` say;
-tests and embedders pass their own (any :class:`tracer.sources.HistoryProvider` and
-:class:`tracer.sources.LabelLookup`).
+tests and embedders pass their own (any :class:`tracer.core.protocols.HistoryProvider` and
+:class:`tracer.core.protocols.LabelLookup`).
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from tracer.engine import Engine, Progress, SeedSpec, TraceConfig
-from tracer.errors import BadInput, SourceError
-from tracer.evidence import collect_raw_responses
-from tracer.frontier import Strategy
-from tracer.models import Policy
-from tracer.result import TraceResult, build_result
-from tracer.sources import HistoryProvider, LabelLookup
-from tracer.taint import Window
+from tracer.account.engine import Engine, Progress
+from tracer.account.result import build_result
+from tracer.bundle.result import TraceResult
+from tracer.cases.plan import SeedSpec, TraceConfig, Window
+from tracer.core.errors import BadInput, SourceError
+from tracer.core.models import Policy, Strategy
+from tracer.core.protocols import HistoryProvider, LabelLookup
+from tracer.sources.evidence import collect_raw_responses
 
 #: The default frontier strategy (see bench/results/engine.json for the comparison).
 DEFAULT_STRATEGY = Strategy.RANKED
@@ -90,7 +90,7 @@ def config_from_case(
     max_addresses: int | None = None,
     attribution: bool | None = None,
 ) -> TraceConfig:
-    """The engine's config from a :class:`tracer.case.Case` and command-line overrides.
+    """The engine's config from a :class:`tracer.cases.case.Case` and command-line overrides.
 
     `attribution` (None: the case's `[trace] attribution`, default true) switches thief
     attribution by first funding (heuristics.attribution) on or off.
@@ -135,7 +135,7 @@ def config_from_case(
 
 def _read_case(case: Any) -> tuple[Any, str | None]:
     if isinstance(case, str | os.PathLike):
-        from tracer.case import read_case
+        from tracer.cases.case import read_case
 
         path = Path(case)
         return read_case(path), hashlib.sha256(path.read_bytes()).hexdigest()
@@ -152,10 +152,10 @@ def _default_store() -> Any:
 
 
 def _default_labels(store: Any) -> LabelLookup | None:
-    """The bundled label book plus the store's user labels (None while tracer.labels is absent)."""
-    if importlib.util.find_spec("tracer.labels") is None:
+    """The bundled label book plus the store's user labels (None while tracer.labels.book is absent)."""
+    if importlib.util.find_spec("tracer.labels.book") is None:
         return None
-    from tracer.labels import load_labels
+    from tracer.labels.book import load_labels
 
     return load_labels(store=store)
 
@@ -171,10 +171,10 @@ def _default_history(
     api_key: str | None,
 ) -> HistoryProvider:
     """A HistoryService over the adapters the case (or the command line) names."""
-    if importlib.util.find_spec("tracer.history") is None:
-        raise SourceError("no history service is installed (tracer.history)")
-    from tracer.history import HistoryService
-    from tracer.networks import get_chain
+    if importlib.util.find_spec("tracer.sources.history") is None:
+        raise SourceError("no history service is installed (tracer.sources.history)")
+    from tracer.core.networks import get_chain
+    from tracer.sources.history import HistoryService
 
     adapters: dict[str, Any] = {}
     for slug in dict.fromkeys(str(getattr(seed.chain, "slug", seed.chain)) for seed in case.seeds):
@@ -222,9 +222,9 @@ def _redact(url: Any) -> Any:
 
 
 def _is_utxo_case(case: Any) -> bool:
-    if importlib.util.find_spec("tracer.utxo_engine") is None:
+    if importlib.util.find_spec("tracer.utxo.engine") is None:
         return False
-    from tracer.utxo_engine import is_utxo_case
+    from tracer.utxo.engine import is_utxo_case
 
     return is_utxo_case(case)
 
@@ -255,7 +255,7 @@ def trace(
     case, case_hash = _read_case(case)
     attribution = _attribution(attribution)
     if history is None and _is_utxo_case(case):
-        from tracer.utxo_engine import trace_utxo_case
+        from tracer.utxo.engine import trace_utxo_case
 
         if store is None:
             store = _default_store()

@@ -14,8 +14,8 @@ import traceback
 from collections.abc import Sequence
 
 from tracer import __version__
+from tracer.core.errors import TracerError
 from tracer.environment import Environment
-from tracer.errors import TracerError
 
 #: One module per command group; each has `register(subparsers)` and sets `run(args, env) -> int`.
 COMMAND_MODULES = (

@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from chains.emulators.server import EmulatorServer, FaultPlan, Reply, Request
-from tracer.addresses import normalize_address
-from tracer.errors import BadAddress
-from tracer.models import UtxoTx
+from tracer.core.addresses import normalize_address
+from tracer.core.errors import BadAddress
+from tracer.core.models import UtxoTx
 
 PAGE_SIZE = 25
 SPENDS_UNKNOWN = "Spending data not available (the emulator serves only part of the chain)"
@@ -246,7 +246,7 @@ class EsploraEmulator(EmulatorServer):
 
 def synthetic_address(name: str, kind: str = "p2wpkh") -> str:
     """A valid mainnet address derived from `name` (SYNTHETIC: no key exists for it)."""
-    from tracer.addresses import b58check_encode, segwit_encode
+    from tracer.core.addresses import b58check_encode, segwit_encode
 
     digest = hashlib.sha256(f"heisttrace-synthetic:{name}".encode()).digest()
     if kind == "p2pkh":
@@ -279,7 +279,7 @@ def synthetic_tx(
     coinbase), outputs ``(address, value)`` (address None = OP_RETURN). The fee defaults to
     inputs − outputs (0 for a coinbase)."""
     from heuristics.change import address_type
-    from tracer.models import TxInput, TxOutput
+    from tracer.core.models import TxInput, TxOutput
 
     ins = tuple(
         TxInput(None, None, None, 0, True) if prev is None else TxInput(prev, vout, address, value)

@@ -33,7 +33,7 @@ from typing import Any
 from chains.emulators.server import EmulatorServer, FaultPlan, Reply, Request
 from chains.emulators.world import EvmWorld, WorldTokenTransfer, WorldTx
 from chains.evm_decode import SELECTOR_DECIMALS, SELECTOR_NAME, SELECTOR_SYMBOL, TRANSFER_TOPIC, pad_topic
-from tracer.networks import CHAINS
+from tracer.core.networks import CHAINS
 
 RATE_LIMIT_TEXT = "Max calls per sec rate limit reached (3/sec)"
 NO_TRANSACTIONS = "No transactions found"

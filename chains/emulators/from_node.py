@@ -27,7 +27,7 @@ from chains.evm_decode import (
     internal_value_frames,
 )
 from chains.rpc import CALL_TRACER, JsonRpcClient, RpcMethodUnsupported, TokenMetadata, fetch_token_metadata
-from tracer.errors import SourceRejected
+from tracer.core.errors import SourceRejected
 
 
 def fetch_world_from_node(url: str, *, start_block: int, end_block: int) -> EvmWorld:

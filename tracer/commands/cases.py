@@ -44,7 +44,7 @@ def _help(parser: argparse.ArgumentParser, env: Environment) -> int:
 
 
 def run_list(args: argparse.Namespace, env: Environment) -> int:
-    from tracer.catalogue import list_cases
+    from tracer.cases.catalogue import list_cases
 
     entries = list_cases()
     if args.json:
@@ -64,8 +64,8 @@ def run_list(args: argparse.Namespace, env: Environment) -> int:
 
 
 def run_show(args: argparse.Namespace, env: Environment) -> int:
-    from tracer.catalogue import get_case, read_case_text, seed_sources
-    from tracer.labels import load_labels
+    from tracer.cases.catalogue import get_case, read_case_text, seed_sources
+    from tracer.labels.book import load_labels
 
     if args.toml:
         env.stdout.out(read_case_text(args.id), end="", highlight=False)

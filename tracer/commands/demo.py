@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tracer.bundle.outputs import check_output_dir
+from tracer.core.models import Policy
 from tracer.environment import Environment
-from tracer.models import Policy
-from tracer.outputs import check_output_dir
 
 DEFAULT_OUT = Path("heisttrace-demo")
 

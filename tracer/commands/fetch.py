@@ -1,6 +1,6 @@
 """`heisttrace fetch CHAIN ADDRESS`: one address's normalised history, from the network once, then the store.
 
-The history comes through :class:`tracer.history.HistoryService` (store first; only block
+The history comes through :class:`tracer.sources.history.HistoryService` (store first; only block
 ranges the store lacks are asked of the Etherscan-compatible API). Without `--until` the end
 block is the chain tip pinned for this address at its first fetch, so a second run makes no
 request at all; `--refresh` asks the source for a new tip (and fetches only the new blocks).
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tracer.core.errors import BadChain, BadInput, OfflineGap
+from tracer.core.models import FEE_SINK, Transfer
+from tracer.core.networks import Chain, ChainKind, get_chain
 from tracer.environment import Environment
-from tracer.errors import BadChain, BadInput, OfflineGap
-from tracer.models import FEE_SINK, Transfer
-from tracer.networks import Chain, ChainKind, get_chain
 
 KEY_ENV = "ETHERSCAN_API_KEY"
 PIN_PREFIX = "fetch:"
@@ -97,8 +97,8 @@ def read_address_history(
     """Load (fetching what the store lacks) the history of `address` on `chain_slug`."""
     from chains.etherscan import DEFAULT_BASE_URL, EtherscanAdapter
     from chains.http import check_url
-    from tracer.addresses import normalize_address
-    from tracer.history import HistoryService, tip_meta_key
+    from tracer.core.addresses import normalize_address
+    from tracer.sources.history import HistoryService, tip_meta_key
     from tracer.store import Store
 
     chain = get_chain(chain_slug)

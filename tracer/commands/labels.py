@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tracer.core.errors import BadAddress, BadInput
 from tracer.environment import Environment
-from tracer.errors import BadAddress, BadInput
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -85,8 +85,8 @@ def _help(parser: argparse.ArgumentParser, env: Environment) -> int:
 
 
 def _chains_for(address: str, chain: str | None) -> list[str]:
-    from tracer.addresses import EVM_CHAINS
-    from tracer.networks import CHAINS, get_chain
+    from tracer.core.addresses import EVM_CHAINS
+    from tracer.core.networks import CHAINS, get_chain
 
     if chain:
         return [get_chain(chain).slug]
@@ -98,8 +98,8 @@ def _chains_for(address: str, chain: str | None) -> list[str]:
 
 
 def run_show(args: argparse.Namespace, env: Environment) -> int:
-    from tracer.addresses import normalize_address
-    from tracer.labels import load_labels
+    from tracer.core.addresses import normalize_address
+    from tracer.labels.book import load_labels
 
     chains = _chains_for(args.address, args.chain)
     for chain in chains:
@@ -165,7 +165,7 @@ def _label_dict(lb) -> dict:
 def run_import(args: argparse.Namespace, env: Environment) -> int:
     from dataclasses import replace
 
-    from tracer.label_io import read_label_file
+    from tracer.labels.files import read_label_file
     from tracer.store import Store
 
     if args.file.is_dir():
@@ -182,8 +182,8 @@ def run_import(args: argparse.Namespace, env: Environment) -> int:
 
 
 def run_export(args: argparse.Namespace, env: Environment) -> int:
-    from tracer.label_io import export_labels
-    from tracer.labels import LabelBook, load_labels
+    from tracer.labels.book import LabelBook, load_labels
+    from tracer.labels.files import export_labels
 
     if args.bundled:
         labels = list(LabelBook().iter_bundled())
@@ -217,7 +217,7 @@ def _check_writable_file(path: Path) -> None:
 def run_stats(args: argparse.Namespace, env: Environment) -> int:
     from dataclasses import asdict
 
-    from tracer.labels import load_labels
+    from tracer.labels.book import load_labels
 
     stats = load_labels(store=env.store_path).stats()
     if args.json:

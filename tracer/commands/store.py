@@ -36,7 +36,7 @@ def _help(parser: argparse.ArgumentParser, env: Environment) -> int:
 
 
 def run_info(args: argparse.Namespace, env: Environment) -> int:
-    from tracer.errors import BadInput
+    from tracer.core.errors import BadInput
     from tracer.store import Store
 
     if args.limit < 0:

@@ -12,10 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tracer.bundle.outputs import check_output_dir
+from tracer.core.errors import BadInput
+from tracer.core.models import Policy
 from tracer.environment import Environment
-from tracer.errors import BadInput
-from tracer.models import Policy
-from tracer.outputs import check_output_dir
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 4
@@ -72,7 +72,7 @@ def _compare_policies(text: str) -> list[str]:
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     from tracer.api import compare_policies, trace
-    from tracer.case import read_case
+    from tracer.cases.case import read_case
     from tracer.store import Store
 
     if args.max_addresses is not None and args.max_addresses < 1:
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if (args.case is None) == (args.case_id is None):
         raise BadInput("give either a case file or --case ID (see 'heisttrace cases list')")
     if args.case_id is not None:
-        from tracer.catalogue import case_path
+        from tracer.cases.catalogue import case_path
 
         args.case = case_path(args.case_id)
     if args.case.is_dir():

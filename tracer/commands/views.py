@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from tracer.commands.bundle_args import add_bundle_command
+from tracer.core.errors import BadInput
 from tracer.environment import Environment
-from tracer.errors import BadInput
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

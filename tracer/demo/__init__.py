@@ -32,8 +32,8 @@ class DemoSession:
     api_url: str
     case_path: Path
     store: Any  # tracer.store.Store
-    history: Any  # tracer.history.HistoryService
-    labels: Any  # tracer.labels.LabelBook
+    history: Any  # tracer.sources.history.HistoryService
+    labels: Any  # tracer.labels.book.LabelBook
 
 
 @contextmanager
@@ -43,7 +43,7 @@ def demo_session(work_dir: Path | str, *, seed: int = 2024, policy: str | None =
     from chains.etherscan import EtherscanAdapter
     from tracer.demo.run import load_label_book
     from tracer.demo.scenario import CASE_ID
-    from tracer.history import HistoryService
+    from tracer.sources.history import HistoryService
     from tracer.store import Store
 
     work = Path(work_dir)

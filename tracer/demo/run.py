@@ -17,8 +17,8 @@ from typing import Any
 from rich.console import Console
 
 from chains.emulators.world import EvmWorld
-from tracer.errors import BadInput
-from tracer.models import Label
+from tracer.core.errors import BadInput
+from tracer.core.models import Label
 
 EXIT_OK = 0
 EXIT_INCOMPLETE = 4
@@ -28,7 +28,7 @@ EXIT_INCOMPLETE = 4
 class WorldTrace:
     """A finished trace of an emulated world, with its cost."""
 
-    result: Any  # tracer.result.TraceResult
+    result: Any  # tracer.bundle.result.TraceResult
     requests: int
     seconds: float
     case_path: Path
@@ -36,7 +36,7 @@ class WorldTrace:
 
 def load_label_book(extra: Sequence[Label]) -> Any:
     """The bundled label sets plus `extra` (what a user's own label import would add)."""
-    from tracer.labels import load_labels
+    from tracer.labels.book import load_labels
 
     book = load_labels()
     return book.with_labels(list(extra)) if extra else book
@@ -61,8 +61,8 @@ def trace_world(
     from chains.emulators.etherscan import EtherscanEmulator
     from chains.etherscan import EtherscanAdapter
     from tracer.api import trace
-    from tracer.case import read_case
-    from tracer.history import HistoryService
+    from tracer.cases.case import read_case
+    from tracer.sources.history import HistoryService
     from tracer.store import Store
 
     work_dir.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,8 @@ import random
 from dataclasses import dataclass
 
 from chains.emulators.world import EvmWorld
+from tracer.core.models import Category, Label
 from tracer.demo.builder import ETHER, Token, WorldBuilder
-from tracer.models import Category, Label
 
 LABEL_SOURCE = "synthetic-demo"
 CASE_ID = "demo-synthetic-kestrel-hack"

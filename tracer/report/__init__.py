@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracer.errors import BadInput
-from tracer.outputs import file_in_the_way, missing_directory
+from tracer.bundle.outputs import file_in_the_way, missing_directory
+from tracer.core.errors import BadInput
 
 __all__ = ["REPORT_FORMATS", "file_in_the_way", "missing_directory", "write_report"]
 

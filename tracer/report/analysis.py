@@ -249,12 +249,12 @@ def endpoint_arrivals(bundle: Bundle, views: dict[NodeKey, AddressView]) -> list
 
 def find_address(views: dict[NodeKey, AddressView], query: str) -> AddressView:
     """The address named `query` (`chain:address` or a bare address, any case); BadInput if unknown/ambiguous."""
-    from tracer.errors import BadInput
+    from tracer.core.errors import BadInput
 
     chain, _, address = query.rpartition(":") if ":" in query else ("", "", query)
     wanted = address.strip()
     if wanted[:2].lower() == "0x" and len(wanted) == 42:
-        from tracer.addresses import validate_evm
+        from tracer.core.addresses import validate_evm
 
         validate_evm(wanted)  # a mixed-case address must match its EIP-55 checksum (BadAddress otherwise)
     matches = [

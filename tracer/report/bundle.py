@@ -1,7 +1,7 @@
 """Read and validate an output bundle directory (docs INTERFACES §4) into typed rows and polars frames.
 
 The reporter works from the bundle only. Amounts stay exact (`Decimal`, in the asset's unit);
-a missing or corrupt bundle raises :class:`tracer.errors.BadInput` with a one-line message.
+a missing or corrupt bundle raises :class:`tracer.core.errors.BadInput` with a one-line message.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import Any
 
 import polars as pl
 
-from tracer.bundle_schema import (
+from tracer.bundle.schema import (
     COMPARISON_FILE,
     MANIFEST_FILE,
     SUMMARY_FILE,
     TABLES,
     table_file,
 )
-from tracer.errors import BadInput
+from tracer.core.errors import BadInput
 
 #: Fields of each `summary.json` asset entry, in balance-sheet order.
 LEDGER_FIELDS = (

@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-from tracer.errors import BadInput
+from tracer.core.errors import BadInput
 from tracer.report import file_in_the_way, missing_directory
 from tracer.report.analysis import AddressView, swap_flow_keys, taint_share
 from tracer.report.bundle import Bundle

@@ -13,8 +13,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from tracer.errors import BadChain
-from tracer.networks import get_chain
+from tracer.core.errors import BadChain
+from tracer.core.networks import get_chain
 from tracer.report.analysis import AddressView, NodeKey, node_id, short_address, swap_flow_keys, taint_share
 from tracer.report.bundle import ZERO
 from tracer.report.casefile import CaseFile

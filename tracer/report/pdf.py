@@ -7,7 +7,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tracer.errors import TracerError
+from tracer.core.errors import TracerError
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 #: Headless, sandbox-free Chromium that phones nowhere (shared with the browser-driven tests).

@@ -1,6 +1,6 @@
-"""The label book: bundled labels (tracer/labeldata) + user labels, looked up by (chain, address).
+"""The label book: bundled labels (tracer/labels/labeldata) + user labels, looked up by (chain, address).
 
-:class:`LabelBook` implements :class:`tracer.sources.LabelLookup`. Every label keeps its source,
+:class:`LabelBook` implements :class:`tracer.core.protocols.LabelLookup`. Every label keeps its source,
 the source's own words and a confidence. Several labels may describe one address; all are kept
 (:meth:`LabelBook.labels`), those that disagree are flagged in ``Label.conflicts`` and
 :meth:`LabelBook.label` picks one:
@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tracer.addresses import normalize_address
-from tracer.errors import BadInput, StoreError
-from tracer.models import Category, Label
-from tracer.taxonomy import exchange_wallet_kind
+from tracer.core.addresses import normalize_address
+from tracer.core.errors import BadInput, StoreError
+from tracer.core.models import Category, Label
+from tracer.labels.taxonomy import exchange_wallet_kind
 
 if TYPE_CHECKING:
     from tracer.store import Store

@@ -3,7 +3,7 @@
 A node is ``(chain, address)``. The engine pushes a node whenever the taint waiting at it
 changes, with its *score* (the taint it holds as a fraction of the stolen total, summed over
 assets), its hop count and whether it is *material* (it received a transfer that is mostly
-stolen value: eligible even below `min_taint`, see :mod:`tracer.engine`); `pop` returns the
+stolen value: eligible even below `min_taint`, see :mod:`tracer.account.engine`); `pop` returns the
 next node worth expanding, or None.
 
 - :class:`RankedFrontier` — TRacer-style ranked residual (Wu et al., IEEE TIFS 2023): the
@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from enum import StrEnum
 from fractions import Fraction
 from typing import Any
 
+from tracer.core.models import Strategy
+
 Node = tuple[str, str]
-
-
-class Strategy(StrEnum):
-    RANKED = "ranked"
-    BREADTH_FIRST = "bfs"
-    POISON = "poison"
 
 
 @dataclass(slots=True)

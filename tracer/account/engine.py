@@ -1,10 +1,10 @@
 """The tracing loop: pop the richest frontier address, read its history, replay its ledger, push on.
 
 Nothing here knows which explorer answered: histories come from a
-:class:`tracer.sources.HistoryProvider`, labels from a :class:`tracer.sources.LabelLookup`.
+:class:`tracer.core.protocols.HistoryProvider`, labels from a :class:`tracer.core.protocols.LabelLookup`.
 
 State is kept per edge: the taint (and poison flag) each transfer carries, as computed by
-its sender's replay (:func:`tracer.taint.trace_address`). When new taint reaches an address
+its sender's replay (:func:`tracer.account.ledger.trace_address`). When new taint reaches an address
 that was already expanded, the address is replayed again and only the differences are
 pushed on, until nothing changes. Taint only moves forward in (block, tx index, position),
 so this always settles, and the final state does not depend on the order of replays.
@@ -26,7 +26,6 @@ without counting them again, and continues — so resumed and uninterrupted trac
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import json
 from collections.abc import Callable, Sequence
@@ -38,12 +37,13 @@ from typing import Any, Protocol
 from heuristics.attribution import first_thief_payment, funded_by_thief
 from heuristics.deposits import detect_deposit_address, sweep_target
 from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, detect_unknown_service
-from tracer.errors import BadInput, OfflineGap, SourceError
-from tracer.frontier import Frontier, Node, Strategy, make_frontier
-from tracer.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
-from tracer.networks import ChainKind, get_chain
-from tracer.sources import HistoryProvider, LabelLookup
-from tracer.taint import CleanPrefix, EdgeKey, Injection, Outcome, Window, asset_key, trace_address
+from tracer.account.frontier import Frontier, Node, make_frontier
+from tracer.account.ledger import CleanPrefix, EdgeKey, Injection, Outcome, asset_key, trace_address
+from tracer.cases.plan import SeedSpec, TraceConfig
+from tracer.core.errors import BadInput, OfflineGap, SourceError
+from tracer.core.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
+from tracer.core.networks import ChainKind, get_chain
+from tracer.core.protocols import HistoryProvider, LabelLookup
 
 CHECKPOINT_FORMAT = 1
 #: Labelled endpoints that may only route value on inside a transaction (a bridge's inbox or adapter):
@@ -52,60 +52,6 @@ CHECKPOINT_FORMAT = 1
 CONDUIT_CATEGORIES: frozenset[Category] = frozenset({Category.BRIDGE})
 #: Expansions between two settles of pending re-replays (part of the deterministic schedule).
 SETTLE_EVERY = 512
-
-
-@dataclass(frozen=True, slots=True)
-class SeedSpec:
-    """One seed: an address (thief or victim) or a theft transaction."""
-
-    chain: str
-    address: str | None = None
-    tx: str | None = None
-    role: str = "thief"  # thief | victim
-    label: str = ""
-    amount: str | None = None  # decimal in the asset's unit
-    asset: str | None = None  # symbol or token contract
-
-
-@dataclass(frozen=True, slots=True)
-class TraceConfig:
-    """Everything that decides a trace's answer."""
-
-    case_id: str
-    seeds: tuple[SeedSpec, ...]
-    policy: Policy = Policy.HAIRCUT
-    strategy: Strategy = Strategy.RANKED
-    window: Window = field(default_factory=Window)
-    max_hops: int | None = 25
-    min_taint: Fraction = Fraction(1, 10_000)
-    #: A transfer at least this share of which is stolen value is *material* (see `material_floor`).
-    material_share: Fraction = Fraction(1, 2)
-    #: An address that received a material transfer is expanded even below `min_taint`, down to this.
-    material_floor: Fraction = Fraction(1, 1_000_000)
-    max_addresses: int | None = 3000
-    checkpoint_every: int = 25
-    #: Treat fresh addresses first funded by the thief as thief-controlled (heuristics.attribution).
-    attribution: bool = True
-
-    def fingerprint(self) -> str:
-        """Hash of what decides the expansion order (not the budget: a larger budget continues)."""
-        doc = {
-            "case": self.case_id,
-            "seeds": [[s.chain, s.address, s.tx, s.role, s.amount, s.asset] for s in self.seeds],
-            "policy": str(self.policy),
-            "strategy": str(self.strategy),
-            "window": [
-                self.window.since_block,
-                self.window.since_time,
-                self.window.until_block,
-                self.window.until_time,
-            ],
-            "max_hops": self.max_hops,
-            "min_taint": str(self.min_taint),
-            "material": [str(self.material_share), str(self.material_floor)],
-            "attribution": self.attribution,
-        }
-        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +73,7 @@ class CheckpointStore(Protocol):
 
 @dataclass
 class TraceState:
-    """The engine's raw state at the end (what :mod:`tracer.result` turns into frames)."""
+    """The engine's raw state at the end (what :mod:`tracer.bundle.result` turns into frames)."""
 
     config: TraceConfig
     outcomes: dict[Node, Outcome] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """Domain records: assets, account-chain transfers and UTXO transactions.
 
 Every record is a frozen, slotted dataclass. Addresses are normalised once, at
-construction (see :mod:`tracer.addresses`); amounts are integers in base units.
+construction (see :mod:`tracer.core.addresses`); amounts are integers in base units.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tracer.addresses import normalize_address
+from tracer.core.addresses import normalize_address
 
 
 class TransferKind(StrEnum):
@@ -28,6 +28,14 @@ class NoiseFlag(StrEnum):
     ZERO_VALUE = "zero-value"  # token transfer of amount 0
     SPOOFED = "spoofed"  # Transfer event from a token that mimics a real one (address poisoning)
     DUST = "dust"  # tiny amount sent to a traced address by a stranger
+
+
+class Strategy(StrEnum):
+    """Which frontier address a trace expands next."""
+
+    RANKED = "ranked"
+    BREADTH_FIRST = "bfs"
+    POISON = "poison"
 
 
 class Policy(StrEnum):

@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from tracer.addresses import EVM_CHAINS, normalize_address
-from tracer.errors import StoreError
-from tracer.models import (
+from tracer.core.addresses import EVM_CHAINS, normalize_address
+from tracer.core.errors import StoreError
+from tracer.core.models import (
     Asset,
     Category,
     Label,
@@ -53,7 +53,7 @@ from tracer.models import (
     UtxoTx,
     restore_transfer,
 )
-from tracer.sources import HistoryChunk
+from tracer.core.protocols import HistoryChunk
 
 #: Ordered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (

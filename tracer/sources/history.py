@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from tracer.errors import BadChain, BadInput, OfflineGap, StoreError
-from tracer.models import Asset, NoiseFlag, Transfer, TransferKind
-from tracer.networks import Chain, get_chain
-from tracer.sources import AccountAdapter, HistoryChunk
+from tracer.core.errors import BadChain, BadInput, OfflineGap, StoreError
+from tracer.core.models import Asset, NoiseFlag, Transfer, TransferKind
+from tracer.core.networks import Chain, get_chain
+from tracer.core.protocols import AccountAdapter, HistoryChunk
 from tracer.store import Store
 
 _SHOWN_GAPS = 3
@@ -28,7 +28,7 @@ def tip_meta_key(pin_key: str, chain: str) -> str:
 
 
 class HistoryService:
-    """Implements :class:`tracer.sources.HistoryProvider` over a :class:`Store` and per-chain adapters.
+    """Implements :class:`tracer.core.protocols.HistoryProvider` over a :class:`Store` and per-chain adapters.
 
     `adapters` maps chain slugs to account adapters; `pin_key` (e.g. the case id) names the
     pinned tips used when `history()` is called without `end_block`. With `offline=True`

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tracer.errors import BadInput
+from tracer.core.errors import BadInput
 
 
 def file_in_the_way(directory: Path) -> Path | None:

@@ -3,9 +3,9 @@
 The trace starts at the seeds' stolen outputs and processes spending transactions in chain
 order (block, then txid; a transaction waits while one of its parents is still pending).
 Each transaction lays its inputs' taint onto its outputs and fee under the policy
-(:mod:`tracer.utxo_taint`, exact satoshi). Followed value stops:
+(:mod:`tracer.utxo.ledger`, exact satoshi). Followed value stops:
 
-- at an output whose address a :class:`~tracer.sources.LabelLookup` labels as a service
+- at an output whose address a :class:`~tracer.core.protocols.LabelLookup` labels as a service
   endpoint (exchange, mixer, bridge, ...) -> ``endpoints``;
 - at a detected CoinJoin (:mod:`heuristics.coinjoin`): the coins that entered it are a
   ``mixer`` endpoint whose label names the pattern;
@@ -31,16 +31,10 @@ from typing import Any
 
 from heuristics.coinjoin import CoinJoin, detect_coinjoin
 from heuristics.peel import detect_peel_chains
-from tracer.engine import SeedSpec, TraceConfig
-from tracer.errors import BadInput, OfflineGap, SourceRejected
-from tracer.models import Category, Label, Policy, Role, UtxoTx
-from tracer.networks import Chain, get_chain
-from tracer.result import (
+from tracer.bundle.result import (
     BUCKETS,
     TraceResult,
     build_trace_graph,
-    format_units,
-    iso,
     make_frame,
     poison_note,
     seed_entries,
@@ -48,8 +42,13 @@ from tracer.result import (
     table_row,
     trace_parameters,
 )
-from tracer.sources import LabelLookup, UtxoAdapter
-from tracer.utxo_taint import Lots, clean, propagate, taint_of
+from tracer.cases.plan import SeedSpec, TraceConfig
+from tracer.core.errors import BadInput, OfflineGap, SourceRejected
+from tracer.core.models import Category, Label, Policy, Role, UtxoTx
+from tracer.core.networks import Chain, get_chain
+from tracer.core.protocols import LabelLookup, UtxoAdapter
+from tracer.core.units import format_units, iso
+from tracer.utxo.ledger import Lots, clean, propagate, taint_of
 
 OP_RETURN = "op_return"
 FEE = "fee"
@@ -141,7 +140,7 @@ class UtxoSource:
 
 def _with_spenders(tx: UtxoTx, spenders: Sequence[str | None]) -> UtxoTx:
     """`tx` with `spent_by` set from `spenders` (addresses are already normalised: no re-validation)."""
-    from tracer.models import TxOutput
+    from tracer.core.models import TxOutput
 
     outputs = tuple(
         TxOutput(o.index, o.address, o.value, o.script_type, spenders[o.index] if o.index < len(spenders) else None)
@@ -669,7 +668,7 @@ def trace_utxo(
 
 def is_utxo_case(case: Any) -> bool:
     """True when every seed of the case is on a UTXO chain (the engine to use is this one)."""
-    from tracer.networks import ChainKind
+    from tracer.core.networks import ChainKind
 
     return all(get_chain(str(getattr(s.chain, "slug", s.chain))).kind is ChainKind.UTXO for s in case.seeds)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from tracer.errors import BadChain
+from tracer.core.errors import BadChain
 
 
 class ChainKind(StrEnum):

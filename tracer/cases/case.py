@@ -1,6 +1,6 @@
 """Case files: the TOML description of a hack to trace (docs INTERFACES §2), parsed and validated.
 
-Every problem raises :class:`tracer.errors.BadCaseFile` with one line that names the file,
+Every problem raises :class:`tracer.core.errors.BadCaseFile` with one line that names the file,
 the key (e.g. ``seeds[2].address``; seeds count from 0) and what was expected.
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
-from tracer.addresses import normalize_address
-from tracer.errors import BadAddress, BadCaseFile, BadChain, BadInput
-from tracer.models import Policy
-from tracer.networks import ChainKind, get_chain
+from tracer.core.addresses import normalize_address
+from tracer.core.errors import BadAddress, BadCaseFile, BadChain, BadInput
+from tracer.core.models import Policy
+from tracer.core.networks import ChainKind, get_chain
 
 SourceKind = Literal["etherscan", "rpc", "esplora", "tron", "snapshot"]
 SeedRole = Literal["thief", "victim"]
@@ -431,7 +431,7 @@ def _url_problem(url: str, *, kind: str) -> str | None:
 
 
 def _known_chains() -> list[str]:
-    from tracer.networks import CHAINS
+    from tracer.core.networks import CHAINS
 
     return list(CHAINS)
 

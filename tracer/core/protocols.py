@@ -1,7 +1,7 @@
 """The seams between data sources, the store and the engine.
 
 Adapters in :mod:`chains` implement the ``*Adapter`` protocols (they only translate
-responses into records). :mod:`tracer.history` puts the store in front of them and
+responses into records). :mod:`tracer.sources.history` puts the store in front of them and
 offers the engine a :class:`HistoryProvider`, which asks the network only for ranges
 the store does not cover yet.
 """
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from tracer.models import Label, Transfer, UtxoTx
-from tracer.networks import Chain
+from tracer.core.models import Label, Transfer, UtxoTx
+from tracer.core.networks import Chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,7 @@ class AccountAdapter(Protocol):
 
     def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
         """Every transfer of one transaction (fee, value, internal calls, tokens), with the positions
-        `fetch_history` gives them; :class:`tracer.errors.BadInput` when the source does not know the hash."""
+        `fetch_history` gives them; :class:`tracer.core.errors.BadInput` when the source does not know the hash."""
         ...
 
 
@@ -105,7 +105,7 @@ class HistoryProvider(Protocol):
 
 
 class LabelLookup(Protocol):
-    """What the engine and reports ask about an address; :mod:`tracer.labels` implements it."""
+    """What the engine and reports ask about an address; :mod:`tracer.labels.book` implements it."""
 
     def label(self, chain: str, address: str) -> Label | None:
         """The best label for the address (user labels win), or None."""

@@ -41,7 +41,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from heuristics.swaps import is_swap, swap_fraction
-from tracer.models import FEE_SINK, Asset, Policy, Transfer, TransferKind
+from tracer.cases.plan import Window
+from tracer.core.models import FEE_SINK, Asset, Policy, Transfer, TransferKind
 
 EdgeKey = tuple[str, int]  # (tx hash, position) — unique per chain
 
@@ -191,27 +192,7 @@ def _holder(policy: Policy) -> _Proportional | _Lots:
 # --------------------------------------------------------------------------- inputs / outputs
 
 
-@dataclass(frozen=True, slots=True)
-class Window:
-    """The trace window; a bound is a block or a unix timestamp (or absent)."""
-
-    since_block: int | None = None
-    since_time: int | None = None
-    until_block: int | None = None
-    until_time: int | None = None
-
-    def started(self, transfer: Transfer) -> bool:
-        """True when `transfer` is at or after `since` (taint may start or move)."""
-        if self.since_block is not None and transfer.block < self.since_block:
-            return False
-        return not (self.since_time is not None and transfer.timestamp < self.since_time)
-
-    def ended(self, transfer: Transfer) -> bool:
-        """True when `transfer` is after `until` (outside the trace)."""
-        if self.until_block is not None and transfer.block > self.until_block:
-            return True
-        return self.until_time is not None and transfer.timestamp > self.until_time
-
+_ALL_TIME = Window()
 
 @dataclass(frozen=True, slots=True)
 class Injection:
@@ -322,7 +303,7 @@ def trace_address(
     *,
     policy: Policy,
     inflows: Mapping[EdgeKey, tuple[int, bool, Transfer]],
-    window: Window = Window(),
+    window: Window = _ALL_TIME,
     injection: Injection | None = None,
     memo: CleanPrefix | None = None,
 ) -> Outcome:

@@ -6,7 +6,7 @@ CSV columns (header required; only the first three are mandatory)::
 
 TagPacks follow the GraphSense schema: header fields (``title``, ``creator``, ``currency``/``network``,
 ``category``, ``abuse``, ``confidence``, ``source``, ``label``, ...) are inherited by every item of
-``tags:``. Malformed input raises :class:`tracer.errors.BadLabelFile` naming the file and line.
+``tags:``. Malformed input raises :class:`tracer.core.errors.BadLabelFile` naming the file and line.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import yaml
 
-from tracer.errors import BadAddress, BadInput, BadLabelFile
-from tracer.models import Category, Label
-from tracer.networks import CHAINS
-from tracer.taxonomy import (
+from tracer.core.errors import BadAddress, BadInput, BadLabelFile
+from tracer.core.models import Category, Label
+from tracer.core.networks import CHAINS
+from tracer.labels.taxonomy import (
     DEFAULT_CONFIDENCE,
     GRAPHSENSE_EXPORT,
     graphsense_category,

@@ -12,7 +12,7 @@ import hashlib
 import re
 from functools import lru_cache
 
-from tracer.errors import BadAddress
+from tracer.core.errors import BadAddress
 
 _HEX40 = re.compile(r"0x[0-9a-fA-F]{40}")
 _LOWER_EVM = re.compile(r"0x[0-9a-f]{40}")
@@ -205,7 +205,7 @@ def _normalize_cached(chain: str, address: str) -> str:
         return validate_bitcoin(address, network=None)
     if chain == "tron":
         return validate_tron(address)
-    from tracer.errors import BadChain
+    from tracer.core.errors import BadChain
 
     raise BadChain(f"unknown chain {chain!r}")
 

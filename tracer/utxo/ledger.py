@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from tracer.models import Policy, UtxoTx
+from tracer.core.models import Policy, UtxoTx
 
 Lot = tuple[int, int]  # (amount, tainted amount), 0 <= tainted <= amount
 Lots = tuple[Lot, ...]

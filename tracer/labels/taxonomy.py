@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from tracer.errors import BadInput
-from tracer.models import Category
+from tracer.core.errors import BadInput
+from tracer.core.models import Category
 
 # --------------------------------------------------------------------------- our own words
 
