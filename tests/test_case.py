@@ -70,15 +70,16 @@ def test_defaults_when_keys_are_absent() -> None:
     assert (case.trace.max_hops, case.trace.min_taint, case.trace.max_addresses) == (25, Fraction(1, 10000), 3000)
     assert case.source_for("ethereum") == SourceSpec("etherscan")
     assert case.source_for("bitcoin") == SourceSpec("esplora")
-    assert case.source_for("tron") == SourceSpec("tron")
+    with pytest.raises(BadInput, match=r"^tron cannot be traced yet; no source works for tron yet$"):
+        case.source_for("tron")
 
 
 def test_mixed_chains_blocks_tx_seed_and_victim() -> None:
     case = read_case(GOOD / "mixed_chains.toml")
-    assert case.chains == ("bitcoin", "tron", "bsc")
-    btc, tron, bsc = case.seeds
+    assert case.chains == ("bitcoin", "ethereum", "bsc")
+    btc, victim, bsc = case.seeds
     assert btc.tx == "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b" and btc.address is None
-    assert tron.role == "victim" and tron.amount == Decimal("1000000") and tron.asset == "USDT"
+    assert victim.role == "victim" and victim.amount == Decimal("1000000") and victim.asset == "USDT"
     assert bsc.amount == Decimal("12.5") and bsc.asset is None
     assert case.trace.since == TimeBound(block=17_000_000) and case.trace.until == TimeBound(block=18_000_000)
     assert case.trace.min_taint == Fraction(1, 1000)  # a TOML float is read by its decimal text
@@ -121,12 +122,14 @@ class TestOverrides:
             self.case().with_overrides(max_addresses=0)
 
     def test_source_kind_applies_where_it_fits(self) -> None:
-        case = self.case().with_overrides(source_kind="snapshot")
+        case = self.case().with_overrides(source_kind="rpc")
         assert {c: case.source_for(c).kind for c in case.chains} == {
-            "bitcoin": "snapshot",
-            "tron": "snapshot",
-            "bsc": "snapshot",
+            "bitcoin": "esplora",
+            "ethereum": "rpc",
+            "bsc": "rpc",
         }
+        with pytest.raises(BadInput, match="--source: expected one of etherscan, rpc, esplora, got 'snapshot'"):
+            self.case().with_overrides(source_kind="snapshot")
         case = read_case(GOOD / "interfaces_example.toml").with_overrides(source_kind="rpc")
         assert case.source_for("ethereum") == SourceSpec("rpc")  # the etherscan URL does not carry over
         with pytest.raises(BadInput, match="--source esplora: no seed chain"):
@@ -135,7 +138,7 @@ class TestOverrides:
     def test_urls_override_every_seed_chain_of_their_kind(self) -> None:
         case = self.case().with_overrides(api_url="http://127.0.0.1:1/api", rpc_url="http://127.0.0.1:2")
         assert case.source_for("bitcoin") == SourceSpec("esplora", "http://127.0.0.1:1/api")
-        assert case.source_for("tron") == SourceSpec("tron", "http://127.0.0.1:1/api")
+        assert case.source_for("ethereum") == SourceSpec("etherscan", "http://127.0.0.1:1/api")
         assert case.source_for("bsc") == SourceSpec("rpc", "http://127.0.0.1:2")
         minimal = read_case(GOOD / "minimal.toml")
         with pytest.raises(BadInput, match=r"--rpc-url: no seed chain .* \(add --source rpc\)"):

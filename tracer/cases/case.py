@@ -21,18 +21,10 @@ from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadAddress, BadCaseFile, BadChain, BadInput
 from tracer.core.models import Policy
 from tracer.core.networks import ChainKind, get_chain
+from tracer.sources.kinds import SOURCE_KINDS, kinds_for, unsupported
 
-SourceKind = Literal["etherscan", "rpc", "esplora", "tron", "snapshot"]
 SeedRole = Literal["thief", "victim"]
 
-SOURCE_KINDS: tuple[str, ...] = ("etherscan", "rpc", "esplora", "tron", "snapshot")
-#: Source kinds each kind of chain can be read from; the first is the default.
-KINDS_FOR_CHAIN: dict[ChainKind, tuple[str, ...]] = {
-    ChainKind.EVM: ("etherscan", "rpc", "snapshot"),
-    ChainKind.UTXO: ("esplora", "snapshot"),
-    ChainKind.TRON: ("tron", "snapshot"),
-}
-API_KINDS = frozenset({"etherscan", "esplora", "tron"})  # what --api-url overrides
 ROLES: tuple[str, ...] = ("thief", "victim")
 
 DEFAULT_MAX_HOPS = 25
@@ -101,7 +93,7 @@ class TraceParams:
 class SourceSpec:
     """Which data source serves one chain (`url=None`: the kind's public default)."""
 
-    kind: SourceKind
+    kind: str  # a name of tracer.sources.kinds.SOURCE_KINDS
     url: str | None = None
 
 
@@ -123,11 +115,14 @@ class Case:
         return tuple(dict.fromkeys(seed.chain for seed in self.seeds))
 
     def source_for(self, chain: str) -> SourceSpec:
-        """The source configured for `chain`, else the default for its kind (etherscan, esplora, tron)."""
+        """The source configured for `chain`, else the default for its kind (etherscan, esplora)."""
         spec = self.sources.get(chain)
         if spec is not None:
             return spec
-        return SourceSpec(KINDS_FOR_CHAIN[get_chain(chain).kind][0])  # type: ignore[arg-type]
+        kinds = kinds_for(get_chain(chain).kind)
+        if not kinds:
+            raise BadInput(unsupported(chain, get_chain(chain).kind))
+        return SourceSpec(kinds[0])
 
     def with_overrides(
         self,
@@ -161,16 +156,17 @@ class Case:
         if source_kind is not None:
             if source_kind not in SOURCE_KINDS:
                 raise BadInput(f"--source: expected one of {', '.join(SOURCE_KINDS)}, got {source_kind!r}")
-            fitting = [c for c in specs if source_kind in KINDS_FOR_CHAIN[get_chain(c).kind]]
+            fitting = [c for c in specs if source_kind in kinds_for(get_chain(c).kind)]
             if not fitting:
                 raise BadInput(f"--source {source_kind}: no seed chain of this case ({', '.join(specs)}) can use it")
             for chain in fitting:
                 old = specs[chain]
-                specs[chain] = SourceSpec(source_kind, old.url if old.kind == source_kind else None)  # type: ignore[arg-type]
-        for flag, url, kinds in (("--api-url", api_url, API_KINDS), ("--rpc-url", rpc_url, frozenset({"rpc"}))):
+                specs[chain] = SourceSpec(source_kind, old.url if old.kind == source_kind else None)
+        for flag, url in (("--api-url", api_url), ("--rpc-url", rpc_url)):
             if url is None:
                 continue
-            problem = _url_problem(url, kind="rpc" if flag == "--rpc-url" else "etherscan")
+            kinds = {name for name, kind in SOURCE_KINDS.items() if kind.url_flag == flag}
+            problem = _url_problem(url)
             if problem:
                 raise BadInput(f"{flag}: expected {problem}")
             fitting = [c for c, spec in specs.items() if spec.kind in kinds]
@@ -252,6 +248,10 @@ class _Parser:
         seeds = self.seeds(doc.get("seeds"))
         trace = self.trace(doc.get("trace", {}))
         sources = self.sources(doc.get("source", {}))
+        for i, seed in enumerate(seeds):
+            kind = get_chain(seed.chain).kind
+            if seed.chain not in sources and not kinds_for(kind):
+                raise BadCaseFile(f"{self.name}: seeds[{i}].chain: {unsupported(seed.chain, kind)}")
         return Case(case_id, title, notes, seeds, trace, MappingProxyType(sources))
 
     def seeds(self, value: Any) -> tuple[Seed, ...]:
@@ -396,19 +396,18 @@ class _Parser:
                 raise BadCaseFile(
                     f"{self.name}: unknown key {key}; expected a chain: {', '.join(_known_chains())}"
                 ) from None
-            allowed = KINDS_FOR_CHAIN[chain.kind]
             if isinstance(entry, str):
                 entry = {"kind": entry}
             table = self.table(entry, key, _SOURCE_KEYS)
             kind = self.string(table, "kind", f"{key}.kind", required=True)
-            if kind not in allowed:
-                raise self.error(f"{key}.kind", f"a source for {chain.slug}: {' | '.join(allowed)}", kind)
+            if kind not in kinds_for(chain.kind):
+                raise BadCaseFile(f"{self.name}: {key}.kind: {unsupported(chain.slug, chain.kind, kind)}")
             url = self.string(table, "url", f"{key}.url")
             if url is not None:
-                problem = _url_problem(url, kind=kind)
+                problem = _url_problem(url)
                 if problem:
                     raise self.error(f"{key}.url", problem, url if "key" not in problem else "a URL with a key")
-            specs[chain.slug] = SourceSpec(kind, url)  # type: ignore[arg-type]
+            specs[chain.slug] = SourceSpec(kind or "", url)
         return specs
 
 
@@ -419,11 +418,11 @@ def _policy(value: Any, error: Any) -> Policy:
         raise error(" | ".join(p.value for p in Policy), value if isinstance(value, str) else repr(value)) from None
 
 
-def _url_problem(url: str, *, kind: str) -> str | None:
+def _url_problem(url: str) -> str | None:
     """What is wrong with a source URL, or None."""
     if not isinstance(url, str) or not url.strip():
         return "a non-empty URL"
-    if kind != "snapshot" and not re.match(r"https?://[^\s/?#]+", url):
+    if not re.match(r"https?://[^\s/?#]+", url):
         return "an http:// or https:// URL"
     if _KEY_IN_URL.search(url):
         return "a URL without an API key (set ETHERSCAN_API_KEY or TRONGRID_API_KEY instead)"
