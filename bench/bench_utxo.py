@@ -173,7 +173,8 @@ def _splitting_tree(n: int) -> tuple[dict[str, Any], str]:
 def bench_engine() -> dict[str, Any]:
     from tracer.cases.plan import SeedSpec, TraceConfig
     from tracer.core.models import Policy
-    from tracer.utxo.engine import UtxoEngine, UtxoSource
+    from tracer.sources.utxo_history import UtxoHistoryService as UtxoSource
+    from tracer.utxo.engine import UtxoEngine
 
     txs, theft = _splitting_tree(ENGINE_TXS)
     rates = {}

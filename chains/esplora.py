@@ -21,7 +21,7 @@ from typing import Any
 
 from chains.http import HttpClient, RetryPolicy, is_loopback
 from tracer.core.addresses import normalize_address
-from tracer.core.errors import BadAddress, BadChain, BadInput, SourceRejected
+from tracer.core.errors import BadAddress, BadChain, BadInput, SourceNotFound, SourceRejected
 from tracer.core.models import TxInput, TxOutput, UtxoTx
 from tracer.core.networks import Chain, ChainKind
 from tracer.core.protocols import ResponseArchive
@@ -37,7 +37,7 @@ class InvalidBitcoinAddress(SourceRejected):
     """Esplora answered 400 "Invalid Bitcoin address"."""
 
 
-class TxNotFound(SourceRejected):
+class TxNotFound(SourceNotFound):
     """Esplora answered 404 "Transaction not found"."""
 
 

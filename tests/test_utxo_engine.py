@@ -17,8 +17,9 @@ from tracer.bundle.result import BUCKETS
 from tracer.cases.plan import SeedSpec, TraceConfig
 from tracer.core.errors import OfflineGap
 from tracer.core.models import Category, Label, Policy
+from tracer.sources.utxo_history import UtxoHistoryService as UtxoSource
 from tracer.store import Store
-from tracer.utxo.engine import UtxoSource, trace_utxo
+from tracer.utxo.run import trace_utxo
 
 FAST = RetryPolicy(attempts=8, backoff_base=0.0, backoff_max=0.0, jitter=False, timeout=5.0)
 BTC = 10**8

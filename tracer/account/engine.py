@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any
 
 from heuristics.attribution import first_thief_payment, funded_by_thief
 from heuristics.deposits import detect_deposit_address, sweep_target
@@ -43,7 +43,7 @@ from tracer.cases.plan import SeedSpec, TraceConfig
 from tracer.core.errors import BadInput, OfflineGap, SourceError
 from tracer.core.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
 from tracer.core.networks import ChainKind, get_chain
-from tracer.core.protocols import HistoryProvider, LabelLookup
+from tracer.core.protocols import CheckpointStore, HistoryProvider, LabelLookup, Progress
 
 CHECKPOINT_FORMAT = 1
 #: Labelled endpoints that may only route value on inside a transaction (a bridge's inbox or adapter):
@@ -52,23 +52,6 @@ CHECKPOINT_FORMAT = 1
 CONDUIT_CATEGORIES: frozenset[Category] = frozenset({Category.BRIDGE})
 #: Expansions between two settles of pending re-replays (part of the deterministic schedule).
 SETTLE_EVERY = 512
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """A progress report after each expansion."""
-
-    expanded: int
-    frontier: int
-    requests: int
-    transfers_read: int
-    endpoint_share: Fraction  # taint at endpoints / stolen, averaged over stolen assets
-
-
-class CheckpointStore(Protocol):
-    def write_checkpoint(self, key: str, state: bytes) -> None: ...
-
-    def read_checkpoint(self, key: str) -> bytes | None: ...
 
 
 @dataclass

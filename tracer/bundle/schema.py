@@ -1,6 +1,6 @@
 """The output bundle's schema (docs INTERFACES §4): file names, table columns and which columns are integers.
 
-One definition shared by the writer (:mod:`tracer.bundle.result`, :mod:`tracer.utxo.engine`), the reader
+One definition shared by the writer (:mod:`tracer.bundle.result`, :mod:`tracer.utxo.result`), the reader
 (:mod:`tracer.report.bundle`) and the synthetic test bundles.
 """
 

@@ -7,6 +7,7 @@ the key (e.g. ``seeds[2].address``; seeds count from 0) and what was expected.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -108,6 +109,8 @@ class Case:
     trace: TraceParams
     sources: Mapping[str, SourceSpec] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     path: Path | None = None
+    #: sha256 of the case file's bytes (set by :func:`read_case`; None for a case parsed from text)
+    sha256: str | None = None
 
     @property
     def chains(self) -> tuple[str, ...]:
@@ -187,12 +190,13 @@ def read_case(path: Path | str) -> Case:
     """Read and validate the case file at `path`."""
     path = Path(path)
     try:
-        text = path.read_bytes().decode("utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise BadCaseFile(f"{path}: cannot read the case file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise BadCaseFile(f"{path}: expected a UTF-8 text file (TOML)") from None
-    return replace(parse_case(text, name=str(path)), path=path)
+    return replace(parse_case(text, name=str(path)), path=path, sha256=hashlib.sha256(raw).hexdigest())
 
 
 def parse_case(text: str, *, name: str) -> Case:

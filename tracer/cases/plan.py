@@ -1,13 +1,24 @@
-"""The typed trace plan: seeds, window and the parameters that decide a trace's answer."""
+"""The typed trace plan: a case with its overrides applied once (:func:`build_plan`), and the config
+(seeds, window, parameters) that decides a trace's answer."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from os import PathLike
+from pathlib import Path
+from types import MappingProxyType
 
+from tracer.cases.case import Case, SourceSpec, read_case
+from tracer.core.errors import BadInput
 from tracer.core.models import Policy, Strategy, Transfer
+from tracer.core.networks import ChainKind, get_chain
+
+#: The default frontier strategy (see bench/results/engine.json for the comparison).
+DEFAULT_STRATEGY = Strategy.RANKED
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +95,100 @@ class TraceConfig:
             "attribution": self.attribution,
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class TracePlan:
+    """A case made ready to trace, once: the engine config, the source per seed chain, the case hash.
+
+    Built by :func:`build_plan`, which applies every command-line or library override.
+    """
+
+    config: TraceConfig
+    sources: Mapping[str, SourceSpec]  # seed chain -> source
+    case_sha256: str | None = None
+    offline: bool = False
+    api_key: str | None = None  # the Etherscan key (never written anywhere)
+    title: str = ""
+
+    @property
+    def chains(self) -> tuple[str, ...]:
+        """The seed chains, in order of first appearance."""
+        return tuple(dict.fromkeys(seed.chain for seed in self.config.seeds))
+
+    def chains_of(self, kind: ChainKind) -> tuple[str, ...]:
+        """The seed chains of one chain family."""
+        return tuple(c for c in self.chains if get_chain(c).kind is kind)
+
+    def config_for(self, kind: ChainKind) -> TraceConfig:
+        """The config with only the seeds of one chain family (all of them when the case has one family)."""
+        seeds = tuple(s for s in self.config.seeds if get_chain(s.chain).kind is kind)
+        return self.config if len(seeds) == len(self.config.seeds) else replace(self.config, seeds=seeds)
+
+
+def build_plan(
+    case: Case | str | PathLike[str],
+    *,
+    policy: Policy | str | None = None,
+    strategy: Strategy | str | None = None,
+    max_addresses: int | None = None,
+    attribution: bool | None = None,
+    source: str | None = None,
+    api_url: str | None = None,
+    rpc_url: str | None = None,
+    offline: bool = False,
+    api_key: str | None = None,
+) -> TracePlan:
+    """The plan of a case (or a case file path) with overrides applied, validated once.
+
+    `attribution` (None: the case's `[trace] attribution`, default true) switches thief
+    attribution by first funding on or off; `strategy` None is :data:`DEFAULT_STRATEGY`.
+    """
+    if isinstance(case, str | PathLike):
+        case = read_case(Path(case))
+    case = case.with_overrides(
+        policy=policy,
+        max_addresses=max_addresses,
+        source_kind=source,
+        api_url=api_url,
+        rpc_url=rpc_url,
+        attribution=attribution,
+    )
+    params = case.trace
+    seeds = tuple(
+        SeedSpec(
+            chain=s.chain,
+            address=s.address,
+            tx=s.tx,
+            role=s.role,
+            label=s.label,
+            amount=None if s.amount is None else str(s.amount),
+            asset=s.asset,
+        )
+        for s in case.seeds
+    )
+    since_block, since_time = params.since.block, params.since.timestamp
+    until = params.until
+    config = TraceConfig(
+        case_id=case.id,
+        seeds=seeds,
+        policy=params.policy,
+        strategy=_strategy(strategy),
+        window=Window(since_block, since_time, until and until.block, until and until.timestamp),
+        max_hops=params.max_hops,
+        min_taint=params.min_taint,
+        max_addresses=params.max_addresses,
+        attribution=params.attribution,
+    )
+    sources = MappingProxyType({chain: case.source_for(chain) for chain in case.chains})
+    return TracePlan(config, sources, case.sha256, offline=offline, api_key=api_key, title=case.title)
+
+
+def _strategy(value: Strategy | str | None) -> Strategy:
+    if value is None:
+        return DEFAULT_STRATEGY
+    try:
+        return Strategy(str(value).lower())
+    except ValueError:
+        known = ", ".join(s.value for s in Strategy)
+        raise BadInput(f"unknown strategy {value!r}; expected one of: {known}") from None

@@ -95,9 +95,10 @@ def read_address_history(
     refresh: bool = False,
 ) -> AddressHistory:
     """Load (fetching what the store lacks) the history of `address` on `chain_slug`."""
-    from chains.etherscan import DEFAULT_BASE_URL, EtherscanAdapter
     from chains.http import check_url
+    from tracer.cases.case import SourceSpec
     from tracer.core.addresses import normalize_address
+    from tracer.sources.factory import build_adapter
     from tracer.sources.history import HistoryService, tip_meta_key
     from tracer.store import Store
 
@@ -113,7 +114,8 @@ def read_address_history(
     end = parse_block_or_time(until, option="--until")
 
     with Store.open(env.store_path) as store:
-        adapter = EtherscanAdapter(base_url=api_url or DEFAULT_BASE_URL, api_key=env.api_key(KEY_ENV), archive=store)
+        spec = SourceSpec("etherscan", api_url)
+        adapter = build_adapter(chain, spec, store=store, api_key=env.api_key(KEY_ENV))
         pin = PIN_PREFIX + address
         service = HistoryService(store, {chain.slug: adapter}, offline=offline, pin_key=pin)
 

@@ -72,7 +72,7 @@ def _compare_policies(text: str) -> list[str]:
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     from tracer.api import compare_policies, trace
-    from tracer.cases.case import read_case
+    from tracer.cases.plan import build_plan
     from tracer.store import Store
 
     if args.max_addresses is not None and args.max_addresses < 1:
@@ -89,30 +89,28 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise BadInput(f"case file {args.case} does not exist")
     args.out = check_output_dir(args.out)
     policies = _compare_policies(args.compare) if args.compare else []
-    case = read_case(args.case).with_overrides(
+    plan = build_plan(
+        args.case,
         policy=args.policy,
+        strategy=args.strategy,
         max_addresses=args.max_addresses,
-        source_kind=args.source,
+        source=args.source,
         api_url=args.api_url,
         rpc_url=args.rpc_url,
         attribution=False if args.no_attribution else None,
+        offline=args.offline,
+        api_key=env.api_key("ETHERSCAN_API_KEY"),
     )
-    case_hash = _sha256(args.case)
-    options: dict[str, Any] = {
-        "strategy": args.strategy,
-        "offline": args.offline,
-        "api_key": env.api_key("ETHERSCAN_API_KEY"),
-    }
+    options: dict[str, Any] = {}
     with Store.open(env.store_path) as store, _progress(env, quiet=args.json) as progress:
         options["store"] = store
         options["progress"] = progress
         if policies:
-            results = compare_policies(case, policies, out=args.out, case_sha256=case_hash, **options)
+            results = compare_policies(plan, policies, out=args.out, **options)
             summaries = {name: r.summary for name, r in results.items()}
             complete = all(r.complete for r in results.values())
         else:
-            result = trace(case, **options)
-            result.manifest["case_file_sha256"] = case_hash
+            result = trace(plan, **options)
             result.write(args.out)
             summaries = {result.summary["policy"]: result.summary}
             complete = result.complete
@@ -131,12 +129,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         )
         return EXIT_INCOMPLETE
     return EXIT_OK
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class _progress:

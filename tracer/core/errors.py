@@ -54,6 +54,12 @@ class SourceRejected(SourceError):
     http_status: int | None = None  # set by the HTTP client for 4xx answers
 
 
+class SourceNotFound(SourceRejected):
+    """The source does not know the thing asked (HTTP 404 "not found")."""
+
+    http_status = 404
+
+
 class RetriesExhausted(SourceError):
     """A retriable failure persisted past the retry budget."""
 

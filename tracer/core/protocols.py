@@ -8,8 +8,9 @@ the store does not cover yet.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Protocol
 
 from tracer.core.models import Label, Transfer, UtxoTx
@@ -110,3 +111,41 @@ class LabelLookup(Protocol):
     def label(self, chain: str, address: str) -> Label | None:
         """The best label for the address (user labels win), or None."""
         ...
+
+
+class UtxoHistoryProvider(Protocol):
+    """What the UTXO engine reads transactions through (:class:`tracer.sources.utxo_history.UtxoHistoryService`)."""
+
+    chain: Chain
+    #: txid -> why the source cannot tell who spent its outputs
+    spends_unknown: Mapping[str, str]
+
+    @property
+    def requests(self) -> int: ...
+
+    def tip(self) -> int | None: ...
+
+    def tx(self, txid: str) -> UtxoTx: ...
+
+    def spender(self, txid: str, vout: int) -> str | None: ...
+
+    def address_txs(self, address: str) -> list[UtxoTx]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A progress report after each expansion (an address read, or a spending transaction followed)."""
+
+    expanded: int
+    frontier: int
+    requests: int
+    transfers_read: int
+    endpoint_share: Fraction  # taint at endpoints / stolen, averaged over stolen assets
+
+
+class CheckpointStore(Protocol):
+    """Where engines keep their checkpoint (the store implements it)."""
+
+    def write_checkpoint(self, key: str, state: bytes) -> None: ...
+
+    def read_checkpoint(self, key: str) -> bytes | None: ...

@@ -40,10 +40,9 @@ class DemoSession:
 def demo_session(work_dir: Path | str, *, seed: int = 2024, policy: str | None = None) -> Iterator[DemoSession]:
     """Serve the demo world on 127.0.0.1 and open a store in `work_dir` (no network, no key)."""
     from chains.emulators.etherscan import EtherscanEmulator
-    from chains.etherscan import EtherscanAdapter
+    from tracer.cases.plan import build_plan
     from tracer.demo.run import load_label_book
-    from tracer.demo.scenario import CASE_ID
-    from tracer.sources.history import HistoryService
+    from tracer.sources.factory import build_sources
     from tracer.store import Store
 
     work = Path(work_dir)
@@ -54,8 +53,7 @@ def demo_session(work_dir: Path | str, *, seed: int = 2024, policy: str | None =
         case_path.write_text(scenario.case_toml(api_url=emulator.api_url, policy=policy), encoding="utf-8")
         store = Store.open(work / "store.sqlite3")
         try:
-            adapter = EtherscanAdapter(base_url=emulator.api_url, archive=store, rate_per_s=None)
-            history = HistoryService(store, {"ethereum": adapter}, pin_key=CASE_ID)
+            history = build_sources(build_plan(case_path), store).account
             yield DemoSession(
                 scenario=scenario,
                 api_url=emulator.api_url,

@@ -1,6 +1,6 @@
 """Run the SYNTHETIC demo through the same code path as a real case.
 
-EtherscanEmulator on 127.0.0.1 -> Etherscan adapter -> store (a temporary one) ->
+EtherscanEmulator on 127.0.0.1 -> source factory (Etherscan adapter) -> store (a temporary one) ->
 engine -> result bundle -> reporter. :func:`trace_world` is that path for any world; the
 quality benchmark uses it too.
 """
@@ -56,13 +56,12 @@ def trace_world(
     """Serve `world` from the Etherscan emulator and trace the case `case_toml(api_url)` against it.
 
     The store lives in `work_dir` (start from an empty directory to measure cold requests).
-    The adapter runs without its client-side rate limit: the emulator is local.
+    The adapter runs without its client-side rate limit (the emulator is on loopback).
     """
     from chains.emulators.etherscan import EtherscanEmulator
-    from chains.etherscan import EtherscanAdapter
     from tracer.api import trace
-    from tracer.cases.case import read_case
-    from tracer.sources.history import HistoryService
+    from tracer.cases.plan import build_plan
+    from tracer.sources.factory import build_sources
     from tracer.store import Store
 
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -70,23 +69,14 @@ def trace_world(
     with EtherscanEmulator(world) as emulator:
         case_path = work_dir / "case.toml"
         case_path.write_text(case_toml(emulator.api_url), encoding="utf-8")
-        case = read_case(case_path)
+        plan = build_plan(case_path, policy=policy, strategy=strategy, max_addresses=max_addresses)
         store = Store.open(work_dir / "store.sqlite3")
         try:
-            adapter = EtherscanAdapter(base_url=emulator.api_url, archive=store, rate_per_s=None)
-            history = HistoryService(store, {"ethereum": adapter}, pin_key=case.id)
+            sources = build_sources(plan, store)
             started = time.perf_counter()
-            result = trace(
-                case,
-                policy=policy,
-                strategy=strategy,
-                history=history,
-                labels=book,
-                store=store,
-                max_addresses=max_addresses,
-            )
+            result = trace(plan, history=sources.account, labels=book, store=store)
             seconds = time.perf_counter() - started
-            requests = history.requests
+            requests = sources.requests
         finally:
             store.close()
     return WorldTrace(result=result, requests=requests, seconds=seconds, case_path=case_path)

@@ -18,141 +18,38 @@ For the asset ``bitcoin:native`` the summary closes exactly:
 the followed transactions are reported as one path each, with their peeled payments, in
 ``summary["peel_chains"]``; the CoinJoins met are listed in ``summary["coinjoins"]``.
 
-:class:`UtxoSource` puts the store in front of an adapter (store first, `offline` = store only).
+Transactions come through a :class:`~tracer.core.protocols.UtxoHistoryProvider` (the store in
+front of an adapter: :mod:`tracer.sources.utxo_history`); the bundle is built by
+:mod:`tracer.utxo.result`. Resume: the checkpoint holds how many spending transactions were
+followed (and the counts and tip); a resumed run re-runs the same deterministic loop from the
+store and takes the counts over where the checkpoint stopped, so resumed equals uninterrupted.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from fractions import Fraction
 
 from heuristics.coinjoin import CoinJoin, detect_coinjoin
-from heuristics.peel import detect_peel_chains
-from tracer.bundle.result import (
-    BUCKETS,
-    TraceResult,
-    build_trace_graph,
-    make_frame,
-    poison_note,
-    seed_entries,
-    summary_endpoints,
-    table_row,
-    trace_parameters,
-)
+from tracer.bundle.result import BUCKETS
 from tracer.cases.plan import SeedSpec, TraceConfig
-from tracer.core.errors import BadInput, OfflineGap, SourceRejected
-from tracer.core.models import Category, Label, Policy, Role, UtxoTx
-from tracer.core.networks import Chain, get_chain
-from tracer.core.protocols import LabelLookup, UtxoAdapter
-from tracer.core.units import format_units, iso
+from tracer.core.errors import BadInput
+from tracer.core.models import Category, Label, Policy, UtxoTx
+from tracer.core.protocols import CheckpointStore, LabelLookup, Progress, UtxoHistoryProvider
+from tracer.core.units import format_units
 from tracer.utxo.ledger import Lots, clean, propagate, taint_of
 
+CHECKPOINT_FORMAT = 1
 OP_RETURN = "op_return"
 FEE = "fee"
 COINJOIN_LABEL_SOURCE = "heuristic:coinjoin"
-_UNCONFIRMED = 1 << 62
+UNCONFIRMED = 1 << 62
 #: `block` in flows.csv for an unconfirmed transaction or one whose block the source does not give.
 UNKNOWN_BLOCK = -1
-
-
-# ----------------------------------------------------------------------------- the source
-
-
-class UtxoSource:
-    """Store-first access to UTXO transactions; `offline=True` never asks the network."""
-
-    def __init__(
-        self, adapter: UtxoAdapter | None, store: Any = None, *, chain: str = "bitcoin", offline: bool = False
-    ) -> None:
-        if adapter is None and not offline:
-            raise BadInput("a UTXO trace needs a source adapter unless it runs offline")
-        self.adapter = adapter
-        self.store = store
-        self.chain: Chain = get_chain(chain)
-        self.offline = offline
-        self.name = getattr(adapter, "source", "esplora")
-        self.txs_read = 0
-        self.spends_unknown: dict[str, str] = {}  # txid -> why its outputs' spenders are unknown
-        self._spenders: dict[str, list[str | None]] = {}  # txid -> spender per output
-
-    @property
-    def requests(self) -> int:
-        return int(getattr(self.adapter, "requests", 0)) if self.adapter is not None else 0
-
-    def tip(self) -> int | None:
-        if self.offline or self.adapter is None:
-            return None
-        return self.adapter.fetch_tip(self.chain)
-
-    def tx(self, txid: str) -> UtxoTx:
-        """The transaction; its outputs' spenders are then known to :meth:`spender`."""
-        self.txs_read += 1
-        stored = self.store.read_utxo_tx(self.name, self.chain.slug, txid) if self.store is not None else None
-        if stored is not None and (self.offline or all(o.spent_by or o.address is None for o in stored.outputs)):
-            self._spenders[txid] = [o.spent_by for o in stored.outputs]
-            return stored
-        if self.offline or self.adapter is None:
-            raise OfflineGap(f"offline: transaction {txid} is not in the store")
-        tx = stored if stored is not None else self.adapter.fetch_tx(self.chain, txid)
-        try:
-            spenders = list(self.adapter.fetch_outspends(self.chain, txid))
-        except SourceRejected as exc:
-            if "404" not in exc.message:
-                raise
-            self.spends_unknown[txid] = exc.message  # the source knows the tx but not who spent it
-            self._spenders[txid] = [None] * len(tx.outputs)
-            return tx
-        self._spenders[txid] = spenders
-        if self.store is not None:
-            self.store.write_utxo_txs(self.name, self.chain.slug, [_with_spenders(tx, spenders)])
-        return tx
-
-    def spender(self, txid: str, vout: int) -> str | None:
-        """The txid spending output `vout` of `txid` (None: unspent, or unknown to the source)."""
-        known = self._spenders.get(txid)
-        if known is None:
-            self.tx(txid)
-            known = self._spenders[txid]
-        return known[vout] if vout < len(known) else None
-
-    def address_txs(self, address: str) -> list[UtxoTx]:
-        """Confirmed transactions touching `address`, oldest first (spenders not filled)."""
-        if self.store is not None:
-            txids, complete_to = self.store.read_address_txids(self.name, self.chain.slug, address)
-            if complete_to is not None or self.offline:
-                found = [self.store.read_utxo_tx(self.name, self.chain.slug, t) for t in txids]
-                if all(found) and (complete_to is not None or txids):
-                    return [t for t in found if t is not None]
-        if self.offline or self.adapter is None:
-            raise OfflineGap(f"offline: the history of {address} is not in the store")
-        txs = list(self.adapter.fetch_address_txs(self.chain, address))
-        if self.store is not None:
-            self.store.write_utxo_txs(self.name, self.chain.slug, txs)
-            top = max((t.block for t in txs if t.block is not None), default=0)
-            self.store.write_address_txids(
-                self.name, self.chain.slug, address, [t.txid for t in txs], complete_to_block=top
-            )
-        return txs
-
-
-def _with_spenders(tx: UtxoTx, spenders: Sequence[str | None]) -> UtxoTx:
-    """`tx` with `spent_by` set from `spenders` (addresses are already normalised: no re-validation)."""
-    from tracer.core.models import TxOutput
-
-    outputs = tuple(
-        TxOutput(o.index, o.address, o.value, o.script_type, spenders[o.index] if o.index < len(spenders) else None)
-        for o in tx.outputs
-    )
-    copy = object.__new__(UtxoTx)
-    for name in UtxoTx.__slots__:  # type: ignore[attr-defined]
-        object.__setattr__(copy, name, outputs if name == "outputs" else getattr(tx, name))
-    return copy
-
-
-# ----------------------------------------------------------------------------- state
 
 
 @dataclass(slots=True)
@@ -174,7 +71,7 @@ class Coin:
 
 
 @dataclass(slots=True)
-class _Flow:
+class Flow:
     tx: UtxoTx
     position: int
     sender: str
@@ -192,7 +89,7 @@ class UtxoTraceState:
     config: TraceConfig
     chain: str = "bitcoin"
     buckets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
-    flows: list[_Flow] = field(default_factory=list)
+    flows: list[Flow] = field(default_factory=list)
     endpoints: dict[str, Label] = field(default_factory=dict)
     endpoint_rows: dict[str, list] = field(default_factory=dict)  # address -> [taint, first ts, txid, poison value]
     received: dict[str, list] = field(default_factory=dict)  # address -> [taint, first ts, hop, poisoned]
@@ -216,14 +113,21 @@ class UtxoEngine:
     def __init__(
         self,
         config: TraceConfig,
-        source: UtxoSource,
+        source: UtxoHistoryProvider,
         *,
         labels: LabelLookup | None = None,
         coinjoin: Callable[[UtxoTx], CoinJoin | None] = detect_coinjoin,
+        checkpoints: CheckpointStore | None = None,
+        progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.config = config
         self.source = source
         self.labels = labels
+        self.checkpoints = checkpoints
+        self.progress = progress
+        self._resume: tuple[int, int] | None = None  # (spending txs followed, requests) at the checkpoint
+        self._request_base = 0
+        self._request_offset = 0
         self.detect_coinjoin = coinjoin
         self.chain = source.chain.slug
         self.state = UtxoTraceState(config, chain=self.chain)
@@ -237,9 +141,35 @@ class UtxoEngine:
 
     # -- driver -----------------------------------------------------------------------------------
 
+    @property
+    def checkpoint_key(self) -> str:
+        return f"utxo-trace:{self.chain}:{self.config.case_id}:{self.config.fingerprint()}"
+
     def run(self) -> UtxoTraceState:
+        """Trace to the end (or the budget), resuming a checkpoint; checkpoints on the way and when interrupted."""
         state = self.state
-        state.tip = self.source.tip()
+        saved = self.checkpoints.read_checkpoint(self.checkpoint_key) if self.checkpoints else None
+        doc = json.loads(saved) if saved else {}
+        if doc.get("format") == CHECKPOINT_FORMAT and doc.get("fingerprint") == self.config.fingerprint():
+            self._resume = (int(doc["followed"]), int(doc["requests"]))
+            state.tip = doc["tip"]
+        else:
+            state.tip = self.source.tip()
+        self._request_offset = self.source.requests
+        try:
+            self._trace()
+        except BaseException:  # Ctrl-C or a source failure: keep what is done
+            if self._resume is None:
+                self._write_checkpoint()
+            raise
+        if self._resume is not None:
+            self._take_over_counts(exact=False)
+        state.requests = self._requests()
+        self._write_checkpoint()
+        return state
+
+    def _trace(self) -> None:
+        state = self.state
         seeds = [s for s in self.config.seeds if s.chain == self.chain]
         if not seeds:
             raise BadInput(f"the case has no {self.chain} seed")
@@ -249,12 +179,62 @@ class UtxoEngine:
         self._stolen = state.buckets["stolen"]
         for coin in coins:
             self._place(coin, seed=True)
+        self._check_resume()
+        since_checkpoint = 0
         while self._heap:
             _, _, txid = heapq.heappop(self._heap)
             self._queued.discard(txid)
+            followed = state.expanded
             self._spend(txid)
-        state.requests = self.source.requests
-        return state
+            if state.expanded == followed:
+                continue
+            self._check_resume()
+            since_checkpoint += 1
+            if since_checkpoint >= self.config.checkpoint_every and self._resume is None:
+                self._write_checkpoint()
+                since_checkpoint = 0
+            self._report()
+
+    # -- resume, checkpoints, progress ----------------------------------------------------------
+
+    def _requests(self) -> int:
+        return self._request_base + self.source.requests - self._request_offset
+
+    def _check_resume(self) -> None:
+        """While replaying a checkpoint: take its counts over once exactly where it stopped."""
+        if self._resume is not None and self.state.expanded >= self._resume[0]:
+            self._take_over_counts(exact=self.state.expanded == self._resume[0])
+
+    def _take_over_counts(self, *, exact: bool) -> None:
+        if self._resume is not None and exact:
+            self._request_base, self._request_offset = self._resume[1], self.source.requests
+        self._resume = None
+
+    def _write_checkpoint(self) -> None:
+        if self.checkpoints is None:
+            return
+        doc = {
+            "format": CHECKPOINT_FORMAT,
+            "fingerprint": self.config.fingerprint(),
+            "followed": self.state.expanded,
+            "requests": self._requests(),
+            "tip": self.state.tip,
+        }
+        self.checkpoints.write_checkpoint(self.checkpoint_key, json.dumps(doc, sort_keys=True).encode())
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        share = Fraction(self.state.buckets["endpoints"], self._stolen) if self._stolen else Fraction(0)
+        self.progress(
+            Progress(
+                expanded=self.state.expanded,
+                frontier=len(self._heap),
+                requests=self._requests(),
+                transfers_read=len(self.state.followed),
+                endpoint_share=share,
+            )
+        )
 
     # -- seeds ------------------------------------------------------------------------------------
 
@@ -281,7 +261,7 @@ class UtxoEngine:
                     break
                 lots: Lots = ((amount, amount),) if amount == out.value else ((amount, amount), (out.value - amount, 0))
                 coins.append(Coin(tx.txid, out.index, out.address, out.value, lots, True, 0, tx.timestamp))
-                self.state.flows.append(_Flow(tx, out.index, _first_input(tx), out.address, out.value, amount, True, 0))
+                self.state.flows.append(Flow(tx, out.index, _first_input(tx), out.address, out.value, amount, True, 0))
                 self.state.seeds.add(out.address)
             self.state.followed[tx.txid] = tx
         self.state.buckets["stolen"] += sum(c.taint for c in coins)
@@ -357,7 +337,7 @@ class UtxoEngine:
         if spender not in self._queued:
             self._queued.add(spender)
             block = self._txs[spender].block
-            heapq.heappush(self._heap, (block if block is not None else _UNCONFIRMED, 0, spender))
+            heapq.heappush(self._heap, (block if block is not None else UNCONFIRMED, 0, spender))
 
     def _spender(self, coin: Coin) -> str | None:
         return self.source.spender(coin.txid, coin.vout)
@@ -382,7 +362,7 @@ class UtxoEngine:
         if not self._pending.get(txid):
             return
         tx = self._txs[txid]
-        block = tx.block if tx.block is not None else _UNCONFIRMED
+        block = tx.block if tx.block is not None else UNCONFIRMED
         waiting = [i.prev_txid for i in tx.inputs if i.prev_txid in self._queued]
         if waiting:  # a parent (same block) is still pending: process it first
             heapq.heappush(self._heap, (block, _depth(self._heap, waiting) + 1, txid))
@@ -439,13 +419,13 @@ class UtxoEngine:
         lots, fee_taint = propagate(self.lots_policy, inputs, outputs, tx.fee)
         state.buckets["fees"] += fee_taint
         if fee_taint or (poisoned and tx.fee and self.poison):
-            state.flows.append(_Flow(tx, len(outputs), sender, FEE, tx.fee, fee_taint, poisoned, hop + 1))
+            state.flows.append(Flow(tx, len(outputs), sender, FEE, tx.fee, fee_taint, poisoned, hop + 1))
         for out, out_lots in zip(tx.outputs, lots, strict=True):
             taint = taint_of(out_lots)
             if not taint and not (poisoned and self.poison):
                 continue
             receiver = out.address or OP_RETURN
-            state.flows.append(_Flow(tx, out.index, sender, receiver, out.value, taint, poisoned, hop + 1))
+            state.flows.append(Flow(tx, out.index, sender, receiver, out.value, taint, poisoned, hop + 1))
             if out.address is None:  # burnt in an OP_RETURN / unspendable script
                 state.buckets["unmoved"] += taint
                 continue
@@ -465,235 +445,3 @@ def _to_sats(amount: str | Decimal, decimals: int) -> int:
     if value != value.to_integral_value():
         raise BadInput(f"amount {amount} has more than {decimals} decimals")
     return int(value)
-
-
-# ----------------------------------------------------------------------------- the bundle
-
-
-def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None = None) -> TraceResult:
-    """The UTXO trace as the same :class:`TraceResult` (frames, graph, summary) the account engine gives."""
-    chain = get_chain(state.chain)
-    key = f"{chain.slug}:native"
-    decimals = chain.native_decimals
-    cfg = state.config
-    poison = cfg.policy is Policy.POISON
-
-    def units(amount: int) -> str:
-        return format_units(amount, decimals)
-
-    def when(ts: int | None) -> str:
-        return iso(ts) if ts is not None else ""
-
-    merged: dict[tuple[str, int], _Flow] = {}
-    for f in state.flows:  # a transaction processed twice adds its taints up
-        old = merged.get((f.tx.txid, f.position))
-        if old is None:
-            merged[(f.tx.txid, f.position)] = _Flow(
-                f.tx, f.position, f.sender, f.receiver, f.amount, f.taint, f.poisoned, f.hop
-            )
-        else:
-            old.taint += f.taint
-            old.hop = min(old.hop, f.hop)
-            old.poisoned = old.poisoned or f.poisoned
-    flow_rows = []
-    for f in sorted(merged.values(), key=_flow_order):
-        shown = f.amount if poison and f.poisoned else f.taint
-        flow_rows.append(
-            table_row(
-                "flows",
-                chain.slug,
-                f.tx.txid,
-                f.position,
-                f.tx.block if f.tx.block is not None else UNKNOWN_BLOCK,
-                when(f.tx.timestamp),
-                f.sender,
-                f.receiver,
-                chain.native_symbol,
-                "native",
-                units(f.amount),
-                units(shown),
-                f.hop,
-            )
-        )
-    flows = make_frame(flow_rows, "flows")
-
-    def role(address: str) -> Role:
-        if address in state.seeds:
-            return Role.SEED
-        if address in state.endpoints:
-            return Role.ENDPOINT
-        return Role.TRANSIT
-
-    def label_cols(address: str) -> tuple[str, str, str]:
-        label = state.endpoints.get(address) or state.labels.get(address)
-        return ("", "", "") if label is None else (str(label.category), label.name, label.source)
-
-    address_rows = []
-    for address, (taint, first, hop, poisoned) in sorted(state.received.items()):
-        if not taint and not (poison and poisoned):
-            continue
-        address_rows.append(
-            table_row(
-                "addresses",
-                chain.slug,
-                address,
-                str(role(address)),
-                *label_cols(address),
-                hop,
-                units(taint),
-                key,
-                when(first),
-            )
-        )
-    addresses = make_frame(address_rows, "addresses")
-
-    endpoint_rows = []
-    by_category: dict[str, int] = {}
-    for address, (taint, first, txid, _) in sorted(state.endpoint_rows.items()):
-        category, label, source = label_cols(address)
-        by_category[category] = by_category.get(category, 0) + taint
-        endpoint_rows.append(
-            table_row("endpoints", chain.slug, address, category, label, source, key, units(taint), when(first), txid)
-        )
-    endpoints = make_frame(endpoint_rows, "endpoints")
-
-    def describe(_chain: str, address: str, flow_hop: int) -> tuple[str, str, int]:
-        category, label, _ = label_cols(address)
-        return category, label, flow_hop
-
-    graph = build_trace_graph(flows, addresses, describe)
-
-    buckets = state.buckets
-    unexplored = buckets["unexplored"]
-    summary: dict[str, Any] = {
-        "case": cfg.case_id,
-        "policy": str(cfg.policy),
-        "strategy": "utxo-chain-order",
-        "complete": unexplored == 0 and not [g for g in state.gaps if not g.startswith("seed ")],
-        "parameters": trace_parameters(cfg, material=False),
-        "seeds": seed_entries(cfg.seeds),
-        "assets": {key: {"symbol": chain.native_symbol, **{b: units(buckets[b]) for b in BUCKETS}}},
-        "endpoints_by_category": {c: {key: units(v)} for c, v in sorted(by_category.items())},
-        "endpoints": summary_endpoints(endpoint_rows),
-        "swaps": [],
-        "counts": {
-            "addresses_visited": len(state.received),
-            "transfers_read": len(state.followed),
-            "requests": state.requests,
-            "addresses_tainted": len(address_rows),
-            "endpoints": len(state.endpoint_rows),
-            "transactions_followed": state.expanded,
-            "outputs_with_unknown_spender": state.spends_unknown,
-        },
-        "gaps": list(state.gaps),
-        "coinjoins": [
-            {"tx_hash": c.txid, "pattern": c.pattern, "denomination": units(c.denomination), "why": c.explanation}
-            for _, c in sorted(state.coinjoins.items())
-        ],
-        "peel_chains": _peel_summary(state, units),
-    }
-    if poison:
-        reached = sum(row[3] for row in state.endpoint_rows.values())
-        summary["poison"] = poison_note("outputs", {key: units(reached)})
-    full_manifest = {
-        "tool": "heisttrace",
-        "case": cfg.case_id,
-        "policy": str(cfg.policy),
-        "strategy": "utxo-chain-order",
-        "block_heights": {chain.slug: state.tip} if state.tip is not None else {},
-        **(manifest or {}),
-    }
-    from tracer import __version__
-
-    full_manifest["version"] = __version__
-    return TraceResult(
-        summary=summary,
-        flows=flows,
-        addresses=addresses,
-        endpoints=endpoints,
-        graph=graph,
-        manifest=full_manifest,
-        accounting={key: dict(buckets)},
-    )
-
-
-def _flow_order(f: _Flow) -> tuple[int, str, int]:
-    return (f.tx.block if f.tx.block is not None else _UNCONFIRMED, f.tx.txid, f.position)
-
-
-def _peel_summary(state: UtxoTraceState, units: Callable[[int], str]) -> list[dict[str, Any]]:
-    tainted_outputs = {(f.tx.txid, f.position): f.taint for f in state.flows}
-    chains = []
-    for chain in detect_peel_chains(state.followed):
-        chains.append(
-            {
-                "start_tx": chain.start,
-                "steps": len(chain.steps),
-                "txs": [s.txid for s in chain.steps],
-                "remainder_address": chain.steps[-1].remainder.address,
-                "peeled_total": units(chain.peeled_total),
-                "payments": [
-                    {
-                        "tx_hash": s.txid,
-                        "address": s.payment.address,
-                        "amount": units(s.payment.value),
-                        "tainted_amount": units(tainted_outputs.get((s.txid, s.payment.index), 0)),
-                    }
-                    for s in chain.steps
-                ],
-                "why": chain.explanation,
-            }
-        )
-    return chains
-
-
-# ----------------------------------------------------------------------------- entry point
-
-
-def trace_utxo(
-    config: TraceConfig,
-    source: UtxoSource,
-    *,
-    labels: LabelLookup | None = None,
-    manifest: dict[str, Any] | None = None,
-) -> TraceResult:
-    """Run a UTXO trace and build its bundle."""
-    state = UtxoEngine(config, source, labels=labels).run()
-    extra = {
-        "sources": {source.chain.slug: {"kind": source.name, "url": getattr(source.adapter, "base_url", None)}},
-        **(manifest or {}),
-    }
-    return build_utxo_result(state, manifest=extra)
-
-
-def is_utxo_case(case: Any) -> bool:
-    """True when every seed of the case is on a UTXO chain (the engine to use is this one)."""
-    from tracer.core.networks import ChainKind
-
-    return all(get_chain(str(getattr(s.chain, "slug", s.chain))).kind is ChainKind.UTXO for s in case.seeds)
-
-
-def trace_utxo_case(
-    case: Any,
-    *,
-    policy: Policy | str | None = None,
-    store: Any = None,
-    labels: LabelLookup | None = None,
-    offline: bool = False,
-    api_url: str | None = None,
-    adapter: UtxoAdapter | None = None,
-    max_addresses: int | None = None,
-    case_sha256: str | None = None,
-) -> TraceResult:
-    """`tracer.trace()` for a Bitcoin case: an Esplora adapter at `api_url` (or the case's URL)."""
-    from tracer.api import config_from_case
-
-    config = config_from_case(case, policy=policy, max_addresses=max_addresses)
-    chain = next(s.chain for s in config.seeds)
-    if adapter is None and not offline:
-        from chains.esplora import EsploraAdapter
-
-        spec = (getattr(case, "sources", None) or {}).get(chain)
-        adapter = EsploraAdapter(url=api_url or getattr(spec, "url", None), archive=store)
-    source = UtxoSource(adapter, store, chain=chain, offline=offline)
-    return trace_utxo(config, source, labels=labels, manifest={"case_file_sha256": case_sha256})

@@ -1,0 +1,90 @@
+"""The one engine interface, and one trace of a plan across chain families.
+
+Both chain families implement :class:`ChainEngine` (:class:`tracer.account.run.AccountTrace`,
+:class:`tracer.utxo.run.UtxoTrace`): `run()` starts from the seeds and expands to the end,
+resuming a checkpoint and checkpointing on the way; `result()` gives the tables;
+`evidence_keys()` names what the raw responses behind it mention. :func:`run_plan` runs one
+engine per family present in the seeds and merges their tables into one bundle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from tracer.bundle.merge import merge_results
+from tracer.bundle.result import TraceResult, seed_entries
+from tracer.cases.plan import TracePlan
+from tracer.core.errors import BadInput
+from tracer.core.networks import ChainKind
+from tracer.core.protocols import LabelLookup, Progress
+from tracer.sources.evidence import collect_raw_responses
+from tracer.sources.factory import Sources
+
+
+class ChainEngine(Protocol):
+    """What `tracer.trace` runs for each chain family of a case."""
+
+    def run(self) -> None:
+        """Start from the seeds and expand to the end or the budget (resuming a checkpoint)."""
+        ...
+
+    def result(self, *, manifest: dict[str, Any]) -> TraceResult:
+        """The family's tables, summary and manifest (with `manifest` merged in)."""
+        ...
+
+    def evidence_keys(self, result: TraceResult) -> list[str]:
+        """Addresses and transactions read (raw responses naming one are the evidence)."""
+        ...
+
+
+def make_engines(
+    plan: TracePlan,
+    sources: Sources,
+    *,
+    labels: LabelLookup | None,
+    checkpoints: Any,
+    progress: Callable[[Progress], None] | None,
+) -> list[ChainEngine]:
+    """One engine per chain family of the plan's seeds: the account chains first, then each UTXO chain."""
+    engines: list[ChainEngine] = []
+    if plan.chains_of(ChainKind.EVM) and sources.account is not None:
+        from tracer.account.run import AccountTrace
+
+        config = plan.config_for(ChainKind.EVM)
+        engines.append(AccountTrace(config, sources.account, labels=labels, checkpoints=checkpoints, progress=progress))
+    elif plan.chains_of(ChainKind.EVM):
+        raise BadInput("the case has account-chain seeds but no account history source")
+    for source in sources.utxo.values():
+        from tracer.utxo.run import UtxoTrace
+
+        engines.append(
+            UtxoTrace(
+                plan.config_for(ChainKind.UTXO), source, labels=labels, checkpoints=checkpoints, progress=progress
+            )
+        )
+    return engines
+
+
+def run_plan(
+    plan: TracePlan,
+    sources: Sources,
+    *,
+    labels: LabelLookup | None = None,
+    store: Any = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> TraceResult:
+    """Trace `plan` with one engine per chain family and merge their tables into one result."""
+    checkpoints = store if store is not None and hasattr(store, "write_checkpoint") else None
+    engines = make_engines(plan, sources, labels=labels, checkpoints=checkpoints, progress=progress)
+    manifest = {"case_file_sha256": plan.case_sha256, "sources": sources.describe()}
+    results, keys = [], []
+    for engine in engines:
+        engine.run()
+        result = engine.result(manifest=manifest)
+        results.append(result)
+        keys.extend(engine.evidence_keys(result))
+    merged = merge_results(results, seeds=seed_entries(plan.config.seeds))
+    if store is not None and hasattr(store, "list_responses"):
+        merged.manifest["raw_responses"] = collect_raw_responses(store, keys)
+    return merged

@@ -1,0 +1,130 @@
+"""The one factory from a plan's source spec (per chain) to an adapter and the history services.
+
+Every caller that reads a chain — `tracer.trace`, `heisttrace fetch`, the demo — builds its
+adapters here. Each adapter archives its raw responses in the store (the evidence listed in
+manifest.json); the account chains share one :class:`HistoryService`, each UTXO chain gets
+a :class:`UtxoHistoryService`. Kinds come from :data:`tracer.sources.kinds.SOURCE_KINDS`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tracer.cases.case import SourceSpec
+from tracer.cases.plan import TracePlan
+from tracer.core.errors import BadInput
+from tracer.core.networks import Chain, ChainKind, get_chain
+from tracer.core.protocols import HistoryProvider
+from tracer.sources.history import HistoryService
+from tracer.sources.kinds import SOURCE_KINDS, check_kind
+from tracer.sources.utxo_history import UtxoHistoryService
+
+_KEY_PARAM = re.compile(r"(?i)(apikey|api_key|key|token)=[^&]*")
+
+
+def _etherscan(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
+    from chains.etherscan import EtherscanAdapter
+
+    key = options.pop("api_key", None) or os.environ.get("ETHERSCAN_API_KEY") or None
+    if spec.url:
+        options["base_url"] = spec.url
+    return EtherscanAdapter(api_key=key, **options)
+
+
+def _rpc(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
+    from chains.rpc import RpcAdapter
+
+    if not spec.url:
+        raise BadInput(f"{chain.slug}: the rpc source needs a URL (--rpc-url or url = ... in the case file)")
+    options.pop("api_key", None)
+    return RpcAdapter(url=spec.url, expected_chain=chain, **options)
+
+
+def _esplora(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
+    from chains.esplora import EsploraAdapter
+
+    options.pop("api_key", None)
+    return EsploraAdapter(url=spec.url, **options)
+
+
+#: One builder per kind of :data:`tracer.sources.kinds.SOURCE_KINDS` (a test checks they match).
+BUILDERS: dict[str, Callable[[Chain, SourceSpec, dict[str, Any]], Any]] = {
+    "etherscan": _etherscan,
+    "rpc": _rpc,
+    "esplora": _esplora,
+}
+
+
+def build_adapter(
+    chain: str | Chain,
+    spec: SourceSpec,
+    *,
+    store: Any = None,
+    api_key: str | None = None,
+) -> Any:
+    """The adapter of `spec` for `chain`, archiving raw responses in `store` (BadInput for an unusable kind)."""
+    chain = chain if isinstance(chain, Chain) else get_chain(chain)
+    check_kind(chain.slug, chain.kind, spec.kind)
+    options: dict[str, Any] = {"archive": store, "api_key": api_key}
+    return BUILDERS[spec.kind](chain, spec, options)
+
+
+@dataclass
+class Sources:
+    """The history services of one trace: one for the account chains, one per UTXO chain."""
+
+    account: HistoryProvider | None = None
+    utxo: dict[str, UtxoHistoryService] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> int:
+        account = int(self.account.requests) if self.account is not None else 0
+        return account + sum(s.requests for s in self.utxo.values())
+
+    def describe(self) -> dict[str, Any]:
+        """manifest.json `sources`: per chain, the source kind and its URL (keys redacted)."""
+        adapters: dict[str, Any] = dict(getattr(self.account, "adapters", None) or {})
+        if self.account is not None and not adapters:
+            return {"history": type(self.account).__name__}
+        adapters.update({chain: service.adapter for chain, service in self.utxo.items()})
+        out = {}
+        for slug, adapter in sorted(adapters.items()):
+            url = getattr(adapter, "base_url", None) or getattr(adapter, "url", None)
+            kind = getattr(adapter, "source", type(adapter).__name__)
+            out[slug] = {"kind": kind, "url": _KEY_PARAM.sub(r"\1=REDACTED", url) if isinstance(url, str) else url}
+        return out
+
+
+def build_sources(
+    plan: TracePlan,
+    store: Any,
+    *,
+    account: HistoryProvider | None = None,
+    utxo_adapters: Mapping[str, Any] | None = None,
+) -> Sources:
+    """The history services for every seed chain of `plan` (`account`: a ready account history instead)."""
+    offline = plan.offline
+    if account is None and plan.chains_of(ChainKind.EVM):
+        adapters = {
+            chain: build_adapter(chain, plan.sources[chain], store=store, api_key=plan.api_key)
+            for chain in plan.chains_of(ChainKind.EVM)
+        }
+        account = HistoryService(store, adapters, offline=offline, pin_key=plan.config.case_id)
+    utxo = {}
+    for chain in plan.chains_of(ChainKind.UTXO):
+        adapter = (utxo_adapters or {}).get(chain)
+        if adapter is None and not offline:
+            adapter = build_adapter(chain, plan.sources[chain], store=store)
+        utxo[chain] = UtxoHistoryService(adapter, store, chain=chain, offline=offline)
+    for chain in plan.chains:
+        kind = get_chain(chain).kind
+        if kind not in (ChainKind.EVM, ChainKind.UTXO):
+            raise BadInput(f"{chain}: no engine traces {kind.value} chains yet")
+    return Sources(account=account, utxo=utxo)
+
+
+__all__ = ["BUILDERS", "SOURCE_KINDS", "Sources", "build_adapter", "build_sources"]
