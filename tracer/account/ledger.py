@@ -194,7 +194,6 @@ def _holder(policy: Policy) -> _Proportional | _Lots:
 
 _ALL_TIME = Window()
 
-
 @dataclass(frozen=True, slots=True)
 class Injection:
     """What is stolen at a seed.
