@@ -29,10 +29,9 @@ _KEY_PARAM = re.compile(r"(?i)(apikey|api_key|key|token)=[^&]*")
 def _etherscan(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
     from chains.etherscan import EtherscanAdapter
 
-    key = options.pop("api_key", None) or os.environ.get("ETHERSCAN_API_KEY") or None
     if spec.url:
         options["base_url"] = spec.url
-    return EtherscanAdapter(api_key=key, **options)
+    return EtherscanAdapter(**options)
 
 
 def _rpc(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
@@ -109,8 +108,9 @@ def build_sources(
     """The history services for every seed chain of `plan` (`account`: a ready account history instead)."""
     offline = plan.offline
     if account is None and plan.chains_of(ChainKind.EVM):
+        key = plan.api_key or os.environ.get("ETHERSCAN_API_KEY") or None
         adapters = {
-            chain: build_adapter(chain, plan.sources[chain], store=store, api_key=plan.api_key)
+            chain: build_adapter(chain, plan.sources[chain], store=store, api_key=key)
             for chain in plan.chains_of(ChainKind.EVM)
         }
         account = HistoryService(store, adapters, offline=offline, pin_key=plan.config.case_id)
