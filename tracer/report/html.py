@@ -102,9 +102,7 @@ def _header(case: CaseFile) -> str:
     )
     version = case.bundle.manifest.get("tool_version") or case.bundle.manifest.get("version") or ""
     limits = [str(x) for key in ("gaps", "notes") for x in b.summary.get(key) or () if isinstance(x, str)]
-    limits_html = (
-        '<ul class="limits">' + "".join(f"<li>{e(x)}</li>" for x in limits[:50]) + "</ul>" if limits else ""
-    )
+    limits_html = '<ul class="limits">' + "".join(f"<li>{e(x)}</li>" for x in limits[:50]) + "</ul>" if limits else ""
     return (
         f'<header class="case"><h1>{e(title)}</h1><div class="meta">case <code>{e(b.case)}</code> · '
         f"policy <b>{e(b.policy)}</b> · {status} · written by heisttrace {e(version)}</div>{limits_html}</header>"
