@@ -90,6 +90,7 @@ class _Builder:
             graph=graph,
             manifest=self._manifest(manifest),
             accounting={k: dict(v) for k, v in sorted(self.acc.items())},
+            thief_funds={k: dict(v) for k, v in sorted(self.tf_acc.items())},
         )
 
     def _balance(

@@ -43,6 +43,7 @@ class TraceResult:
     graph: nx.MultiDiGraph
     manifest: dict[str, Any] = field(default_factory=dict)
     accounting: dict[str, dict[str, int]] = field(default_factory=dict)  # asset key -> bucket -> base units
+    thief_funds: dict[str, dict[str, int]] = field(default_factory=dict)  # the same, for thief funds
 
     @property
     def complete(self) -> bool:
