@@ -163,3 +163,66 @@ def test_a_bridge_transaction_that_cannot_be_read_leaves_a_plain_endpoint_and_a_
         f"ethereum {world[1].tx_hash}: not read to see whether bridge {inbox} passed the value on"
         " (etherscan: proxy module not available)"
     ]
+
+
+# An OTC desk / merchant: a fresh address X the thief pays once, then 30 unrelated clients pay it far
+# more, and it pays 40 payees. X serves others: a counterparty endpoint holding what the thief paid it.
+X = addr(60)
+CLIENTS = [addr(2000 + i) for i in range(30)]
+PAYEES = [addr(3000 + i) for i in range(40)]
+OTC = [
+    transfer(1, 10, V, T, 1000),
+    transfer(2, 11, T, X, 1000),
+    *(transfer(100 + i, 12 + i, c, X, 50_000) for i, c in enumerate(CLIENTS)),
+    *(transfer(200 + i, 50 + i, X, p, 30_000) for i, p in enumerate(PAYEES)),
+]
+
+
+def test_a_counterparty_that_serves_others_is_an_endpoint_holding_what_the_thief_paid_it() -> None:
+    state, result = run(OTC)
+    assert not state.attributed and ("ethereum", X) in state.counterparties
+    rows = {r["address"]: r for r in result.endpoints.to_dicts()}
+    assert set(rows) == {X} and rows[X]["category"] == "unknown-service" and rows[X]["label"] == "counterparty"
+    assert rows[X]["tainted_amount"] == "0.000000000000001" and rows[X]["thief_funds_amount"] == "0"
+    native = result.accounting[NATIVE]
+    assert native["stolen"] == native["endpoints"] == 1000 and not result.thief_funds
+    assert not set(PAYEES) & {r["address"] for r in result.addresses.to_dicts()}  # its business is not traced
+    assert result.summary["counterparties"][0]["why"] == "paid by 30 senders outside the thief's side"
+
+
+def test_counterparty_decision_does_not_depend_on_the_order_of_the_source(tmp_path) -> None:
+    _, a = run(OTC)
+    _, b = run(list(reversed(OTC)))
+    a.write(tmp_path / "a", report=False)
+    b.write(tmp_path / "b", report=False)
+    for name in ("summary.json", "flows.csv", "addresses.csv", "endpoints.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_a_consolidation_address_fed_by_many_thief_wallets_is_not_a_counterparty() -> None:
+    wallets = [addr(4000 + i) for i in range(12)]
+    world = [
+        transfer(1, 10, V, T, 12_000),
+        *(transfer(10 + i, 11, T, w, 1000) for i, w in enumerate(wallets)),
+        *(transfer(40 + i, 20 + i, w, C, 1000) for i, w in enumerate(wallets)),
+        transfer(90, 60, C, EX, 12_000),
+        transfer(91, 5, D, C, 1),  # one stranger's payment before
+    ]
+    state, result = run(world, min_taint=Fraction(1, 100))
+    assert ("ethereum", C) not in state.counterparties
+    assert result.accounting[NATIVE]["endpoints"] == 12_000  # all of it reached the exchange through C
+
+
+def test_an_exchange_withdrawal_to_a_thief_address_is_never_stolen() -> None:
+    world = [
+        transfer(1, 10, V, T, 1000),
+        transfer(2, 11, T, A, 1000),  # A: fresh, the thief's
+        transfer(3, 12, EX, A, 5000),  # a withdrawal from the exchange's hot wallet
+        transfer(4, 13, A, F, 6000),
+    ]
+    state, result = run(world)
+    assert ("ethereum", A) in state.attributed and not state.counterparties
+    assert result.accounting[NATIVE]["stolen"] == 1000  # the theft, exactly
+    assert result.summary["assets"][NATIVE]["thief_funds"]["gained"] == "0.000000000000005"  # the thief's, apart
+    flows = {(r["from"], r["to"]): (r["tainted_amount"], r["thief_funds_amount"]) for r in result.flows.to_dicts()}
+    assert flows[(A, F)] == ("0.000000000000001", "0.000000000000005")
