@@ -55,7 +55,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bench.confounders import ConfounderTruth, Confounders, add_confounders, theft_by_asset
+from bench.confounders import Confounders, ConfounderTruth, add_confounders, theft_by_asset
 from bench.groundtruth import FlowRecord, GroundTruthCase
 from chains.emulators.world import EvmWorld
 from tracer.core.models import Category, Label
