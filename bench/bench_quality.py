@@ -131,10 +131,11 @@ def _diagnose(gen: GeneratedWorld, case: GroundTruthCase, traced: Traced, answer
     for f in case.flows:
         successors.setdefault(f.sender, set()).add(f.receiver)
     behind_dilution = _downstream(gen.diluted, successors, case.terminals)
+    kinds = {**gen.kinds, **({a: k for a, (k, _) in gen.confounders.endpoints.items()} if gen.confounders else {})}
     return {
         "missed_by_kind": dict(Counter(str(gen.kinds.get(a, "?")) for a in missed).most_common()),
         "missed_behind_unrecorded_inflow": len(missed & behind_dilution),
-        "missed_endpoints_by_kind": dict(Counter(str(gen.kinds.get(a, "?")) for a in missed_endpoints).most_common()),
+        "missed_endpoints_by_kind": dict(Counter(str(kinds.get(a, "?")) for a in missed_endpoints).most_common()),
         "missed_endpoints_reached_not_stopped": len(missed_endpoints & traced.addresses),
         "false_positives_by_origin": dict(
             Counter(
