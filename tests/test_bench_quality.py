@@ -195,7 +195,7 @@ def test_benchmarks_document_renders_the_table_and_the_shortfalls(tmp_path: Path
     assert ("poison", "poison") in default_configs() and ("lifo", "bfs") in default_configs()
     run = {
         "case": "tiny", "policy": "haircut", "strategy": "ranked", "default": True, "baseline": False, "error": None,
-        "address_recall": 0.5, "precision": 0.95, "endpoint_recall": 1.0, "requests_per_address": 3.1,
+        "address_recall": 0.5, "precision": 0.98, "endpoint_recall": 1.0, "requests_per_address": 3.1,
         "laundering_total": 4, "laundering_found": 2, "traced": 10, "addresses_visited": 5, "requests": 16,
         "wall_seconds": 0.2,
         "diagnosis": {"missed_by_kind": {"launderer": 2}, "missed_behind_unrecorded_inflow": 1},
@@ -212,8 +212,8 @@ def test_benchmarks_document_renders_the_table_and_the_shortfalls(tmp_path: Path
     (tmp_path / "quality.json").write_text(json.dumps(doc))
     (tmp_path / "store.json").write_text(json.dumps({"rows": [{"n": 1, "seconds": 0.5}], "note": "x"}))
     text = render_benchmarks(tmp_path)
-    assert "| tiny | haircut | ranked | off | standard | default | 0.500 | 0.950 | 1.000 |" in text
-    assert "address_recall = 0.500 (target 0.95)" in text
+    assert "| tiny | haircut | ranked | off | standard | default | 0.500 | 0.980 | 1.000 |" in text
+    assert "address_recall = 0.500 (target 0.97)" in text
     assert "## store" in text and "| 1 | 0.500 |" in text
     assert "never copied into this repository" in text
 
@@ -365,3 +365,20 @@ def test_amount_metrics_on_hand_made_bundles(tmp_path: Path) -> None:
     assert without["innocent_inflow_units"] == 1 * unit  # absent thief funds count as zero
     assert without["withdrawals_as_thief_funds_units"] == 0
     assert without["endpoint_amount_error"] == round(3 / 16, 4)
+
+
+def test_shortfalls_name_the_amount_targets() -> None:
+    from bench.bench_quality import shortfalls
+
+    run = {
+        "case": "tiny", "default": True, "error": None, "address_recall": 1.0, "precision": 1.0,
+        "endpoint_recall": 1.0, "requests_per_address": 2.0, "diagnosis": {}, "laundering_total": 3, "laundering_found": 3,
+        "stolen_over_theft_worst": 1.0, "innocent_inflow_share": 0.05, "withdrawals_as_stolen_units": 0,
+    }  # fmt: skip
+    assert shortfalls([run]) == []
+    bad = {**run, "stolen_over_theft_worst": 1.4, "innocent_inflow_share": 0.06, "withdrawals_as_stolen_units": 5}
+    assert [s["metric"] for s in shortfalls([bad])] == [
+        "stolen_over_theft_worst",
+        "innocent_inflow_share",
+        "withdrawals_as_stolen_units",
+    ]
