@@ -70,6 +70,11 @@ NOTES = [
     "thief's like the rest of that asset. The rows with world `hot wallets unlabelled` give the engine no label "
     "for the exchanges' hot wallets: a deposit address is then recognised because it sweeps to one unlabelled "
     "address that proves a service hub and that also paid it (the exchange's gas top-up).",
+    "**Confounders (synthetic).** With `--confounders on` (the default) every case also gets the four SYNTHETIC "
+    "confounder kinds of `bench/confounders.py` (interleaved deposit addresses with separate gas funders, "
+    "instant-exchanger per-order addresses, OTC counterparties paid first by the thief and then by many clients, "
+    "exchange withdrawals into laundering addresses); their truth decides the amount metrics and counts their "
+    "endpoints as terminals. None of it is real data: the expert flows are the only real part of each world.",
     "**Baselines.** Breadth-first expands every address above `min_taint` in hop order: when the budget does "
     "not bind it reaches exactly the ranked strategy's set, only in another order. Poison (policy and "
     "strategy) follows every tainted input in full: the most requests.",
