@@ -71,12 +71,12 @@ def _order(tr: Transfer) -> tuple[int, int, str, int]:
 
 
 # --------------------------------------------------------------------------- limits: serving others
-#: Distinct senders outside the thief's side that make an address a counterparty (it serves others).
+#: Distinct senders outside the thief's side that an address serving others has at least ...
 COUNTERPARTY_MIN_SENDERS = 10
-#: ... or value from outside the thief's side this many times what the thief's side paid it,
+#: ... and that together paid it more than this many times what the thief's side did, in some asset.
+#: Both, because launderers top up their own addresses from fresh wallets too (many senders, modest
+#: value), and one rich outside sender is a wallet of the thief's or a single payer, not a business.
 COUNTERPARTY_VALUE_RATIO = 10
-#: ... from at least this many outside senders (one other wallet topping it up is not a business).
-COUNTERPARTY_RATIO_MIN_SENDERS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,17 +142,15 @@ def inflow_share(
 def serves_others(share: InflowShare) -> str | None:
     """Why an address the thief paid serves others (a counterparty: OTC desk, merchant, payee), or None.
 
-    Rule: at least `COUNTERPARTY_MIN_SENDERS` distinct senders outside the thief's side paid it in the
-    assets the thief paid it in; or those outside senders (at least `COUNTERPARTY_RATIO_MIN_SENDERS`)
-    paid it more than `COUNTERPARTY_VALUE_RATIO` times what the thief's side did, in some asset.
+    Rule: at least `COUNTERPARTY_MIN_SENDERS` distinct senders outside the thief's side paid it, in an
+    asset the thief's side paid it in, more than `COUNTERPARTY_VALUE_RATIO` times what the thief's side did.
     """
     n = len(share.outside_senders)
-    if n >= COUNTERPARTY_MIN_SENDERS:
-        return f"paid by {n} senders outside the thief's side"
-    if n >= COUNTERPARTY_RATIO_MIN_SENDERS:
-        for key in sorted(share.outside):
-            theirs, ours = share.outside[key], share.thief.get(key, 0)
-            if ours and theirs > COUNTERPARTY_VALUE_RATIO * ours:
-                ratio = Fraction(theirs, ours)
-                return f"{n} senders outside the thief's side paid it {float(ratio):.1f}x what the thief did in {key}"
+    if n < COUNTERPARTY_MIN_SENDERS:
+        return None
+    for key in sorted(share.outside):
+        theirs, ours = share.outside[key], share.thief.get(key, 0)
+        if ours and theirs > COUNTERPARTY_VALUE_RATIO * ours:
+            ratio = Fraction(theirs, ours)
+            return f"{n} senders outside the thief's side paid it {float(ratio):.1f}x what the thief's side did in {key}"  # noqa: E501
     return None

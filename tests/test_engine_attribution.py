@@ -226,3 +226,9 @@ def test_an_exchange_withdrawal_to_a_thief_address_is_never_stolen() -> None:
     assert result.summary["assets"][NATIVE]["thief_funds"]["gained"] == "0.000000000000005"  # the thief's, apart
     flows = {(r["from"], r["to"]): (r["tainted_amount"], r["thief_funds_amount"]) for r in result.flows.to_dicts()}
     assert flows[(A, F)] == ("0.000000000000001", "0.000000000000005")
+
+
+def test_an_exchange_withdrawal_to_a_thief_seed_is_not_stolen() -> None:
+    world = [transfer(1, 10, V, T, 1000), transfer(2, 11, EX, T, 500), transfer(3, 12, T, C, 1500)]
+    _, result = run(world)
+    assert result.accounting[NATIVE]["stolen"] == 1000  # the theft; the withdrawal is the thief's own money

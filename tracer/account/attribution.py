@@ -57,6 +57,21 @@ class AddressRules:
         ignored |= {a for c, a in self.state.seeds if c == chain}
         return inflow_share(node[1], transfers, thief_edges=self._thief_edges(node), ignored=frozenset(ignored))
 
+    def _reached(self, node: Node) -> bool:
+        return any(v[0] for v in self.state.inflows.get(node, {}).values()) or any(
+            v[0] for v in self.state.tf_inflows.get(node, {}).values()
+        )
+
+    def _recheck_counterparties(self) -> bool:
+        """Replay the counterparties that no longer serve others once the whole trace is known (their senders
+        were reached by taint after they were judged). True when any changed."""
+        changed = False
+        for node in sorted(self.state.counterparties):
+            if serves_others(self._share(node, self._histories[node])) is None:
+                self._replay(node)
+                changed = True
+        return changed
+
     def _check_counterparty(self, node: Node, transfers: Sequence[Transfer]) -> None:
         """Make `node` a counterparty endpoint while it serves others; undo it when it no longer does."""
         state = self.state

@@ -199,6 +199,9 @@ class Engine(SeedRules, AddressRules):
             if node is None and self._dirty:
                 self._settle()  # pending changes may put nodes back on the frontier
                 node = self.frontier.pop()
+            if node is None and self._recheck_counterparties():
+                self._settle()  # a counterparty whose senders turned out to be the thief's is traced on
+                node = self.frontier.pop()
             if node is None:
                 break
             self._expand(node)
@@ -517,6 +520,8 @@ class Engine(SeedRules, AddressRules):
         if self._replaying and self._resume is not None:
             self._leave_replay(exact=len(self.state.expanded_order) == len(self._resume[0]))
         self._settle()
+        while self._recheck_counterparties():  # within the budget: settle what the rechecks changed
+            self._settle()
         self._collect_evidence()
         state = self.state
         state.requests = self._requests()
