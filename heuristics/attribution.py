@@ -152,5 +152,7 @@ def serves_others(share: InflowShare) -> str | None:
         theirs, ours = share.outside[key], share.thief.get(key, 0)
         if ours and theirs > COUNTERPARTY_VALUE_RATIO * ours:
             ratio = Fraction(theirs, ours)
-            return f"{n} senders outside the thief's side paid it {float(ratio):.1f}x what the thief's side did in {key}"  # noqa: E501
+            return (
+                f"{n} senders outside the thief's side paid it {float(ratio):.1f}x what the thief's side did in {key}"  # noqa: E501
+            )
     return None

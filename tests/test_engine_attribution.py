@@ -187,7 +187,7 @@ def test_a_counterparty_that_serves_others_is_an_endpoint_holding_what_the_thief
     native = result.accounting[NATIVE]
     assert native["stolen"] == native["endpoints"] == 1000 and not result.thief_funds
     assert not set(PAYEES) & {r["address"] for r in result.addresses.to_dicts()}  # its business is not traced
-    assert result.summary["counterparties"][0]["why"] == "paid by 30 senders outside the thief's side"
+    assert result.summary["counterparties"][0]["why"].startswith("30 senders outside the thief's side paid it 1500.0x")
 
 
 def test_counterparty_decision_does_not_depend_on_the_order_of_the_source(tmp_path) -> None:
@@ -226,9 +226,3 @@ def test_an_exchange_withdrawal_to_a_thief_address_is_never_stolen() -> None:
     assert result.summary["assets"][NATIVE]["thief_funds"]["gained"] == "0.000000000000005"  # the thief's, apart
     flows = {(r["from"], r["to"]): (r["tainted_amount"], r["thief_funds_amount"]) for r in result.flows.to_dicts()}
     assert flows[(A, F)] == ("0.000000000000001", "0.000000000000005")
-
-
-def test_an_exchange_withdrawal_to_a_thief_seed_is_not_stolen() -> None:
-    world = [transfer(1, 10, V, T, 1000), transfer(2, 11, EX, T, 500), transfer(3, 12, T, C, 1500)]
-    _, result = run(world)
-    assert result.accounting[NATIVE]["stolen"] == 1000  # the theft; the withdrawal is the thief's own money

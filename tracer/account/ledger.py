@@ -89,7 +89,6 @@ class Injection:
     caps: Mapping[str, int] | None = None
     edges: Mapping[EdgeKey, int] = field(default_factory=dict)
     seeds: frozenset[str] = frozenset()  # seed addresses on this chain (inflows from them are not "new")
-    services: frozenset[str] = frozenset()  # labelled services paying a thief seed: withdrawals, never stolen
     attributed: bool = False
     start: tuple[int, int, str, int] | None = None  # order key from which inflows count (attributed only)
     assets: frozenset[str] | None = None  # attributed only: the asset keys whose inflows count
@@ -357,7 +356,6 @@ def _eligible_theft_inflow(tr: Transfer, window: Window, injection: Injection, p
         and tr.success
         and not tr.noise
         and tr.sender not in injection.seeds
-        and tr.sender not in injection.services
         and _thief_holds(tr, asset_key(tr.asset), window, injection)
     )
 

@@ -22,16 +22,6 @@ from tracer.core.networks import ChainKind, get_chain
 class SeedRules:
     """Mixin: start a trace from its seeds."""
 
-    def _service_senders(self, node: Node, transfers: Sequence[Transfer]) -> frozenset[str]:
-        """Senders of `node`'s inflows labelled as services (endpoints): an exchange withdrawal is never stolen."""
-        senders = sorted({tr.sender for tr in transfers if tr.receiver == node[1] and tr.sender != node[1]})
-        found = set()
-        for sender in senders:
-            label = self._label((node[0], sender))
-            if label is not None and label.is_endpoint:
-                found.add(sender)
-        return frozenset(found)
-
     def _start_seeds(self) -> None:
         cfg = self.config
         seed_nodes: list[Node] = []
@@ -83,7 +73,6 @@ class SeedRules:
                 caps=caps,
                 edges=tx_edges.get(node, {}),
                 seeds=frozenset(by_chain.get(node[0], set())),
-                services=self._service_senders(node, transfers),
             )
             self._histories[node] = transfers
             self._replay(node)

@@ -229,7 +229,7 @@ def _attributed_notes(case: CaseFile) -> str:
         f'<li>{e(info.symbol)} <span class="note">{e(info.key)}</span>: stolen '
         f'<span title="{e(exact(info.ledger["stolen"]))}">{e(amount(info.ledger["stolen"]))}</span>; plus '
         f'<span title="{e(exact(info.attributed))}">{e(amount(info.attributed))}</span> {e(info.symbol)} '
-        f'{e(ATTRIBUTED_TEXT)}, of which '
+        f"{e(ATTRIBUTED_TEXT)}, of which "
         f'<span title="{e(exact(info.thief_funds_at_endpoints))}">{e(amount(info.thief_funds_at_endpoints))}</span> '
         f'{e(info.symbol)} reached endpoints · <a href="#attribution">the addresses</a></li>'
         for info in case.bundle.assets.values()
