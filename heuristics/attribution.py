@@ -153,6 +153,6 @@ def serves_others(share: InflowShare) -> str | None:
         if ours and theirs > COUNTERPARTY_VALUE_RATIO * ours:
             ratio = Fraction(theirs, ours)
             return (
-                f"{n} senders outside the thief's side paid it {float(ratio):.1f}x what the thief's side did in {key}"  # noqa: E501
+                f"{n} senders outside the thief's side paid it {float(ratio):.1f}x what the thief's side did in {key}"
             )
     return None
