@@ -56,6 +56,32 @@ which the trace stops (reported as an endpoint, or taint rests there) / terminal
 the flows. **Req/addr** = source requests / addresses whose history was fetched. Each run
 starts from an empty store, so requests are cold-cache numbers; wall time includes the HTTP
 round trips to the local emulator.
+
+**Confounders (issue 13; `--confounders on`, the default).** `bench/confounders.py` adds, on
+every case, four kinds of SYNTHETIC innocent parties, each with its own knobs (documented in
+the module and listed under `world_options.confounders` in the JSON): (1) exchange deposit
+addresses where an unrelated customer deposits before each sweep, swept per deposit or
+together, with the sweep's gas from a separate unlabelled gas funder or from the hot wallet
+(new synthetic ones, and every expert deposit terminal); (2) instant-exchanger per-order
+addresses that the thief pays and that forward to the exchanger's hub, which never funded
+them (one hub labelled, the others unlabelled; each hub serves unrelated orders too);
+(3) OTC/merchant counterparties the thief pays first, which then receive 100-250× as much from
+30-80 unrelated clients and pay hundreds of innocent payees; (4) withdrawals from a labelled
+synthetic exchange hot wallet into laundering addresses. The thief's payments of kinds 1-3 are
+funded by fresh synthetic thefts into a seed, so the expert flows are untouched. *Truth*: the
+addresses of kinds 1-3 are endpoints (counted as terminals) holding exactly what the thief paid;
+their clients, customers, payees, hubs and gas funders are innocent; withdrawals are not stolen.
+
+**Amount metrics.** **Stolen/theft** per asset = `summary.json` `assets[k].stolen` / the true
+theft (what the seeds received in the window from non-seed senders that are not labelled
+services); the table shows the worst asset; target exactly 1. **Innocent inflow** = at the
+confounder endpoints, stolen plus thief funds counted beyond what the thief paid them, as a
+share of what the thief paid them (target ≤ 0.05). **Withdrawals as stolen** = taint carried
+on the flow rows of the exchange withdrawals (base units of USDG, target 0). **Amount error** =
+Σ |reported − true| / Σ true over the true endpoints (expert terminals: what the laundering
+addresses paid them; confounder endpoints: what the thief paid), reported = stolen + thief
+funds. Thief funds are read from a `thief_funds` quantity (summary key, `thief_funds*` CSV
+columns) when the bundle has one, else counted as zero.
 """
 
 
@@ -87,7 +113,10 @@ def render_quality(data: dict[str, Any]) -> str:
         f"attribution `{default.get('attribution', 'first-funder')}`. "
         f"Targets on every case: recall ≥ {targets.get('address_recall')}, precision ≥ {targets.get('precision')}, "
         f"endpoint recall ≥ {targets.get('endpoint_recall')}, ≤ {targets.get('requests_per_address')} requests "
-        "per traced address.\n"
+        f"per traced address, stolen/theft = {targets.get('stolen_over_theft_worst', 1.0)}, innocent inflow ≤ "
+        f"{targets.get('innocent_inflow_share', '-')}, withdrawals as stolen = "
+        f"{targets.get('withdrawals_as_stolen_units', '-')}. Confounders: "
+        f"{'on' if (data.get('world_options') or {}).get('confounders') else 'off'}.\n"
     )
     cases = data.get("cases", [])
     if cases:
@@ -137,6 +166,11 @@ def render_quality(data: dict[str, Any]) -> str:
                     "requests": r.get("requests"),
                     "req/addr": r.get("requests_per_address"),
                     "attributed": r.get("attributed_addresses", 0),
+                    "stolen/theft": r.get("stolen_over_theft_worst"),
+                    "innocent inflow": r.get("innocent_inflow_share"),
+                    "innocent traced": r.get("innocent_addresses_traced"),
+                    "withdrawals as stolen": r.get("withdrawals_as_stolen_units"),
+                    "amount error": r.get("endpoint_amount_error"),
                     "wall s": r.get("wall_seconds"),
                     "error": r.get("error") or "",
                 }

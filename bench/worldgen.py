@@ -55,6 +55,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bench.confounders import Confounders, ConfounderTruth, add_confounders, theft_by_asset
 from bench.groundtruth import FlowRecord, GroundTruthCase
 from chains.emulators.world import EvmWorld
 from tracer.core.models import Category, Label
@@ -97,6 +98,8 @@ class WorldOptions:
     unrecorded: str = "clean-sender"
     #: False: the synthetic hot wallets carry no label (as many real ones in public label sets).
     label_hot_wallets: bool = True
+    #: SYNTHETIC confounders of issue 13 (bench/confounders.py); None: the standard world, unchanged.
+    confounders: Confounders | None = None
 
 
 @dataclass
@@ -114,6 +117,8 @@ class GeneratedWorld:
     purposes: dict[str, str] = field(default_factory=dict)  # synthetic address -> what it was made for
     diluted: frozenset[str] = frozenset()  # expert addresses that got an unrecorded inflow
     stats: dict[str, int] = field(default_factory=dict)
+    confounders: ConfounderTruth | None = None  # what the synthetic confounders are (None: not added)
+    theft: dict[str, int] = field(default_factory=dict)  # asset key -> true theft in base units
 
     def case_toml(
         self, *, api_url: str, max_addresses: int = 3000, policy: str | None = None, attribution: bool = True
@@ -526,7 +531,11 @@ class _Generator:
             ):
                 self.b.contracts.add(address)
         self.emit_expert_flows()
-        self.sweeps()
+        confounding = add_confounders(self, self.options.confounders) if self.options.confounders else None
+        if confounding is not None:
+            confounding.sweep_interleaved()
+        else:
+            self.sweeps()
         self.service_hubs()
         self.routers()
         self.exchange_customers()
@@ -538,6 +547,16 @@ class _Generator:
         since = min(
             (t.block for s in self.case.sources for t in world.txs_touching(s) if any(k.to == s for k in t.tokens)),
             default=self.first_block,
+        )
+        if confounding is not None:
+            self.stats.update(confounding.truth.as_stats())
+        labelled_services = {lab.address for lab in self.labels}
+        theft = theft_by_asset(
+            world.txs,
+            seeds=self.case.sources,
+            since_block=since,
+            services=labelled_services,
+            assets={"native": "ethereum:native", self.token.address: f"ethereum:{self.token.address}"},
         )
         return GeneratedWorld(
             slug=self.case.slug,
@@ -551,6 +570,8 @@ class _Generator:
             purposes=dict(self.b.purposes),
             diluted=frozenset(self.diluted),
             stats=dict(sorted(self.stats.items())),
+            confounders=confounding.truth if confounding is not None else None,
+            theft=theft,
         )
 
 

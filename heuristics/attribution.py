@@ -8,6 +8,14 @@ that payment on. Only the *first* payment it received from the thief is consider
 address that already held value when the thief first paid it (a victim, a merchant, an
 exchange customer) is never attributed by this rule.
 
+Limits: the rule only makes an address the thief's while it behaves like the thief's wallet.
+An address that serves others (:func:`serves_others`: many senders outside the thief's side, or
+far more value from them than from the thief) is a counterparty, never attributed: what the
+thief paid it stays there as an endpoint, and its other business is not followed. Deposit
+addresses (every outflow swept to one service hub, :mod:`heuristics.deposits`) are endpoints
+before attribution is considered, so a per-order address of an instant exchanger is never the
+thief's either.
+
 Launderers spread stolen value over fresh addresses and later top them up from elsewhere
 (other victims, other wallets of theirs); value-based taint then dilutes while the
 addresses are plainly the thief's. Attribution lets the tracer follow what thief-controlled
@@ -16,10 +24,11 @@ addresses send, and says why for each address it attributed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
 from fractions import Fraction
 
-from tracer.core.models import Transfer
+from tracer.core.models import Transfer, TransferKind
 
 #: At most this share of the first thief payment may already be held for the address to count as fresh.
 FRESH_SHARE = Fraction(1, 100)
@@ -59,3 +68,91 @@ def funded_by_thief(address: str, transfers: Sequence[Transfer], payment: Transf
 
 def _order(tr: Transfer) -> tuple[int, int, str, int]:
     return tr.order_key
+
+
+# --------------------------------------------------------------------------- limits: serving others
+#: Distinct senders outside the thief's side that an address serving others has at least ...
+COUNTERPARTY_MIN_SENDERS = 10
+#: ... and that together paid it more than this many times what the thief's side did, in some asset.
+#: Both, because launderers top up their own addresses from fresh wallets too (many senders, modest
+#: value), and one rich outside sender is a wallet of the thief's or a single payer, not a business.
+COUNTERPARTY_VALUE_RATIO = 10
+
+
+@dataclass(frozen=True, slots=True)
+class InflowShare:
+    """Who paid an address, split between the thief's side and everyone else (per asset, base units)."""
+
+    thief: dict[str, int]
+    outside: dict[str, int]
+    outside_senders: frozenset[str]
+    thief_senders: frozenset[str]
+
+
+def inflow_share(
+    address: str,
+    transfers: Sequence[Transfer],
+    *,
+    thief_edges: Mapping[tuple[str, int], int],
+    ignored: Set[str] = frozenset(),
+) -> InflowShare:
+    """Split `address`'s inflows into the thief's side and the outside, in the assets the thief paid in.
+
+    `thief_edges` maps the inflow edges (tx hash, position) that carry stolen value or thief funds to
+    the amount they carry. An outside inflow is any other value inflow in one of those assets, except
+    from `ignored` senders (the thief's own addresses, labelled services: an exchange withdrawal is
+    neither evidence of a business nor the thief's side) and except what the address receives in a
+    transaction it paid into itself (a swap's proceeds).
+    """
+    paying = {
+        tr.tx_hash
+        for tr in transfers
+        if tr.sender == address and tr.receiver != address and tr.kind is not TransferKind.FEE and tr.moves_value
+    }
+    thief: dict[str, int] = {}
+    thief_senders: set[str] = set()
+    inflows = [
+        tr
+        for tr in transfers
+        if tr.receiver == address
+        and tr.sender != address
+        and tr.moves_value
+        and not tr.noise
+        and tr.amount > 0
+        and tr.kind is not TransferKind.FEE
+    ]
+    for tr in inflows:
+        carried = thief_edges.get((tr.tx_hash, tr.position), 0)
+        if carried:
+            thief[tr.asset.key] = thief.get(tr.asset.key, 0) + carried
+            thief_senders.add(tr.sender)
+    outside: dict[str, int] = {}
+    senders: set[str] = set()
+    for tr in inflows:
+        key = tr.asset.key
+        if key not in thief or (tr.tx_hash, tr.position) in thief_edges or tr.tx_hash in paying:
+            continue
+        if tr.sender in ignored or tr.sender in thief_senders:
+            continue
+        outside[key] = outside.get(key, 0) + tr.amount
+        senders.add(tr.sender)
+    return InflowShare(thief, outside, frozenset(senders), frozenset(thief_senders))
+
+
+def serves_others(share: InflowShare) -> str | None:
+    """Why an address the thief paid serves others (a counterparty: OTC desk, merchant, payee), or None.
+
+    Rule: at least `COUNTERPARTY_MIN_SENDERS` distinct senders outside the thief's side paid it, in an
+    asset the thief's side paid it in, more than `COUNTERPARTY_VALUE_RATIO` times what the thief's side did.
+    """
+    n = len(share.outside_senders)
+    if n < COUNTERPARTY_MIN_SENDERS:
+        return None
+    for key in sorted(share.outside):
+        theirs, ours = share.outside[key], share.thief.get(key, 0)
+        if ours and theirs > COUNTERPARTY_VALUE_RATIO * ours:
+            ratio = Fraction(theirs, ours)
+            return (
+                f"{n} senders outside the thief's side paid it {float(ratio):.1f}x what the thief's side did in {key}"
+            )
+    return None

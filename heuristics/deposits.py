@@ -1,18 +1,27 @@
-"""Recognise exchange deposit addresses: they forward what they receive to an exchange wallet.
+"""Recognise exchange deposit addresses, as exchanges run them: drained by sweeps to one exchange wallet.
 
 Rule (deposit-address reuse, Victor, "Address clustering heuristics for Ethereum", FC 2020;
-thresholds as in Tutela, Tang et al. 2022): an address whose every outgoing payment goes to
-wallets labelled as one exchange, and whose every such sweep forwards — within `TAU_BLOCKS`
-blocks of the first deposit it sweeps — the amount received since the previous sweep, less
-at most a small tolerance, is that exchange's deposit address.
+thresholds as in Tutela, Tang et al. 2022, loosened to how exchanges actually sweep): an
+address is an exchange's deposit address when
 
-Tolerance: for the native coin `ALPHA_NATIVE` of its unit (0.01 ETH: what gas can eat);
-for tokens `ALPHA_RELATIVE` of the amount received (tokens pay no gas, sweeps are exact or
-nearly). The sweep must not exceed what arrived.
+- every value outflow (fees aside) goes to wallets labelled as one exchange (or one service
+  hub standing in for it), and there is at least one such sweep;
+- every deposit of a swept asset is swept within `TAU_BLOCKS` blocks: a sweep of that asset
+  follows it inside the window (deposits and sweeps may interleave: a second deposit before
+  the first sweep, one sweep for several deposits, partial sweeps), unless it arrived after
+  the last sweep (still pending at the end of the history);
+- no sweep takes more than the address held (a sweep of value the history does not show is
+  not a deposit address's), and after the last sweep it holds at most a tolerance of what
+  it received before it: `ALPHA_NATIVE` of the coin's unit (0.01 ETH: what gas can leave) or
+  `ALPHA_RELATIVE` of the amount received for tokens.
+
+Where the gas for a token sweep comes from (the hub, or a separate gas funder) does not
+matter: the native coin is only checked when it is swept. The amount at the address is what
+was deposited (the tracer counts its tainted inflows there).
 
 Where the sweeps go to one unlabelled address, the tracer first checks whether that address is
 a service hub (:mod:`heuristics.services`); if so it stands in for the exchange (exchanges' hot
-wallets are often unlabelled in public sets).
+wallets and instant exchangers' collectors are often unlabelled in public sets).
 """
 
 from __future__ import annotations
@@ -36,6 +45,14 @@ def _tolerance(received: int, transfer: Transfer) -> int:
     return int(ALPHA_RELATIVE * received)
 
 
+#: Labelled categories whose wallets sweep deposit addresses.
+HUB_CATEGORIES = frozenset({Category.EXCHANGE, Category.INSTANT_EXCHANGER})
+
+
+def _counts(tr: Transfer) -> bool:
+    return not tr.noise and tr.moves_value and tr.kind is not TransferKind.FEE and tr.sender != tr.receiver
+
+
 def detect_deposit_address(
     chain: str,
     address: str,
@@ -49,39 +66,53 @@ def detect_deposit_address(
     `transfers` is the address's history in canonical order; `labels` maps each receiver of
     its outflows to its label (or None).
     """
-    exchange: str | None = None
-    pending: dict[str, tuple[int, int]] = {}  # asset key -> (received since last sweep, first block)
-    sweeps = 0
+    hub: Label | None = None
+    sweeps: dict[str, list[int]] = {}  # asset key -> sweep blocks
     for tr in transfers:
-        if tr.noise or not tr.moves_value or tr.kind is TransferKind.FEE or tr.sender == tr.receiver:
-            continue
-        key = tr.asset.key
-        if tr.receiver == address:
-            received, first = pending.get(key, (0, tr.block))
-            pending[key] = (received + tr.amount, first)
-            continue
-        if tr.sender != address or tr.receiver == FEE_SINK:
+        if not _counts(tr) or tr.sender != address or tr.receiver == FEE_SINK or tr.amount == 0:
             continue
         label = labels.get(tr.receiver)
-        if label is None or label.category is not Category.EXCHANGE:
+        if label is None or label.category not in HUB_CATEGORIES:
             return None
-        if exchange is None:
-            exchange = label.name
-        elif label.name != exchange:
+        if hub is None:
+            hub = label
+        elif label.name != hub.name:
             return None
-        received, first = pending.pop(key, (0, tr.block))
-        if tr.amount > received or received - tr.amount > _tolerance(received, tr) or tr.block - first > tau_blocks:
-            return None
-        sweeps += 1
-    if not sweeps or exchange is None:
+        sweeps.setdefault(tr.asset.key, []).append(tr.block)
+    if hub is None:
         return None
+    balance: dict[str, int] = {}
+    received: dict[str, int] = {}  # received before the last sweep of the asset
+    for tr in transfers:
+        key = tr.asset.key
+        blocks = sweeps.get(key)
+        if blocks is None or not _counts(tr):
+            continue
+        if tr.receiver == address:
+            balance[key] = balance.get(key, 0) + tr.amount
+            if tr.block <= blocks[-1]:
+                received[key] = received.get(key, 0) + tr.amount
+                swept_by = next(b for b in blocks if b >= tr.block)
+                if swept_by - tr.block > tau_blocks:
+                    return None
+        elif tr.sender == address and tr.receiver != FEE_SINK:
+            balance[key] = balance.get(key, 0) - tr.amount
+            if balance[key] < 0:
+                return None
+        elif tr.sender == address:  # a fee in the swept (native) asset
+            balance[key] = max(balance.get(key, 0) - tr.amount, 0)
+        if tr.sender == address and tr.block == blocks[-1] and tr.receiver != FEE_SINK:
+            residual = balance[key]
+            if residual > _tolerance(received.get(key, 0), tr):
+                return None
+    count = sum(len(b) for b in sweeps.values())
     return Label(
         chain=chain,
         address=address,
         category=Category.EXCHANGE_DEPOSIT,
-        name=f"{exchange} deposit address",
+        name=f"{hub.name} deposit address",
         source="heuristic:deposit-reuse",
-        source_words=f"{sweeps} sweep(s) to {exchange} within {tau_blocks} blocks of the deposits",
+        source_words=f"{count} sweep(s) to {hub.name}, each deposit swept within {tau_blocks} blocks, left near zero",
     )
 
 

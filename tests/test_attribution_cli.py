@@ -30,7 +30,7 @@ from tracer.report.casefile import analyse_bundle
 from tracer.report.fmt import ATTRIBUTED_TEXT
 
 ETH = 10**18
-LINE = "gained by thief-controlled addresses after the theft (first-funder attribution)"
+LINE = "thief funds: value thief-controlled addresses gained from elsewhere (first-funder attribution), not stolen"
 GOOD = Path(__file__).parent / "data" / "cases"
 
 
@@ -135,8 +135,10 @@ def test_attribution_is_on_by_default_and_reported(emulator, tmp_path: Path) -> 
     summary = trace_json(home, case, tmp_path / "on")
     assert summary["parameters"]["attribution"] == "first-funder"
     native = summary["assets"]["ethereum:native"]
-    assert native["stolen"] == "105" and native["attributed"] == "5"  # the top-up counts as stolen
-    assert summary["endpoints_by_category"]["mixer"]["ethereum:native"] == "24"
+    assert native["stolen"] == "100" and native["thief_funds"]["gained"] == "5"  # the top-up is thief funds
+    assert summary["endpoints_by_category"]["mixer"]["ethereum:native"] == "19.2"  # stolen only
+    mixer = next(r for r in summary["endpoints"] if r["category"] == "mixer")
+    assert mixer["amount"] == "19.2" and native["thief_funds"]["endpoints"] == "4.8"  # the top-up, apart
     assert [(r["address"], r["funded_by"], r["tx_hash"]) for r in summary["attributed_addresses"]] == [
         (HOP, THIEF, h(2))
     ]
@@ -144,11 +146,11 @@ def test_attribution_is_on_by_default_and_reported(emulator, tmp_path: Path) -> 
     env, out, _ = make_env(home)
     assert main(["trace", str(case), "--out", str(tmp_path / "again"), "--offline"], env=env) == 0
     printed = " ".join(out.getvalue().split())
-    assert f"of which 5 ETH {ATTRIBUTED_TEXT}" in printed and "1 address taken as thief-controlled" in printed
+    assert f"plus 5 ETH {ATTRIBUTED_TEXT}" in printed and "1 address taken as thief-controlled" in printed
     # so do `show` and the case file written with the bundle
     env, out, _ = make_env(home)
     assert main(["show", str(tmp_path / "on")], env=env) == 0
-    assert f"of which 5 ETH {LINE}" in " ".join(out.getvalue().split())
+    assert f"plus 5 ETH {LINE}" in " ".join(out.getvalue().split())
     html = (tmp_path / "on" / "report.html").read_text()
     assert '<section id="attribution">' in html and f"https://etherscan.io/address/{HOP}" in html
 
@@ -159,7 +161,7 @@ def test_no_attribution_flag_traces_value_only(emulator, tmp_path: Path) -> None
     assert summary["parameters"]["attribution"] == "off"
     assert summary["attributed_addresses"] == []
     native = summary["assets"]["ethereum:native"]
-    assert "attributed" not in native and native["stolen"] == "100"
+    assert "thief_funds" not in native and native["stolen"] == "100"
     assert Decimal(summary["endpoints_by_category"]["mixer"]["ethereum:native"]) < Decimal("19.3")  # diluted
     html = (tmp_path / "off" / "report.html").read_text()
     assert 'id="attribution"' not in html and LINE not in html
@@ -208,7 +210,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     transit = sorted(r.address for r in bundle.addresses if r.chain == "ethereum" and r.role == "transit")
     seed = next(r.address for r in bundle.addresses if r.chain == "ethereum" and r.role == "seed")
     tx = next(f.tx_hash for f in bundle.flows if f.chain == "ethereum")
-    summary["assets"]["ethereum:native"]["attributed"] = "1.25"
+    summary["assets"]["ethereum:native"]["thief_funds"] = {"gained": "1.25", "endpoints": "1.25"}
     summary["parameters"]["attribution"] = "first-funder"
     summary["attributed_addresses"] = [
         {
@@ -247,15 +249,16 @@ def test_bundle_with_attribution_shows_the_line_and_the_section(bundles: dict, t
     html = write_report(bundles["new"], out=tmp_path / "new.html").read_text()
     assert '<section id="attribution"><h2>Thief-controlled addresses (2)</h2>' in html
     assert 'href="#attribution"' in html  # in the table of contents and under the balance sheet
-    assert f"of which 1.25 ETH {LINE}" in html.replace("</span>", "").replace('<span title="1.25">', "")
+    assert f"plus 1.25 ETH {LINE}" in html.replace("</span>", "").replace('<span title="1.25">', "")
+    assert "1.25 ETH reached endpoints" in html.replace("</span>", "").replace('<span title="1.25">', "")
     assert f'href="https://etherscan.io/address/{bundles["transit"]}"' in html
     assert f'href="https://etherscan.io/tx/{bundles["tx"]}"' in html
     assert "--no-attribution" in html and "attribution = false" in html
     assert HOSTILE_LABEL not in html
     md = write_report(bundles["new"], fmt="md", out=tmp_path / "new.md").read_text()
-    assert "## Thief-controlled addresses (2)" in md and "of which 1\\.25 ETH gained by thief\\-controlled" in md
+    assert "## Thief-controlled addresses (2)" in md and "plus 1\\.25 ETH thief funds" in md
     sheet = _sheet(bundles["new"])
-    assert f"of which 1.25 ETH {LINE}" in sheet and "2 addresses taken as thief-controlled" in sheet
+    assert f"plus 1.25 ETH {LINE}" in sheet and "2 addresses taken as thief-controlled" in sheet
 
 
 @pytest.mark.parametrize(
@@ -274,9 +277,9 @@ def test_malformed_attribution_in_a_bundle_is_one_line_bad_input(bundles: dict, 
         read_bundle(broken)
     assert needle in str(info.value) and "\n" not in str(info.value)
     summary["attributed_addresses"] = []
-    summary["assets"]["ethereum:native"]["attributed"] = "lots"
+    summary["assets"]["ethereum:native"]["thief_funds"] = {"gained": "lots"}
     (broken / "summary.json").write_text(json.dumps(summary))
-    with pytest.raises(BadInput, match="attributed 'lots' is not a decimal amount"):
+    with pytest.raises(BadInput, match="thief_funds holds an amount that is not a decimal"):
         read_bundle(broken)
 
 

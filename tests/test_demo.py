@@ -26,7 +26,7 @@ def test_scenario_is_deterministic_and_labelled_synthetic() -> None:
 
 
 def _balance(sheet: dict[str, str]) -> tuple[Decimal, Decimal]:
-    d = {k: Decimal(v) for k, v in sheet.items() if k != "symbol"}
+    d = {k: Decimal(v) for k, v in sheet.items() if k not in ("symbol", "thief_funds")}
     inflow = d["stolen"] + d["swapped_in"]
     outflow = sum(d[k] for k in ("endpoints", "unmoved", "fees", "below_threshold", "unexplored", "swapped_out"))
     return inflow, outflow
@@ -65,12 +65,16 @@ def test_demo_trace_follows_the_playbook(demo_run: tuple[int, Path, str]) -> Non
     dusd = next(v for k, v in summary["assets"].items() if v["symbol"] == "DUSD")
     # The DEX swap: all stolen DUSD left as a swap and came back as 600 ETH.
     assert Decimal(dusd["stolen"]) == Decimal(dusd["swapped_out"]) == 1_500_000
-    # 2,400 ETH stolen, plus the gas the thief's own station later gave the addresses it funded (attributed)
-    assert Decimal(eth["stolen"]) - Decimal(eth["attributed"]) == 2_400 and Decimal(eth["swapped_in"]) == 600
-    assert 0 < Decimal(eth["attributed"]) < 1
+    # exactly the 2,400 ETH stolen; the gas the thief's own station later gave the addresses it funded is
+    # thief funds, on their own balance sheet
+    assert Decimal(eth["stolen"]) == 2_400 and Decimal(eth["swapped_in"]) == 600
+    assert 0 < Decimal(eth["thief_funds"]["gained"]) < 1
     for sheet in summary["assets"].values():
         inflow, outflow = _balance(sheet)
         assert inflow == outflow
+        if "thief_funds" in sheet:
+            funds = {**sheet["thief_funds"], "stolen": sheet["thief_funds"]["gained"]}
+            assert _balance(funds)[0] == _balance(funds)[1]
     # Exchange deposit addresses (recognised by their sweeps), the mixer and the bridge are endpoints.
     assert {"exchange-deposit", "mixer", "bridge"} <= set(summary["endpoints_by_category"])
     # The peel chains' ends keep the rest: unmoved, not lost.

@@ -72,3 +72,40 @@ def test_sweep_target_is_the_one_receiver_of_every_value_outflow() -> None:
     assert sweep_target(D, swept) == EX
     assert sweep_target(D, [*swept, transfer(4, 130, D, OTHER, 1)]) is None
     assert sweep_target(D, swept[:1]) is None  # never sent anything
+
+
+def test_a_second_deposit_before_the_first_sweep_and_partial_sweeps_still_make_a_deposit_address() -> None:
+    history = [
+        transfer(1, 100, U1, D, 3 * ETH),
+        transfer(2, 120, U2, D, 2 * ETH),  # arrives before the first sweep
+        transfer(3, 130, D, EX, 3 * ETH),  # sweeps the first deposit only
+        transfer(4, 140, U1, D, 1 * ETH),
+        transfer(5, 150, D, EX, 3 * ETH),  # sweeps the rest
+    ]
+    assert detect(history) is not None
+
+
+def test_token_sweeps_with_gas_from_a_separate_funder_make_a_deposit_address() -> None:
+    gas = addr(40)  # an unlabelled gas funder, not the exchange
+    history = [
+        transfer(1, 100, U1, D, 500, asset=USDT),
+        transfer(2, 101, gas, D, 10**15),
+        transfer(3, 105, U2, D, 700, asset=USDT),
+        fee(4, 110, D, 10**14),
+        transfer(4, 110, D, EX, 1200, asset=USDT, position=2),
+    ]
+    assert detect(history) is not None
+
+
+def test_an_address_left_holding_value_after_its_last_sweep_is_not_a_deposit_address() -> None:
+    history = [transfer(1, 100, U1, D, 5 * ETH), transfer(2, 110, D, EX, 2 * ETH)]
+    assert detect(history) is None  # it keeps 3 ETH: a wallet, not a deposit address
+
+
+def test_a_deposit_never_swept_within_tau_is_not_a_deposit_address() -> None:
+    history = [
+        transfer(1, 100, U1, D, 1 * ETH),
+        transfer(2, 100 + TAU_BLOCKS + 1, U2, D, 1 * ETH),
+        transfer(3, 100 + TAU_BLOCKS + 2, D, EX, 2 * ETH),
+    ]
+    assert detect(history) is None

@@ -244,7 +244,8 @@ def test_sweeps_to_an_unlabelled_hub_that_funded_the_gas_make_a_deposit_address(
     assert acc(result)["endpoints"] == 100 and HUB not in rows  # the taint stops at the deposit address
 
 
-def test_a_wallet_forwarding_everything_to_a_hub_it_never_got_paid_by_is_followed_to_the_hub() -> None:
+def test_a_per_order_address_forwarding_to_a_hub_that_never_paid_it_is_the_hubs_deposit_address() -> None:
+    # an instant exchanger's per-order address: the thief pays it, it forwards all to the service hub
     world = [
         *_hub_users(HUB, SERVICE_MIN_COUNTERPARTIES),
         transfer(1, 10, V, T, 100),
@@ -253,8 +254,8 @@ def test_a_wallet_forwarding_everything_to_a_hub_it_never_got_paid_by_is_followe
     ]
     result, _ = run(world)
     rows = {r["address"]: r for r in result.endpoints.iter_rows(named=True)}
-    assert set(rows) == {HUB} and rows[HUB]["category"] == "unknown-service"
-    assert {r["address"]: r["role"] for r in result.addresses.iter_rows(named=True)}[D] == "transit"
+    assert set(rows) == {D} and rows[D]["category"] == "exchange-deposit" and rows[D]["tainted_amount"] != "0"
+    assert result.summary["attributed_addresses"] == []  # never "thief-controlled"
 
 
 def test_swap_through_router_continues_in_the_bought_asset() -> None:
@@ -355,7 +356,9 @@ def test_bundle_is_byte_identical_on_rerun(tmp_path) -> None:
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["assets"][NATIVE]["stolen"] == "0.000000000000001"
     header = (tmp_path / "a" / "flows.csv").read_text().splitlines()[0]
-    assert header == "chain,tx_hash,position,block,timestamp,from,to,asset,asset_id,amount,tainted_amount,hop"
+    assert header == (
+        "chain,tx_hash,position,block,timestamp,from,to,asset,asset_id,amount,tainted_amount,hop,thief_funds_amount"
+    )
 
 
 def test_checkpoint_is_written_and_resume_makes_no_new_requests() -> None:

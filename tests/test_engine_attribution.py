@@ -48,17 +48,24 @@ def test_fresh_address_funded_by_the_thief_is_followed_in_full() -> None:
     assert set(state.attributed) == {("ethereum", A)}
     assert state.attributed[("ethereum", A)].sender == T
     native = result.accounting[NATIVE]
-    assert native["stolen"] == 10_000 and native["unmoved"] + native["below_threshold"] == 10_000
-    assert result.summary["assets"][NATIVE]["attributed"] == "0.000000000000009"  # 9,000 wei gained after
-    assert [(r["address"], r["funded_by"]) for r in result.summary["attributed_addresses"]] == [(A, T)]
+    assert native["stolen"] == 1_000 and native["unmoved"] + native["below_threshold"] == 1_000  # the theft only
+    funds = result.summary["assets"][NATIVE]["thief_funds"]
+    assert funds["gained"] == "0.000000000000009"  # the 9,000 wei A gained after: thief funds, not stolen
+    tf = result.summary["assets"][NATIVE]["thief_funds"]
+    assert (tf["unmoved"], tf["below_threshold"]) == ("0.000000000000008829", "0.000000000000000171")  # F: 171
+    listed = result.summary["attributed_addresses"]
+    assert [(r["address"], r["funded_by"]) for r in listed] == [(A, T)]
+    assert listed[0]["evidence"]["thief_side_share"] == "1000/10000" and listed[0]["evidence"]["receivers"] == 2
     rows = {r["address"]: r for r in result.addresses.to_dicts()}
     assert rows[A]["label_source"] == "heuristic:first-funder" and rows[A]["category"] == "hacker"
-    assert rows[B]["role"] == rows[D]["role"] == "transit" and rows[F]["tainted_in"] == "0.00000000000000019"
+    assert rows[B]["role"] == rows[D]["role"] == "transit"
+    # B (100,000 of its own + 5,000 from A: 500 stolen, 4,500 thief funds) pays 4,000 to F
+    assert (rows[F]["tainted_in"], rows[F]["thief_funds_in"]) == ("0.000000000000000019", "0.000000000000000171")
 
 
 def test_without_attribution_the_clean_top_up_dilutes_the_taint() -> None:
     state, result = run(TOPPED_UP, attribution=False, min_taint=Fraction(3, 5))
-    assert not state.attributed and "attributed" not in result.summary["assets"][NATIVE]
+    assert not state.attributed and "thief_funds" not in result.summary["assets"][NATIVE]
     assert result.accounting[NATIVE]["stolen"] == 1_000
     roles = {r["address"]: r["role"] for r in result.addresses.to_dicts()}
     assert roles[B] == "below-threshold" and F not in roles  # 500 of 1,000 stolen: under min_taint 3/5
@@ -77,8 +84,9 @@ def test_attribution_chains_through_fresh_addresses_and_ignores_noise() -> None:
     world = [*TOPPED_UP[2:6], dust, transfer(7, 14, C, B, 20_000), transfer(6, 15, B, F, 24_000)]
     state, result = run(world)
     assert set(state.attributed) == {("ethereum", A), ("ethereum", B), ("ethereum", F)}
-    assert {r["address"]: r["tainted_in"] for r in result.addresses.to_dicts()}[F] == "0.000000000000024"
-    # F got all of B's 24,000: B's own top-up (20,000) is the thief's too
+    rows = {r["address"]: r for r in result.addresses.to_dicts()}
+    assert (rows[F]["tainted_in"], rows[F]["thief_funds_in"]) == ("0.00000000000000048", "0.00000000000002352")
+    # F got 24,000 of B's 25,000 (500 stolen, 4,500 + 20,000 thief funds), in proportion: 480 and 23,520
 
 
 def test_only_the_funding_asset_is_attributed() -> None:
@@ -122,14 +130,14 @@ def test_a_bridge_that_routes_value_on_in_the_same_transaction_is_followed_throu
 
 def test_an_attributed_address_spending_unseen_value_spends_the_thiefs() -> None:
     # A's history shows 1,000 from the thief but A pays 3,000 (a gap in the data, or an inflow the
-    # source never listed): the unseen 2,000 of the funding asset counts as attributed loot.
+    # source never listed): the unseen 2,000 of the funding asset counts as thief funds, never stolen.
     world = [transfer(1, 10, V, T, 1000), transfer(2, 11, T, A, 1000), transfer(4, 13, A, F, 3000)]
     state, result = run(world)
     assert set(state.attributed) == {("ethereum", A), ("ethereum", F)}  # F is fresh too
-    assert result.accounting[NATIVE]["stolen"] == 3000
-    assert result.summary["assets"][NATIVE]["attributed"] == "0.000000000000002"
-    flows = {(r["from"], r["to"]): r["tainted_amount"] for r in result.flows.to_dicts()}
-    assert flows[(A, F)] == "0.000000000000003"  # one row, carrying all of it
+    assert result.accounting[NATIVE]["stolen"] == 1000
+    assert result.summary["assets"][NATIVE]["thief_funds"]["gained"] == "0.000000000000002"
+    flows = {(r["from"], r["to"]): (r["tainted_amount"], r["thief_funds_amount"]) for r in result.flows.to_dicts()}
+    assert flows[(A, F)] == ("0.000000000000001", "0.000000000000002")  # one row, carrying both
     _, value_only = run(world, attribution=False)
     assert value_only.accounting[NATIVE]["stolen"] == 1000  # elsewhere a shortfall is clean
 
@@ -155,3 +163,66 @@ def test_a_bridge_transaction_that_cannot_be_read_leaves_a_plain_endpoint_and_a_
         f"ethereum {world[1].tx_hash}: not read to see whether bridge {inbox} passed the value on"
         " (etherscan: proxy module not available)"
     ]
+
+
+# An OTC desk / merchant: a fresh address X the thief pays once, then 30 unrelated clients pay it far
+# more, and it pays 40 payees. X serves others: a counterparty endpoint holding what the thief paid it.
+X = addr(60)
+CLIENTS = [addr(2000 + i) for i in range(30)]
+PAYEES = [addr(3000 + i) for i in range(40)]
+OTC = [
+    transfer(1, 10, V, T, 1000),
+    transfer(2, 11, T, X, 1000),
+    *(transfer(100 + i, 12 + i, c, X, 50_000) for i, c in enumerate(CLIENTS)),
+    *(transfer(200 + i, 50 + i, X, p, 30_000) for i, p in enumerate(PAYEES)),
+]
+
+
+def test_a_counterparty_that_serves_others_is_an_endpoint_holding_what_the_thief_paid_it() -> None:
+    state, result = run(OTC)
+    assert not state.attributed and ("ethereum", X) in state.counterparties
+    rows = {r["address"]: r for r in result.endpoints.to_dicts()}
+    assert set(rows) == {X} and rows[X]["category"] == "unknown-service" and rows[X]["label"] == "counterparty"
+    assert rows[X]["tainted_amount"] == "0.000000000000001" and rows[X]["thief_funds_amount"] == "0"
+    native = result.accounting[NATIVE]
+    assert native["stolen"] == native["endpoints"] == 1000 and not result.thief_funds
+    assert not set(PAYEES) & {r["address"] for r in result.addresses.to_dicts()}  # its business is not traced
+    assert result.summary["counterparties"][0]["why"].startswith("30 senders outside the thief's side paid it 1500.0x")
+
+
+def test_counterparty_decision_does_not_depend_on_the_order_of_the_source(tmp_path) -> None:
+    _, a = run(OTC)
+    _, b = run(list(reversed(OTC)))
+    a.write(tmp_path / "a", report=False)
+    b.write(tmp_path / "b", report=False)
+    for name in ("summary.json", "flows.csv", "addresses.csv", "endpoints.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_a_consolidation_address_fed_by_many_thief_wallets_is_not_a_counterparty() -> None:
+    wallets = [addr(4000 + i) for i in range(12)]
+    world = [
+        transfer(1, 10, V, T, 12_000),
+        *(transfer(10 + i, 11, T, w, 1000) for i, w in enumerate(wallets)),
+        *(transfer(40 + i, 20 + i, w, C, 1000) for i, w in enumerate(wallets)),
+        transfer(90, 60, C, EX, 12_000),
+        transfer(91, 5, D, C, 1),  # one stranger's payment before
+    ]
+    state, result = run(world, min_taint=Fraction(1, 100))
+    assert ("ethereum", C) not in state.counterparties
+    assert result.accounting[NATIVE]["endpoints"] == 12_000  # all of it reached the exchange through C
+
+
+def test_an_exchange_withdrawal_to_a_thief_address_is_never_stolen() -> None:
+    world = [
+        transfer(1, 10, V, T, 1000),
+        transfer(2, 11, T, A, 1000),  # A: fresh, the thief's
+        transfer(3, 12, EX, A, 5000),  # a withdrawal from the exchange's hot wallet
+        transfer(4, 13, A, F, 6000),
+    ]
+    state, result = run(world)
+    assert ("ethereum", A) in state.attributed and not state.counterparties
+    assert result.accounting[NATIVE]["stolen"] == 1000  # the theft, exactly
+    assert result.summary["assets"][NATIVE]["thief_funds"]["gained"] == "0.000000000000005"  # the thief's, apart
+    flows = {(r["from"], r["to"]): (r["tainted_amount"], r["thief_funds_amount"]) for r in result.flows.to_dicts()}
+    assert flows[(A, F)] == ("0.000000000000001", "0.000000000000005")

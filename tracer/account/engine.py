@@ -29,20 +29,20 @@ from __future__ import annotations
 import heapq
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from heuristics.attribution import first_thief_payment, funded_by_thief
-from heuristics.deposits import detect_deposit_address, sweep_target
+from heuristics.deposits import detect_deposit_address
 from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, detect_unknown_service
+from tracer.account.attribution import AddressRules
 from tracer.account.frontier import Frontier, Node, make_frontier
 from tracer.account.ledger import CleanPrefix, EdgeKey, Injection, Outcome, asset_key, trace_address
-from tracer.cases.plan import SeedSpec, TraceConfig
+from tracer.account.seeds import SeedRules
+from tracer.cases.plan import TraceConfig
 from tracer.core.errors import BadInput, OfflineGap, SourceError
 from tracer.core.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
-from tracer.core.networks import ChainKind, get_chain
+from tracer.core.networks import get_chain
 from tracer.core.protocols import CheckpointStore, HistoryProvider, LabelLookup, Progress
 
 CHECKPOINT_FORMAT = 1
@@ -68,6 +68,14 @@ class TraceState:
     victims: set[Node] = field(default_factory=set)
     #: thief-controlled addresses found by attribution -> the thief's first payment that funded them
     attributed: dict[Node, Transfer] = field(default_factory=dict)
+    #: the second quantity, thief funds (value attributed addresses gained from elsewhere): its ledger
+    #: outcomes and edge state, kept apart from stolen value's
+    tf_outcomes: dict[Node, Outcome] = field(default_factory=dict)
+    tf_inflows: dict[Node, dict[EdgeKey, tuple[int, bool, Transfer]]] = field(default_factory=dict)
+    #: expanded addresses that serve others (counterparty endpoints) -> why
+    counterparties: dict[Node, str] = field(default_factory=dict)
+    #: attributed address -> its evidence (inflow share, counterparties), filled at the end
+    evidence: dict[Node, dict[str, Any]] = field(default_factory=dict)
     #: labelled endpoints that passed value on inside a transaction -> the transactions read for them
     conduits: dict[Node, set[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the trace could not check (it is complete anyway)
@@ -81,7 +89,7 @@ class TraceState:
     frontier_snapshot: dict[str, Any] = field(default_factory=dict)
 
 
-class Engine:
+class Engine(SeedRules, AddressRules):
     """One trace: `run()` returns the final :class:`TraceState`."""
 
     def __init__(
@@ -102,7 +110,9 @@ class Engine:
         self.frontier: Frontier = make_frontier(config.strategy, min_taint=config.min_taint, max_hops=config.max_hops)
         self._histories: dict[Node, list[Transfer]] = {}
         self._memos: dict[Node, CleanPrefix] = {}  # clean-prefix replay memos (speed only)
-        self._injections: dict[Node, Injection] = {}
+        self._injections: dict[Node, Injection] = {}  # stolen value: seeds
+        self._tf_injections: dict[Node, Injection] = {}  # thief funds: attributed addresses
+        self._tf_memos: dict[Node, CleanPrefix] = {}
         self._dirty: list[tuple[tuple, Node]] = []  # (earliest changed inflow, node)
         self._dirty_at: dict[Node, tuple] = {}
         self._since_settle = 0
@@ -172,6 +182,9 @@ class Engine:
             if node is None and self._dirty:
                 self._settle()  # pending changes may put nodes back on the frontier
                 node = self.frontier.pop()
+            if node is None and self._recheck_counterparties():
+                self._settle()  # a counterparty whose senders turned out to be the thief's is traced on
+                node = self.frontier.pop()
             if node is None:
                 break
             self._expand(node)
@@ -209,127 +222,6 @@ class Engine:
                 for k, v in outcome.stolen.items():
                     stolen[k] = stolen.get(k, 0) + v
         return stolen
-
-    # ------------------------------------------------------------------ seeds
-    def _start_seeds(self) -> None:
-        cfg = self.config
-        seed_nodes: list[Node] = []
-        by_chain: dict[str, set[str]] = {}
-        thief: dict[Node, dict[str, Any]] = {}
-        for seed in cfg.seeds:
-            chain = get_chain(seed.chain)
-            if chain.kind is ChainKind.UTXO:
-                raise BadInput(f"seed on {seed.chain}: UTXO chains are traced by the UTXO tracer, not this engine")
-            if seed.address:
-                node = (seed.chain, seed.address.lower())
-                by_chain.setdefault(seed.chain, set()).add(node[1])
-                entry = thief.setdefault(node, {"victim": False, "thief": False, "caps": {}, "uncapped": False})
-                if seed.role == "victim":
-                    entry["victim"] = True
-                    self.state.victims.add(node)
-                else:
-                    entry["thief"] = True
-                    if seed.amount is None:
-                        entry["uncapped"] = True
-                    else:
-                        entry["caps"][(seed.asset or chain.native_symbol, seed.amount)] = True
-                if node not in seed_nodes:
-                    seed_nodes.append(node)
-        tx_edges: dict[Node, dict[EdgeKey, int]] = {}
-        for seed in cfg.seeds:
-            if seed.tx and not seed.address:
-                for node, edges in self._theft_receivers(seed).items():
-                    tx_edges.setdefault(node, {}).update(edges)
-                    by_chain.setdefault(node[0], set()).add(node[1])
-                    if node not in seed_nodes:
-                        seed_nodes.append(node)
-        for node in seed_nodes:
-            self.state.seeds.add(node)
-            self.state.hops[node] = 0
-            self.state.labels[node] = self._label(node)
-        for node in seed_nodes:
-            self._begin(node)
-            transfers = self._read(node, full=True)
-            if transfers is None:
-                continue
-            entry = thief.get(node, {"victim": False, "thief": False, "caps": {}, "uncapped": False})
-            caps = (
-                None if entry["uncapped"] or not entry["thief"] else self._resolve_caps(node, entry["caps"], transfers)
-            )
-            self._injections[node] = Injection(
-                thief=entry["thief"],
-                victim=entry["victim"],
-                caps=caps,
-                edges=tx_edges.get(node, {}),
-                seeds=frozenset(by_chain.get(node[0], set())),
-            )
-            self._histories[node] = transfers
-            self._replay(node)
-        self._settle()
-        self._bases_ready = True
-        self._update_bases()
-        for node in sorted(self._pending_score):
-            self._rescore(node)
-        self._pending_score.clear()
-
-    def _theft_receivers(self, seed: SeedSpec) -> dict[Node, dict[EdgeKey, int]]:
-        """The receivers of a theft transaction and, per inflow edge, how much of it was stolen."""
-        fetch = getattr(self.history, "transaction", None)
-        if fetch is None:
-            raise BadInput(f"seed tx {seed.tx}: this history source cannot look up transactions; give the address")
-        transfers: Sequence[Transfer] = fetch(get_chain(seed.chain), seed.tx)
-        if not transfers:
-            raise BadInput(f"seed tx {seed.tx} on {seed.chain}: no value-moving transfers found")
-        net: dict[tuple[str, str], int] = {}
-        for tr in transfers:
-            if tr.kind.value == "fee" or not tr.moves_value or tr.noise or tr.sender == tr.receiver:
-                continue
-            k = asset_key(tr.asset)
-            net[(tr.receiver, k)] = net.get((tr.receiver, k), 0) + tr.amount
-            net[(tr.sender, k)] = net.get((tr.sender, k), 0) - tr.amount
-        result: dict[Node, dict[EdgeKey, int]] = {}
-        for tr in sorted(transfers, key=lambda t: t.order_key):
-            k = asset_key(tr.asset)
-            gain = net.get((tr.receiver, k), 0)
-            if gain <= 0 or tr.kind.value == "fee" or not tr.moves_value or tr.noise:
-                continue
-            take = min(gain, tr.amount)
-            net[(tr.receiver, k)] = gain - take
-            result.setdefault((seed.chain, tr.receiver), {})[(tr.tx_hash, tr.position)] = take
-        if not result:
-            raise BadInput(f"seed tx {seed.tx} on {seed.chain}: nobody gained value in it")
-        return result
-
-    def _resolve_caps(
-        self, node: Node, wanted: dict[tuple[str, str], bool], transfers: Sequence[Transfer]
-    ) -> dict[str, int]:
-        """Turn (symbol or contract, decimal amount) into {asset key: base units}."""
-        chain = get_chain(node[0])
-        caps: dict[str, int] = {}
-        for asset_text, amount_text in wanted:
-            key, decimals = None, None
-            if asset_text.lower() in (chain.native_symbol.lower(), "native"):
-                key, decimals = f"{chain.slug}:native", chain.native_decimals
-            else:
-                matches = {
-                    asset_key(t.asset): t.asset.decimals
-                    for t in transfers
-                    if t.asset.contract
-                    and (t.asset.contract == asset_text.lower() or t.asset.symbol.lower() == asset_text.lower())
-                }
-                if len(matches) > 1:
-                    raise BadInput(f"seed {node[1]}: asset {asset_text!r} is ambiguous; give the token contract")
-                if not matches:
-                    raise BadInput(f"seed {node[1]}: asset {asset_text!r} never reached this address")
-                key, decimals = next(iter(matches.items()))
-            try:
-                units = Decimal(amount_text) * (Decimal(10) ** decimals)
-            except InvalidOperation:
-                raise BadInput(f"seed {node[1]}: amount {amount_text!r} is not a number") from None
-            if units != units.to_integral_value() or units < 0:
-                raise BadInput(f"seed {node[1]}: amount {amount_text} has more decimals than the asset ({decimals})")
-            caps[key] = caps.get(key, 0) + int(units)
-        return caps
 
     # ------------------------------------------------------------------ reading
     def _bounds(self, chain_slug: str) -> tuple[int, int | None]:
@@ -391,31 +283,6 @@ class Engine:
         self._histories[node] = transfers
         self._replay(node)
 
-    def _deposit_of_unlabelled_hub(
-        self, node: Node, transfers: Sequence[Transfer], known: dict[str, Label | None]
-    ) -> Label | None:
-        """The deposit rule where every sweep goes to one unlabelled address that proves a service hub.
-
-        Without a label saying the hub is an exchange, the hub must also have paid the address (an
-        exchange tops up its deposit addresses' gas): a wallet that merely forwards everything to a
-        service it never got anything from is followed to the service instead.
-        """
-        target = sweep_target(node[1], transfers)
-        if target is None or known.get(target) is not None:
-            return None
-        if not any(tr.sender == target and tr.receiver == node[1] and tr.moves_value for tr in transfers):
-            return None
-        hub = (node[0], target)
-        if hub not in self.state.endpoints:
-            if hub in self._histories or hub in self.state.unexplored:
-                return None  # already traced as a wallet, or out of reach
-            self._read(hub, full=False)  # the service probe: makes it an unknown-service endpoint if it is one
-        label = self.state.endpoints.get(hub)
-        if label is None or label.category is not Category.UNKNOWN_SERVICE:
-            return None
-        stand_in = replace(label, category=Category.EXCHANGE, name=f"unknown service {target}")
-        return detect_deposit_address(node[0], node[1], transfers, {**known, target: stand_in})
-
     def _make_endpoint(self, node: Node, label: Label) -> None:
         self.state.endpoints[node] = label
         self.state.labels[node] = label
@@ -425,21 +292,54 @@ class Engine:
             self._endpoint_taint[k] = self._endpoint_taint.get(k, 0) + taint
 
     def _replay(self, node: Node) -> None:
-        """Recompute `node`'s ledger and push what changed to its receivers."""
+        """Recompute `node`'s ledgers (stolen value, then thief funds) and push what changed to its receivers."""
+        state = self.state
         transfers = self._histories[node]
-        if self.config.attribution and node not in self._injections and node not in self.state.endpoints:
+        if node not in self._injections and (node not in state.endpoints or node in state.counterparties):
+            self._check_counterparty(node, transfers)
+        if node in state.counterparties:
+            transfers = []  # an endpoint: what reached it stays there, its other business is not followed
+        elif self.config.attribution and node not in self._injections and node not in state.endpoints:
             self._attribute(node, transfers)
+        policy, window = self.config.policy, self.config.window
+        inflows = state.inflows.get(node, {})
         outcome = trace_address(
             node[1],
             transfers,
-            policy=self.config.policy,
-            inflows=self.state.inflows.get(node, {}),
-            window=self.config.window,
+            policy=policy,
+            inflows=inflows,
+            window=window,
             injection=self._injections.get(node),
-            memo=self._memos.setdefault(node, CleanPrefix()),
+            memo=self._memos.setdefault(node, CleanPrefix()) if transfers else None,
         )
-        old = self.state.outcomes.get(node)
-        self.state.outcomes[node] = outcome
+        self._push(node, state.outcomes, outcome, state.inflows)
+        tf_inflows = state.tf_inflows.get(node, {})
+        tf_injection = self._tf_injections.get(node) if transfers else None
+        if tf_inflows or tf_injection is not None or node in state.tf_outcomes:
+            tf = trace_address(
+                node[1],
+                transfers,
+                policy=policy,
+                inflows=tf_inflows,
+                window=window,
+                injection=tf_injection,
+                memo=self._tf_memos.setdefault(node, CleanPrefix()) if transfers else None,
+                carried=inflows,
+            )
+            self._push(node, state.tf_outcomes, tf, state.tf_inflows)
+        if self._bases_ready and outcome.swaps:
+            self._update_bases()
+
+    def _push(
+        self,
+        node: Node,
+        outcomes: dict[Node, Outcome],
+        outcome: Outcome,
+        edge_state: dict[Node, dict[EdgeKey, tuple[int, bool, Transfer]]],
+    ) -> None:
+        """Store one quantity's outcome at `node` and update its receivers' edge state where it changed."""
+        old = outcomes.get(node)
+        outcomes[node] = outcome
         old_pushes = old.pushes if old is not None else {}
         # history order (deterministic), then edges that no longer carry anything
         edges = list(outcome.pushes) + [e for e in old_pushes if e not in outcome.pushes]
@@ -450,7 +350,7 @@ class Engine:
                 continue
             tr = (after or before)[0]  # type: ignore[index]
             receiver = (node[0], tr.receiver)
-            inflows = self.state.inflows.setdefault(receiver, {})
+            inflows = edge_state.setdefault(receiver, {})
             old_taint = inflows[edge][0] if edge in inflows else 0
             if after is None or (after[1] == 0 and not after[2]):
                 inflows.pop(edge, None)
@@ -458,11 +358,10 @@ class Engine:
             else:
                 inflows[edge] = (after[1], after[2], tr)
                 new_taint = after[1]
-            self._touched(receiver, asset_key(tr.asset), new_taint - old_taint, tr.order_key)
+            counted = edge_state is self.state.inflows
+            self._touched(receiver, asset_key(tr.asset), new_taint - old_taint if counted else 0, tr.order_key)
             if new_taint and receiver in self.state.endpoints and self._read_conduit_tx(receiver, tr, node):
                 self._touched(receiver, asset_key(tr.asset), 0, tr.order_key)  # replayed as a conduit now
-        if self._bases_ready and outcome.swaps:
-            self._update_bases()
 
     def _read_conduit_tx(self, node: Node, tr: Transfer, sender: Node) -> bool:
         """Read the transaction that brought taint to endpoint `node`, when `node` may only route it on.
@@ -498,36 +397,6 @@ class Engine:
         self._histories[node] = _canonical([*self._histories.get(node, ()), *own])
         self.state.hops.setdefault(node, self.state.hops.get(sender, 0) + 1)
         return True
-
-    def _attribute(self, node: Node, transfers: Sequence[Transfer]) -> None:
-        """Make `node` thief-controlled when the thief's first payment to it found it empty."""
-        state = self.state
-        chain = node[0]
-        thieves = self._thieves.get(chain)
-        if thieves is None:  # the seeds are final before the first replay; attributions are added below
-            thieves = self._thieves[chain] = {a for c, a in state.seeds - state.victims if c == chain}
-        payment = first_thief_payment(node[1], (tr for tr in transfers if tr.sender in thieves))
-        if payment is None or not funded_by_thief(node[1], transfers, payment):
-            return
-        state.attributed[node] = payment
-        thieves.add(node[1])
-        seeds = frozenset(a for c, a in state.seeds if c == chain)
-        self._injections[node] = Injection(
-            thief=True,
-            attributed=True,
-            start=payment.order_key,
-            seeds=seeds,
-            assets=frozenset({asset_key(payment.asset)}),
-        )
-        if state.labels.get(node) is None:
-            state.labels[node] = Label(
-                chain=chain,
-                address=node[1],
-                category=Category.HACKER,
-                name="thief-controlled",
-                source="heuristic:first-funder",
-                source_words=f"fresh address first paid by thief-controlled {payment.sender} in {payment.tx_hash}",
-            )
 
     def _touched(self, node: Node, key: str, delta: int, when: tuple) -> None:
         state = self.state
@@ -582,7 +451,8 @@ class Engine:
         reach: dict[str, int] = {}
         moved: dict[str, int] = {}  # the full amounts of the transfers that brought taint
         poison = self.config.policy is Policy.POISON
-        for taint, poisoned, tr in inflows.values():
+        tf_inflows = self.state.tf_inflows.get(node, {})
+        for taint, poisoned, tr in [*inflows.values(), *tf_inflows.values()]:
             r = tr.amount if poison and poisoned else taint
             if not r:
                 continue
@@ -633,6 +503,9 @@ class Engine:
         if self._replaying and self._resume is not None:
             self._leave_replay(exact=len(self.state.expanded_order) == len(self._resume[0]))
         self._settle()
+        while self._recheck_counterparties():  # within the budget: settle what the rechecks changed
+            self._settle()
+        self._collect_evidence()
         state = self.state
         state.requests = self._requests()
         self._request_offset = self.history.requests

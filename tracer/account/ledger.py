@@ -36,11 +36,11 @@ Rules, per asset (an asset is `chain:native` or `chain:<contract>`):
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from heuristics.swaps import is_swap, swap_fraction
+from tracer.account.holders import Lots, Proportional, new_holder
 from tracer.cases.plan import Window
 from tracer.core.models import FEE_SINK, Asset, Policy, Transfer, TransferKind
 
@@ -61,138 +61,11 @@ def asset_key(asset: Asset) -> str:
     return key
 
 
-# --------------------------------------------------------------------------- holders
-
-
-class _Proportional:
-    """Haircut / poison / TIHO holder: balance and taint, plus the poisoned flag."""
-
-    __slots__ = ("balance", "poisoned", "taint")
-
-    def __init__(self) -> None:
-        self.balance = 0
-        self.taint = 0
-        self.poisoned = False
-
-    def add(self, amount: int, taint: int, poisoned: bool) -> None:
-        self.balance += amount
-        self.taint += taint
-        if poisoned or taint:
-            self.poisoned = True
-
-    def take(self, amount: int) -> int:
-        balance = self.balance
-        if amount >= balance:
-            # drains the holder (a shortfall is clean value added just before: a·T // a = T)
-            carried = self.taint
-            self.balance = 0
-            self.taint = 0
-            return carried
-        carried = amount * self.taint // balance if self.taint else 0
-        self.balance = balance - amount
-        self.taint -= carried
-        return carried
-
-    def take_largest_first(self, amounts: Sequence[int]) -> list[int]:
-        """TIHO: fill the given outflows (already in priority order) with taint first."""
-        total = sum(amounts)
-        remaining = self.taint
-        out = []
-        for amount in amounts:
-            carried = amount if amount < remaining else remaining
-            remaining -= carried
-            out.append(carried)
-        self.balance = max(self.balance - total, 0)
-        self.taint = remaining
-        return out
-
-
-class _Lots:
-    """FIFO / LIFO holder: an ordered list of pure lots ``[amount, tainted]``."""
-
-    __slots__ = ("balance", "lots", "newest_first", "poisoned", "taint")
-
-    def __init__(self, *, newest_first: bool) -> None:
-        self.lots: deque[list] = deque()
-        self.balance = 0
-        self.taint = 0
-        self.poisoned = False
-        self.newest_first = newest_first
-
-    def add(self, amount: int, taint: int, poisoned: bool) -> None:
-        lots = self.lots
-        if taint:
-            if lots and lots[-1][1]:
-                lots[-1][0] += taint
-            else:
-                lots.append([taint, True])
-            self.poisoned = True
-            self.taint += taint
-        elif poisoned:
-            self.poisoned = True
-        clean = amount - taint
-        if clean:
-            if lots and not lots[-1][1]:
-                lots[-1][0] += clean
-            else:
-                lots.append([clean, False])
-        self.balance += amount
-
-    def take(self, amount: int) -> int:
-        lots = self.lots
-        if amount >= self.balance:  # drains everything (a shortfall is unseen clean value)
-            carried = self.taint
-            lots.clear()
-            self.balance = 0
-            self.taint = 0
-            return carried
-        self.balance -= amount
-        need = amount
-        carried = 0
-        if self.newest_first:
-            while need:
-                lot = lots[-1]
-                size = lot[0]
-                if size <= need:
-                    need -= size
-                    if lot[1]:
-                        carried += size
-                    lots.pop()
-                else:
-                    lot[0] = size - need
-                    if lot[1]:
-                        carried += need
-                    break
-        else:
-            while need:
-                lot = lots[0]
-                size = lot[0]
-                if size <= need:
-                    need -= size
-                    if lot[1]:
-                        carried += size
-                    lots.popleft()
-                else:
-                    lot[0] = size - need
-                    if lot[1]:
-                        carried += need
-                    break
-        self.taint -= carried
-        return carried
-
-
-def _holder(policy: Policy) -> _Proportional | _Lots:
-    if policy is Policy.FIFO:
-        return _Lots(newest_first=False)
-    if policy is Policy.LIFO:
-        return _Lots(newest_first=True)
-    return _Proportional()
-
-
 # --------------------------------------------------------------------------- inputs / outputs
 
 
 _ALL_TIME = Window()
+
 
 @dataclass(frozen=True, slots=True)
 class Injection:
@@ -204,10 +77,11 @@ class Injection:
       paid into itself (a swap's proceeds) is not new loot: the swap rule carries taint there.
     - victim: every outflow in the window (fees excluded) is stolen; taint coming back stays.
     - edges: specific inflows (of a theft transaction) and the amount of each that is stolen.
-    - attributed: a thief-controlled address found during the trace (not a seed): like an
-      uncapped thief of the asset keys in `assets` (the asset the thief funded it with) from
-      the transfer at `start` on; what it gains there is also counted as ``attributed`` (the
-      part of ``stolen`` that entered after the theft).
+    - attributed: a thief-controlled address found during the trace (not a seed), injected in the
+      *thief-funds* replay only: like an uncapped thief of the asset keys in `assets` (the asset
+      the thief funded it with) from the transfer at `start` on. What it gains there is thief
+      funds, never stolen; the part of an inflow that already carries stolen value (`carried`
+      of :func:`trace_address`) is not gained again.
     """
 
     thief: bool = False
@@ -227,7 +101,7 @@ class Flow:
     transfer: Transfer
     taint: int
     poisoned: bool
-    kind: str  # transfer | fee | swap-out | swap-in | stolen | attributed | shortfall
+    kind: str  # transfer | fee | swap-out | swap-in | stolen | attributed | shortfall (thief-funds replays: gained)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +127,6 @@ class Outcome:
     unmoved: dict[str, int] = field(default_factory=dict)
     fees: dict[str, int] = field(default_factory=dict)
     stolen: dict[str, int] = field(default_factory=dict)
-    attributed: dict[str, int] = field(default_factory=dict)  # of `stolen`: gained while thief-controlled
     swapped_in: dict[str, int] = field(default_factory=dict)
     swapped_out: dict[str, int] = field(default_factory=dict)
     received: dict[str, int] = field(default_factory=dict)  # tainted in (pushed + stolen + swapped in)
@@ -306,6 +179,7 @@ def trace_address(
     window: Window = _ALL_TIME,
     injection: Injection | None = None,
     memo: CleanPrefix | None = None,
+    carried: Mapping[EdgeKey, tuple[int, bool, Transfer]] | None = None,
 ) -> Outcome:
     """Replay `address`'s history (sorted canonically, de-duplicated) and return where its taint went.
 
@@ -313,20 +187,26 @@ def trace_address(
     own replay. The result's ``pushes`` are this address's outflows that carry taint (or
     poison) on to their receivers. `memo` (non-seed addresses only; read and updated in place)
     lets a repeated replay of the same history skip its clean prefix; the result is the same.
+
+    The engine replays each address once per quantity: stolen value (seeds' injections) and thief
+    funds (attributed addresses' injections). In the thief-funds replay `carried` holds the
+    stolen inflows, so an attributed address gains only the part of an inflow nobody carries yet.
     """
     out = Outcome()
-    holders: dict[str, _Proportional | _Lots] = {}
+    holders: dict[str, Proportional | Lots] = {}
     opening = _opening_balances(address, transfers, window, injection) if injection and injection.caps else {}
     caps_left = dict(injection.caps) if injection and injection.caps is not None else None
     seen_inflows: set[EdgeKey] = set()
     paying = _paying_txs(address, transfers) if injection is not None and injection.thief else frozenset()
-    ctx = _Replay(address, policy, inflows, window, injection, out, holders, caps_left, seen_inflows, paying)
+    ctx = _Replay(
+        address, policy, inflows, window, injection, out, holders, caps_left, seen_inflows, paying, carried or {}
+    )
     inflow_txs = {edge[0] for edge in inflows}
     simple = injection is None  # seeds always take the general path
     bounded = window.until_block is not None or window.until_time is not None
     tiho = policy is Policy.TIHO
     fee_kind = TransferKind.FEE
-    by_asset: dict[int, tuple[Asset, _Proportional | _Lots]] = {}  # id(asset) -> holder, for the fast paths
+    by_asset: dict[int, tuple[Asset, Proportional | Lots]] = {}  # id(asset) -> holder, for the fast paths
     n = len(transfers)
     i = 0
     clean_until = -1  # no memo: never snapshot
@@ -335,7 +215,7 @@ def trace_address(
         if 0 <= memo.index <= clean_until:
             i = memo.index
             for key, balance in memo.balances.items():
-                holder = holders[key] = _holder(policy)
+                holder = holders[key] = new_holder(policy)
                 holder.add(balance, 0, False)
     while i < n:
         if i == clean_until and memo is not None:
@@ -404,20 +284,20 @@ def trace_address(
     return out
 
 
-def _holder_for(ctx: _Replay, asset: Asset) -> _Proportional | _Lots:
+def _holder_for(ctx: _Replay, asset: Asset) -> Proportional | Lots:
     key = asset_key(asset)
     holder = ctx.holders.get(key)
     if holder is None:
-        holder = ctx.holders[key] = _holder(ctx.policy)
+        holder = ctx.holders[key] = new_holder(ctx.policy)
     return holder
 
 
-def _fast_outflow(ctx: _Replay, tr: Transfer, holder: _Proportional | _Lots, tiho: bool) -> None:
+def _fast_outflow(ctx: _Replay, tr: Transfer, holder: Proportional | Lots, tiho: bool) -> None:
     """A ledger-only outflow (no pass-through, no swap possible in its transaction)."""
     key = asset_key(tr.asset)
     poisoned = holder.poisoned
     if tiho:
-        assert isinstance(holder, _Proportional)
+        assert isinstance(holder, Proportional)
         carried = holder.take_largest_first([tr.amount])[0]
     else:
         carried = holder.take(tr.amount)
@@ -447,12 +327,12 @@ def _opening_balances(
 
 
 def _add_opening(
-    out: Outcome, holders: dict[str, _Proportional | _Lots], policy: Policy, opening: dict[str, int], ts: int
+    out: Outcome, holders: dict[str, Proportional | Lots], policy: Policy, opening: dict[str, int], ts: int
 ) -> None:
     for key, amount in sorted(opening.items()):
         holder = holders.get(key)
         if holder is None:
-            holder = holders[key] = _holder(policy)
+            holder = holders[key] = new_holder(policy)
         holder.add(amount, amount, True)
         _bump(out.stolen, key, amount)
         _bump(out.received, key, amount)
@@ -501,10 +381,11 @@ class _Replay:
     window: Window
     injection: Injection | None
     out: Outcome
-    holders: dict[str, _Proportional | _Lots]
+    holders: dict[str, Proportional | Lots]
     caps_left: dict[str, int] | None
     seen_inflows: set[EdgeKey]
     paying: frozenset[str]
+    carried: Mapping[EdgeKey, tuple[int, bool, Transfer]]
 
 
 def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
@@ -530,13 +411,13 @@ def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
             taint, poisoned = (pushed[0], pushed[1]) if pushed is not None else (0, False)
             key = asset_key(tr.asset)
             if injection is not None and not victim:
-                new = _stolen_part(tr, key, taint, window, injection, caps_left, ctx.paying)
+                other = ctx.carried.get(edge)
+                held = taint + (other[0] if other else 0)
+                new = _stolen_part(tr, key, held, window, injection, caps_left, ctx.paying)
                 if new:
                     taint += new
                     poisoned = True
                     _bump(out.stolen, key, new)
-                    if injection.attributed:
-                        _bump(out.attributed, key, new)
                     out.flows.append(Flow(tr, new, True, "attributed" if injection.attributed else "stolen"))
             if taint or poisoned:
                 out.assets[key] = tr.asset
@@ -594,9 +475,9 @@ def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
         for key, idxs in by_asset.items():
             holder = holders.get(key)
             if holder is None:
-                holder = holders[key] = _holder(policy)
+                holder = holders[key] = new_holder(policy)
             idxs.sort(key=lambda ix: (draws[ix][0].kind is TransferKind.FEE, -draws[ix][2], draws[ix][0].position))
-            assert isinstance(holder, _Proportional)
+            assert isinstance(holder, Proportional)
             carried = holder.take_largest_first([draws[ix][2] for ix in idxs])
             for ix, c in zip(idxs, carried, strict=True):
                 ledger_taint[ix] = c
@@ -606,7 +487,7 @@ def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
             if d[2]:
                 holder = holders.get(d[1])
                 if holder is None:
-                    holder = holders[d[1]] = _holder(policy)
+                    holder = holders[d[1]] = new_holder(policy)
                 ledger_poison[idx] = holder.poisoned
                 ledger_taint[idx] = holder.take(d[2])
     # swaps: assets paid from the ledger vs. assets kept from this transaction
@@ -647,17 +528,17 @@ def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
         if pool[0]:
             holder = holders.get(key)
             if holder is None:
-                holder = holders[key] = _holder(policy)
+                holder = holders[key] = new_holder(policy)
             holder.add(pool[0], pool[1], pool[2])
 
 
 def _thief_shortfalls(ctx: _Replay, draws: list[list]) -> None:
-    """An attributed address spending more of its funding asset than its history shows spends loot.
+    """An attributed address spending more of its funding asset than its history shows spends thief funds.
 
     Elsewhere a shortfall is clean value the history did not show (for a seed: value held
     before the window, genesis allocations, rewards). An attributed address was empty when the
-    thief funded it and everything it gains of that asset since counts as stolen, so the unseen
-    part counts too (as ``attributed``), added just before this transaction's draws.
+    thief funded it and everything it gains of that asset since counts as thief funds (in the
+    thief-funds replay), so the unseen part counts too, added just before this transaction's draws.
     """
     injection, out, window = ctx.injection, ctx.out, ctx.window
     assert injection is not None
@@ -673,14 +554,12 @@ def _thief_shortfalls(ctx: _Replay, draws: list[list]) -> None:
             continue
         holder = ctx.holders.get(key)
         if holder is None:
-            holder = ctx.holders[key] = _holder(ctx.policy)
+            holder = ctx.holders[key] = new_holder(ctx.policy)
         short = amount - holder.balance
         if short <= 0:
             continue
         holder.add(short, short, True)
         _bump(out.stolen, key, short)
-        if injection.attributed:
-            _bump(out.attributed, key, short)
         out.flows.append(Flow(tr, short, True, "shortfall"))  # bookkeeping: the outflow's own row carries it
         out.assets[key] = tr.asset
         out.first_tainted.setdefault(key, tr.timestamp)

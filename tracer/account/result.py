@@ -25,6 +25,10 @@ from tracer.bundle.result import (
 from tracer.core.models import Asset, Label, Policy, Role
 from tracer.core.units import format_units, iso
 
+#: Thief funds' balance sheet uses the stolen buckets, with what attributed addresses gained as "gained".
+TF_BUCKETS = {"stolen": "gained"}
+STOLEN, TF = 0, 4  # the amount slots of an endpoint row: stolen value, thief funds
+
 
 def build_result(state: TraceState, *, manifest: dict[str, Any] | None = None) -> TraceResult:
     """Turn the engine's final state into frames, graph and summary."""
@@ -38,66 +42,41 @@ class _Builder:
         self.cfg = state.config
         self.poison = self.cfg.policy is Policy.POISON
         self.assets: dict[str, Asset] = {}
-        self.acc: dict[str, dict[str, int]] = {}
-        self.attributed: dict[str, int] = {}  # the part of `stolen` gained at attributed addresses
+        self.acc: dict[str, dict[str, int]] = {}  # stolen value: asset key -> bucket -> base units
+        self.tf_acc: dict[str, dict[str, int]] = {}  # thief funds: the same buckets ("stolen" = gained)
 
-    def _add(self, key: str, bucket: str, amount: int) -> None:
+    def _add(self, key: str, bucket: str, amount: int, *, tf: bool = False) -> None:
         if amount:
-            row = self.acc.setdefault(key, dict.fromkeys(BUCKETS, 0))
+            row = (self.tf_acc if tf else self.acc).setdefault(key, dict.fromkeys(BUCKETS, 0))
             row[bucket] += amount
 
-    def _conduit_row(self, rows: dict[tuple[Node, str], list], node: Node, key: str, amount: int) -> None:
-        """The endpoint row of what a conduit endpoint kept: first tainted inflow of that asset."""
+    def _conduit_row(self, rows: dict[tuple[Node, str], list], node: Node, key: str, amount: int, slot: int) -> None:
+        """The endpoint row of what a conduit (or counterparty) endpoint kept: first inflow of that asset."""
         if not amount:
             return
+        inflows = self.state.tf_inflows if slot == TF else self.state.inflows
+        outcomes = self.state.tf_outcomes if slot == TF else self.state.outcomes
         first = min(
             (
                 (tr.timestamp, tr.tx_hash)
-                for taint, _, tr in self.state.inflows.get(node, {}).values()
+                for taint, _, tr in inflows.get(node, {}).values()
                 if taint and asset_key(tr.asset) == key
             ),
-            default=(self.state.outcomes[node].first_tainted.get(key, 0), ""),  # kept after a swap inside
+            default=(outcomes[node].first_tainted.get(key, 0), ""),  # kept after a swap inside
         )
-        rows[(node, key)] = [amount, first[0], first[1], 0]
+        row = rows.setdefault((node, key), [0, first[0], first[1], 0, 0])
+        row[slot] += amount
+        if first < (row[1], row[2]):
+            row[1], row[2] = first
 
     def _shows(self, taint: int, poisoned: bool) -> bool:
         return taint > 0 or (self.poison and poisoned)
 
     def build(self, manifest: dict[str, Any]) -> TraceResult:
         state = self.state
-        endpoint_rows: dict[tuple[Node, str], list] = {}
-        for node, outcome in state.outcomes.items():
-            self.assets.update(outcome.assets)
-            for bucket in ("stolen", "swapped_in", "swapped_out", "fees", "unmoved"):
-                for key, amount in getattr(outcome, bucket).items():
-                    if bucket == "unmoved" and node in state.endpoints:  # what a conduit endpoint kept
-                        self._add(key, "endpoints", amount)
-                        self._conduit_row(endpoint_rows, node, key, amount)
-                    else:
-                        self._add(key, bucket, amount)
-            for key, amount in outcome.attributed.items():
-                self.attributed[key] = self.attributed.get(key, 0) + amount
-        waiting: dict[Node, dict[str, int]] = {}
-        for node in sorted(state.inflows):
-            if node in state.outcomes:
-                continue
-            for edge in sorted(state.inflows[node]):
-                taint, poisoned, tr = state.inflows[node][edge]
-                key = asset_key(tr.asset)
-                self.assets.setdefault(key, tr.asset)
-                if node in state.endpoints:
-                    self._add(key, "endpoints", taint)
-                    if self._shows(taint, poisoned):
-                        row = endpoint_rows.setdefault((node, key), [0, tr.timestamp, tr.tx_hash, 0])
-                        row[0] += taint
-                        row[3] += tr.amount if poisoned else 0
-                        if (tr.timestamp, tr.tx_hash) < (row[1], row[2]):
-                            row[1], row[2] = tr.timestamp, tr.tx_hash
-                else:
-                    bucket = "unexplored" if node in state.unexplored else "below_threshold"
-                    self._add(key, bucket, taint)
-                    waiting.setdefault(node, {})
-                    waiting[node][key] = waiting[node].get(key, 0) + taint
+        endpoint_rows: dict[tuple[Node, str], list] = {}  # [stolen, first at, tx, poisoned amount, thief funds]
+        self._balance(state.outcomes, state.inflows, endpoint_rows, slot=STOLEN)
+        self._balance(state.tf_outcomes, state.tf_inflows, endpoint_rows, slot=TF)
         flows = self._flows()
         addresses = self._addresses()
         endpoints = self._endpoints(endpoint_rows)
@@ -111,35 +90,72 @@ class _Builder:
             graph=graph,
             manifest=self._manifest(manifest),
             accounting={k: dict(v) for k, v in sorted(self.acc.items())},
+            thief_funds={k: dict(v) for k, v in sorted(self.tf_acc.items())},
         )
+
+    def _balance(
+        self,
+        outcomes: dict[Node, Any],
+        inflows: dict[Node, dict[Any, tuple[int, bool, Any]]],
+        endpoint_rows: dict[tuple[Node, str], list],
+        *,
+        slot: int,
+    ) -> None:
+        """One quantity's balance sheet (stolen value or thief funds) and its share of the endpoint rows."""
+        state, tf = self.state, slot == TF
+        for node, outcome in outcomes.items():
+            self.assets.update(outcome.assets)
+            for bucket in ("stolen", "swapped_in", "swapped_out", "fees", "unmoved"):
+                for key, amount in getattr(outcome, bucket).items():
+                    if bucket == "unmoved" and node in state.endpoints:  # what a conduit/counterparty kept
+                        self._add(key, "endpoints", amount, tf=tf)
+                        self._conduit_row(endpoint_rows, node, key, amount, slot)
+                    else:
+                        self._add(key, bucket, amount, tf=tf)
+        for node in sorted(inflows):
+            if node in outcomes:
+                continue
+            for edge in sorted(inflows[node]):
+                taint, poisoned, tr = inflows[node][edge]
+                key = asset_key(tr.asset)
+                self.assets.setdefault(key, tr.asset)
+                if node in state.endpoints:
+                    self._add(key, "endpoints", taint, tf=tf)
+                    if self._shows(taint, poisoned):
+                        row = endpoint_rows.setdefault((node, key), [0, tr.timestamp, tr.tx_hash, 0, 0])
+                        row[slot] += taint
+                        if not tf:
+                            row[3] += tr.amount if poisoned else 0
+                        if (tr.timestamp, tr.tx_hash) < (row[1], row[2]):
+                            row[1], row[2] = tr.timestamp, tr.tx_hash
+                else:
+                    bucket = "unexplored" if node in state.unexplored else "below_threshold"
+                    self._add(key, bucket, taint, tf=tf)
 
     # -- frames ---------------------------------------------------------------------------
     def _hop(self, node: Node) -> int:
         return self.state.hops.get(node, 0)
 
     def _flows(self) -> pl.DataFrame:
-        merged: dict[tuple[str, str, int], list] = {}
-        for node in sorted(self.state.outcomes):
-            outcome = self.state.outcomes[node]
-            for flow in outcome.flows:
-                if flow.kind == "shortfall" or not self._shows(flow.taint, flow.poisoned):
-                    continue  # a shortfall is carried by the outflow's own row
-                tr = flow.transfer
-                if flow.kind == "stolen":
-                    hop = 0
-                elif flow.kind in ("swap-in", "attributed"):
-                    hop = self._hop(node)
-                else:
-                    hop = self._hop(node) + 1
-                k = (tr.chain, tr.tx_hash, tr.position)
-                row = merged.get(k)
-                if row is None:
-                    merged[k] = [tr, flow.taint, hop]
-                else:
-                    row[1] += flow.taint
+        merged: dict[tuple[str, str, int], list] = {}  # [transfer, stolen, hop, thief funds]
+        for slot, outcomes in ((1, self.state.outcomes), (3, self.state.tf_outcomes)):
+            for node in sorted(outcomes):
+                for flow in outcomes[node].flows:
+                    if flow.kind == "shortfall" or not self._shows(flow.taint, flow.poisoned):
+                        continue  # a shortfall is carried by the outflow's own row
+                    tr = flow.transfer
+                    if flow.kind == "stolen":
+                        hop = 0
+                    elif flow.kind in ("swap-in", "attributed"):
+                        hop = self._hop(node)
+                    else:
+                        hop = self._hop(node) + 1
+                    k = (tr.chain, tr.tx_hash, tr.position)
+                    row = merged.setdefault(k, [tr, 0, hop, 0])
+                    row[slot] += flow.taint
                     row[2] = min(row[2], hop)
         rows = []
-        for (chain, tx, position), (tr, taint, hop) in sorted(
+        for (chain, tx, position), (tr, taint, hop, tf) in sorted(
             merged.items(), key=lambda kv: (kv[1][0].chain, kv[1][0].order_key)
         ):
             rows.append(
@@ -157,6 +173,7 @@ class _Builder:
                     format_units(tr.amount, tr.asset.decimals),
                     format_units(taint, tr.asset.decimals),
                     hop,
+                    format_units(tf, tr.asset.decimals),
                 )
             )
         return make_frame(rows, "flows")
@@ -178,23 +195,31 @@ class _Builder:
 
     def _addresses(self) -> pl.DataFrame:
         rows = []
-        received: dict[tuple[Node, str], list] = {}
-        for node, outcome in self.state.outcomes.items():
-            for key, amount in outcome.received.items():
-                if amount or self.poison:
-                    received[(node, key)] = [amount, outcome.first_tainted.get(key)]
-        for node, edges in self.state.inflows.items():
-            if node in self.state.outcomes:
-                continue
-            for taint, poisoned, tr in edges.values():
-                if not self._shows(taint, poisoned):
+        received: dict[tuple[Node, str], list] = {}  # [stolen, first at, thief funds]
+        for slot, outcomes, inflows in (
+            (0, self.state.outcomes, self.state.inflows),
+            (2, self.state.tf_outcomes, self.state.tf_inflows),
+        ):
+            for node, outcome in outcomes.items():
+                for key, amount in outcome.received.items():
+                    if amount or self.poison:
+                        row = received.setdefault((node, key), [0, None, 0])
+                        row[slot] += amount
+                        first = outcome.first_tainted.get(key)
+                        if first is not None and (row[1] is None or first < row[1]):
+                            row[1] = first
+            for node, edges in inflows.items():
+                if node in outcomes:
                     continue
-                key = asset_key(tr.asset)
-                row = received.setdefault((node, key), [0, None])
-                row[0] += taint
-                if taint and (row[1] is None or tr.timestamp < row[1]):
-                    row[1] = tr.timestamp
-        for (node, key), (amount, first) in sorted(received.items()):
+                for taint, poisoned, tr in edges.values():
+                    if not self._shows(taint, poisoned):
+                        continue
+                    key = asset_key(tr.asset)
+                    row = received.setdefault((node, key), [0, None, 0])
+                    row[slot] += taint
+                    if taint and (row[1] is None or tr.timestamp < row[1]):
+                        row[1] = tr.timestamp
+        for (node, key), (amount, first, tf) in sorted(received.items()):
             asset = self.assets[key]
             rows.append(
                 table_row(
@@ -207,6 +232,7 @@ class _Builder:
                     format_units(amount, asset.decimals),
                     key,
                     iso(first) if first is not None else "",
+                    format_units(tf, asset.decimals),
                 )
             )
         return make_frame(rows, "addresses")
@@ -222,8 +248,9 @@ class _Builder:
                 format_units(taint, self.assets[key].decimals),
                 iso(first),
                 tx,
+                format_units(tf, self.assets[key].decimals),
             )
-            for (node, key), (taint, first, tx, _) in sorted(endpoint_rows.items())
+            for (node, key), (taint, first, tx, _, tf) in sorted(endpoint_rows.items())
         ]
         return make_frame(rows, "endpoints")
 
@@ -238,14 +265,18 @@ class _Builder:
     def _summary(self, endpoint_rows: dict[tuple[Node, str], list], endpoints: pl.DataFrame) -> dict[str, Any]:
         state, cfg = self.state, self.cfg
         assets: dict[str, Any] = {}
-        for key in sorted(self.acc):
+        zero = dict.fromkeys(BUCKETS, 0)
+        for key in sorted(set(self.acc) | set(self.tf_acc)):
             asset = self.assets[key]
-            row = self.acc[key]
+            row = self.acc.get(key, zero)
             assets[key] = {"symbol": asset.symbol, **{b: format_units(row[b], asset.decimals) for b in BUCKETS}}
-            if self.attributed.get(key):
-                assets[key]["attributed"] = format_units(self.attributed[key], asset.decimals)
+            if key in self.tf_acc:
+                tf = self.tf_acc[key]
+                assets[key]["thief_funds"] = {
+                    TF_BUCKETS.get(b, b): format_units(tf[b], asset.decimals) for b in BUCKETS
+                }
         by_category: dict[str, dict[str, int]] = {}
-        for (node, key), (taint, _, _, _) in sorted(endpoint_rows.items()):
+        for (node, key), (taint, _, _, _, _) in sorted(endpoint_rows.items()):
             cat = by_category.setdefault(self._label_cols(node)[0], {})
             cat[key] = cat.get(key, 0) + taint
         unexplored_total = sum(row["unexplored"] for row in self.acc.values())
@@ -265,6 +296,9 @@ class _Builder:
             "endpoints": summary_endpoints(endpoints.iter_rows(named=True)),
             "swaps": self._swaps(),
             "attributed_addresses": self._attributed_addresses(),
+            "counterparties": [
+                {"chain": n[0], "address": n[1], "why": why} for n, why in sorted(state.counterparties.items())
+            ],
             "counts": {
                 "addresses_visited": len(state.expanded_order),
                 "transfers_read": state.transfers_read,
@@ -293,6 +327,7 @@ class _Builder:
                 "funded_by": tr.sender,
                 "tx_hash": tr.tx_hash,
                 "timestamp": iso(tr.timestamp),
+                "evidence": self.state.evidence.get(node, {}),
             }
             for node, tr in sorted(self.state.attributed.items())
         ]

@@ -24,6 +24,7 @@ from tracer.bundle.schema import (
     MANIFEST_FILE,
     SUMMARY_FILE,
     TABLES,
+    THIEF_FUNDS_COLUMNS,
     table_file,
 )
 from tracer.core.units import iso
@@ -42,6 +43,7 @@ class TraceResult:
     graph: nx.MultiDiGraph
     manifest: dict[str, Any] = field(default_factory=dict)
     accounting: dict[str, dict[str, int]] = field(default_factory=dict)  # asset key -> bucket -> base units
+    thief_funds: dict[str, dict[str, int]] = field(default_factory=dict)  # the same, for thief funds
 
     @property
     def complete(self) -> bool:
@@ -80,8 +82,12 @@ def fraction_text(value: Fraction) -> str:
 
 
 def table_row(table: str, *values: Any) -> dict[str, Any]:
-    """One row of a bundle table: `values` in the table's column order (:data:`tracer.bundle.schema.TABLES`)."""
-    return dict(zip(TABLES[table], values, strict=True))
+    """One row of a bundle table: `values` in the table's column order (:data:`tracer.bundle.schema.TABLES`);
+    the thief-funds column may be left out ("0")."""
+    columns = TABLES[table]
+    if len(values) == len(columns) - 1 and columns[-1] == THIEF_FUNDS_COLUMNS[table]:
+        values = (*values, "0")
+    return dict(zip(columns, values, strict=True))
 
 
 def make_frame(rows: list[dict[str, Any]], table: str) -> pl.DataFrame:

@@ -22,6 +22,7 @@ ADDRESS_COLUMNS = (
     "tainted_in",
     "asset",
     "first_tainted_at",
+    "thief_funds_in",
 )
 FLOW_COLUMNS = (
     "chain",
@@ -36,6 +37,7 @@ FLOW_COLUMNS = (
     "amount",
     "tainted_amount",
     "hop",
+    "thief_funds_amount",
 )
 ENDPOINT_COLUMNS = (
     "chain",
@@ -47,7 +49,11 @@ ENDPOINT_COLUMNS = (
     "tainted_amount",
     "first_tainted_at",
     "tx_hash",
+    "thief_funds_amount",
 )
+#: Columns appended after the contract columns: thief funds (value thief-controlled addresses gained from
+#: elsewhere, never stolen). Engines without attribution (UTXO) leave them at "0".
+THIEF_FUNDS_COLUMNS = {"addresses": "thief_funds_in", "flows": "thief_funds_amount", "endpoints": "thief_funds_amount"}
 #: Table name -> its columns, in file order; the table is written to ``<name>.csv``.
 TABLES = {"addresses": ADDRESS_COLUMNS, "flows": FLOW_COLUMNS, "endpoints": ENDPOINT_COLUMNS}
 #: Table name -> the columns holding integers (every other column is text).

@@ -172,15 +172,15 @@ class _progress:
 
 
 def _attribution_notes(summary: dict[str, Any]) -> list[str]:
-    """Under the balance sheet: what thief-controlled addresses gained after the theft, per asset, and how
-    many addresses first-funder attribution found."""
+    """Under the balance sheet: thief funds (what thief-controlled addresses gained; never stolen) per asset,
+    apart from stolen value, and how many addresses first-funder attribution found."""
     from tracer.report.fmt import ATTRIBUTED_TEXT
 
     lines = [
-        f"{row['symbol']} ({key}) stolen {row['stolen']}: of which {row['attributed']} {row['symbol']} "
-        f"{ATTRIBUTED_TEXT}"
+        f"{row['symbol']} ({key}) stolen {row['stolen']}; plus {row['thief_funds']['gained']} {row['symbol']} "
+        f"{ATTRIBUTED_TEXT} ({row['thief_funds']['endpoints']} at endpoints)"
         for key, row in summary["assets"].items()
-        if row.get("attributed") not in (None, "0")
+        if row.get("thief_funds", {}).get("gained") not in (None, "0")
     ]
     count = len(summary.get("attributed_addresses") or [])
     if count:

@@ -46,8 +46,10 @@ class AssetInfo:
     key: str
     symbol: str
     ledger: dict[str, Decimal]
-    #: The part of `stolen` gained at thief-controlled addresses after the theft (first-funder attribution).
+    #: Thief funds: what thief-controlled (attributed) addresses gained from elsewhere; never part of `stolen`.
     attributed: Decimal = ZERO
+    #: Thief funds at endpoints (`assets[k]["thief_funds"]["endpoints"]`).
+    thief_funds_at_endpoints: Decimal = ZERO
 
     @property
     def chain(self) -> str:
@@ -81,6 +83,7 @@ class AddressRow:
     tainted_in: Decimal
     asset: str  # asset key
     first_tainted_at: str
+    thief_funds_in: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class FlowRow:
     amount: Decimal
     tainted_amount: Decimal
     hop: int | None
+    thief_funds_amount: Decimal = ZERO
 
     @property
     def is_fee(self) -> bool:
@@ -113,6 +117,7 @@ class EndpointRow:
     tainted_amount: Decimal
     first_tainted_at: str
     tx_hash: str
+    thief_funds_amount: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +245,8 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(f"{path} is not a readable CSV file ({first})") from None
+    if tuple(frame.columns) == columns[:-1]:  # written before thief funds had their own column
+        frame = frame.with_columns(pl.lit("0").alias(columns[-1]))
     if tuple(frame.columns) != columns:
         raise BadInput(f"{path} has columns {','.join(frame.columns)}; expected {','.join(columns)}")
     return frame
@@ -279,16 +286,20 @@ def _read_assets(path: Path, raw: Any) -> dict[str, AssetInfo]:
                 ledger[name] = Decimal(str(value))
             except InvalidOperation:
                 raise BadInput(f"{path}: assets[{key!r}].{name} {value!r} is not a decimal amount") from None
-        attributed = entry.get("attributed", "0")  # absent in older bundles and when nothing was attributed
+        funds = entry.get("thief_funds", {})  # absent when nothing was attributed
+        if not isinstance(funds, dict):
+            raise BadInput(f"{path}: assets[{key!r}].thief_funds must be an object")
         try:
-            attributed_amount = Decimal(str(attributed))
+            attributed_amount = Decimal(str(funds.get("gained", "0")))
+            funds_at_endpoints = Decimal(str(funds.get("endpoints", "0")))
         except InvalidOperation:
-            raise BadInput(f"{path}: assets[{key!r}].attributed {attributed!r} is not a decimal amount") from None
+            raise BadInput(f"{path}: assets[{key!r}].thief_funds holds an amount that is not a decimal") from None
         assets[key] = AssetInfo(
             key=key,
             symbol=str(entry.get("symbol", key.split(":", 1)[1])),
             ledger=ledger,
             attributed=attributed_amount,
+            thief_funds_at_endpoints=funds_at_endpoints,
         )
     return assets
 
@@ -345,7 +356,7 @@ def _lines(frame: pl.DataFrame) -> Any:
 
 def _address_rows(path: Path, frame: pl.DataFrame, symbols: dict[tuple[str, str], str]) -> list[AddressRow]:
     rows = []
-    for line, (chain, address, role, category, label, source, hop, tainted, asset, first) in _lines(frame):
+    for line, (chain, address, role, category, label, source, hop, tainted, asset, first, funds) in _lines(frame):
         rows.append(
             AddressRow(
                 chain=chain,
@@ -358,6 +369,7 @@ def _address_rows(path: Path, frame: pl.DataFrame, symbols: dict[tuple[str, str]
                 tainted_in=_decimal(tainted, path, line, "tainted_in"),
                 asset=_asset_key(chain, asset, symbols),
                 first_tainted_at=first,
+                thief_funds_in=_decimal(funds or "0", path, line, "thief_funds_in"),
             )
         )
     return rows
@@ -365,9 +377,21 @@ def _address_rows(path: Path, frame: pl.DataFrame, symbols: dict[tuple[str, str]
 
 def _flow_rows(path: Path, frame: pl.DataFrame) -> list[FlowRow]:
     rows = []
-    for line, (chain, tx, position, block, ts, sender, receiver, _symbol, asset_id, amount, tainted, hop) in _lines(
-        frame
-    ):
+    for line, (
+        chain,
+        tx,
+        position,
+        block,
+        ts,
+        sender,
+        receiver,
+        _symbol,
+        asset_id,
+        amount,
+        tainted,
+        hop,
+        funds,
+    ) in _lines(frame):
         asset_id = asset_id.lower() if asset_id.startswith("0x") else asset_id
         rows.append(
             FlowRow(
@@ -382,6 +406,7 @@ def _flow_rows(path: Path, frame: pl.DataFrame) -> list[FlowRow]:
                 amount=_decimal(amount, path, line, "amount"),
                 tainted_amount=_decimal(tainted, path, line, "tainted_amount"),
                 hop=_integer(hop, path, line, "hop", optional=True),
+                thief_funds_amount=_decimal(funds or "0", path, line, "thief_funds_amount"),
             )
         )
     return rows
@@ -389,7 +414,7 @@ def _flow_rows(path: Path, frame: pl.DataFrame) -> list[FlowRow]:
 
 def _endpoint_rows(path: Path, frame: pl.DataFrame, symbols: dict[tuple[str, str], str]) -> list[EndpointRow]:
     rows = []
-    for line, (chain, address, category, label, source, asset, tainted, first, tx) in _lines(frame):
+    for line, (chain, address, category, label, source, asset, tainted, first, tx, funds) in _lines(frame):
         rows.append(
             EndpointRow(
                 chain=chain,
@@ -401,6 +426,7 @@ def _endpoint_rows(path: Path, frame: pl.DataFrame, symbols: dict[tuple[str, str
                 tainted_amount=_decimal(tainted, path, line, "tainted_amount"),
                 first_tainted_at=first,
                 tx_hash=tx,
+                thief_funds_amount=_decimal(funds or "0", path, line, "thief_funds_amount"),
             )
         )
     return rows

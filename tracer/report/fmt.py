@@ -24,13 +24,17 @@ REMAINDERS = (
     ("unexplored", "unexplored frontier"),
     ("swapped_out", "swapped into other assets"),
 )
-#: What `attributed` (part of `stolen`) is, as the reporters word it after "of which <amount>".
-ATTRIBUTED_TEXT = "gained by thief-controlled addresses after the theft (first-funder attribution)"
+#: What thief funds are (never part of `stolen`), as the reporters word it after "plus <amount>".
+ATTRIBUTED_TEXT = (
+    "thief funds: value thief-controlled addresses gained from elsewhere (first-funder attribution), not stolen"
+)
 #: The first-funder rule in one sentence, for the reports that list attributed addresses.
 ATTRIBUTION_RULE = (
     "A fresh address (holding at most 1 % of the payment) whose first payment from a thief-controlled address "
     "(a thief seed or an address attributed earlier) funded it is taken as thief-controlled from that payment on, "
-    "so what it later receives of that asset counts as stolen too; switch this off with --no-attribution or "
+    "so what it later receives of that asset is thief funds, counted apart from stolen value; an address that "
+    "serves others (paid by many senders outside the thief's side, or far more by them than by the thief) is a "
+    "counterparty endpoint instead; switch this off with --no-attribution or "
     "attribution = false under [trace] in the case file."
 )
 
@@ -62,8 +66,8 @@ def with_symbol(value: Decimal, symbol: str) -> str:
 
 
 def attributed_line(value: Decimal, symbol: str) -> str:
-    """`of which <amount> <symbol> gained by thief-controlled addresses after the theft (...)`."""
-    return f"of which {amount(value)} {symbol} {ATTRIBUTED_TEXT}"
+    """`plus <amount> <symbol> thief funds: ... not stolen`."""
+    return f"plus {amount(value)} {symbol} {ATTRIBUTED_TEXT}"
 
 
 def share(value: Decimal) -> str:

@@ -102,9 +102,7 @@ def _header(case: CaseFile) -> str:
     )
     version = case.bundle.manifest.get("tool_version") or case.bundle.manifest.get("version") or ""
     limits = [str(x) for key in ("gaps", "notes") for x in b.summary.get(key) or () if isinstance(x, str)]
-    limits_html = (
-        '<ul class="limits">' + "".join(f"<li>{e(x)}</li>" for x in limits[:50]) + "</ul>" if limits else ""
-    )
+    limits_html = '<ul class="limits">' + "".join(f"<li>{e(x)}</li>" for x in limits[:50]) + "</ul>" if limits else ""
     return (
         f'<header class="case"><h1>{e(title)}</h1><div class="meta">case <code>{e(b.case)}</code> · '
         f"policy <b>{e(b.policy)}</b> · {status} · written by heisttrace {e(version)}</div>{limits_html}</header>"
@@ -137,7 +135,7 @@ def _summary(case: CaseFile) -> str:
         reached = info.ledger["endpoints"]
         origin = f"{amount(info.ledger['stolen'])} {info.symbol} stolen" if info.ledger["stolen"] > 0 else ""
         if info.attributed > 0:
-            origin += f" (of which {amount(info.attributed)} {info.symbol} {ATTRIBUTED_TEXT})"
+            origin += f" (plus {amount(info.attributed)} {info.symbol} {ATTRIBUTED_TEXT})"
         if info.ledger["swapped_in"] > 0:
             swapped = f"{amount(info.ledger['swapped_in'])} {info.symbol} received through swaps"
             origin = f"{origin} and {swapped}" if origin else swapped
@@ -226,12 +224,14 @@ def _has_attribution(case: CaseFile) -> bool:
 
 
 def _attributed_notes(case: CaseFile) -> str:
-    """Under the balance sheet: per asset, the part of `stolen` gained at attributed addresses."""
+    """Under the balance sheet: per asset, thief funds (what attributed addresses gained; not stolen), apart."""
     items = [
         f'<li>{e(info.symbol)} <span class="note">{e(info.key)}</span>: stolen '
-        f'<span title="{e(exact(info.ledger["stolen"]))}">{e(amount(info.ledger["stolen"]))}</span>, of which '
+        f'<span title="{e(exact(info.ledger["stolen"]))}">{e(amount(info.ledger["stolen"]))}</span>; plus '
         f'<span title="{e(exact(info.attributed))}">{e(amount(info.attributed))}</span> {e(info.symbol)} '
-        f'{e(ATTRIBUTED_TEXT)} · <a href="#attribution">the addresses</a></li>'
+        f"{e(ATTRIBUTED_TEXT)}, of which "
+        f'<span title="{e(exact(info.thief_funds_at_endpoints))}">{e(amount(info.thief_funds_at_endpoints))}</span> '
+        f'{e(info.symbol)} reached endpoints · <a href="#attribution">the addresses</a></li>'
         for info in case.bundle.assets.values()
         if info.attributed > 0
     ]

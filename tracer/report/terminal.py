@@ -68,8 +68,8 @@ def balance_sheet(case: CaseFile) -> Table:
 
 
 def attribution_note(case: CaseFile) -> Text | None:
-    """Per asset with a non-zero `attributed`: the part of `stolen` thief-controlled addresses gained after
-    the theft; then how many addresses first-funder attribution found (None when there is nothing to say)."""
+    """Per asset with thief funds: what thief-controlled addresses gained from elsewhere (not stolen), apart
+    from stolen value; then how many addresses first-funder attribution found (None when there is nothing to say)."""
     b = case.bundle
     lines = [
         f"{info.symbol} ({info.chain}) stolen {amount(info.ledger['stolen'])}: "

@@ -1,0 +1,177 @@
+"""Who is the thief, and who is not: attribution by first funding within limits, counterparties, deposit hubs.
+
+The engine's rules about addresses (mixed into :class:`tracer.account.engine.Engine`). The
+decisions themselves are pure functions in :mod:`heuristics.attribution` and
+:mod:`heuristics.deposits`; this module feeds them the engine's state:
+
+- a non-seed address that serves others (:func:`heuristics.attribution.serves_others`, judged on
+  which of its inflows carry stolen value or thief funds) is a counterparty endpoint: what the
+  thief's side paid it stays there, its other business is not followed. The judgement is redone
+  at every replay, so an address first seen before its thief-side senders were traced is
+  reconsidered once their taint arrives (the fixed point does not depend on the order);
+- otherwise a fresh address the thief funded is attributed: it gains thief funds (never stolen
+  value) from the funding payment on;
+- a wallet sweeping everything to one unlabelled service hub is that hub's deposit address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from heuristics.attribution import first_thief_payment, funded_by_thief, inflow_share, serves_others
+from heuristics.deposits import detect_deposit_address, sweep_target
+from tracer.account.frontier import Node
+from tracer.account.ledger import Injection, asset_key
+from tracer.core.models import FEE_SINK, Category, Label, Transfer, TransferKind
+from tracer.core.units import iso
+
+COUNTERPARTY_SOURCE = "heuristic:counterparty"
+
+
+class AddressRules:
+    """Mixin: attribution, counterparties and deposit hubs on the engine's state."""
+
+    def _thief_edges(self, node: Node) -> dict[tuple[str, int], int]:
+        edges: dict[tuple[str, int], int] = {}
+        for table in (self.state.inflows, self.state.tf_inflows):
+            for edge, (taint, _, _) in table.get(node, {}).items():
+                if taint:
+                    edges[edge] = edges.get(edge, 0) + taint
+        return edges
+
+    def _share(self, node: Node, transfers: Sequence[Transfer]):
+        chain = node[0]
+        senders = {tr.sender for tr in transfers if tr.receiver == node[1] and tr.sender != node[1]}
+        ignored = set(self._thieves.get(chain, ()))
+        ignored |= {a for a, _ in self.state.seeds if a == chain}
+        for sender in sorted(senders - ignored):
+            label = (
+                self.state.labels.get((chain, sender))
+                if (chain, sender) in self.state.labels
+                else self._label((chain, sender))
+            )
+            if label is not None and label.is_endpoint:
+                ignored.add(sender)  # a withdrawal from a service: not a client of this address
+        ignored |= {a for c, a in self.state.seeds if c == chain}
+        return inflow_share(node[1], transfers, thief_edges=self._thief_edges(node), ignored=frozenset(ignored))
+
+    def _reached(self, node: Node) -> bool:
+        return any(v[0] for v in self.state.inflows.get(node, {}).values()) or any(
+            v[0] for v in self.state.tf_inflows.get(node, {}).values()
+        )
+
+    def _recheck_counterparties(self) -> bool:
+        """Replay the counterparties that no longer serve others once the whole trace is known (their senders
+        were reached by taint after they were judged). True when any changed."""
+        changed = False
+        for node in sorted(self.state.counterparties):
+            if serves_others(self._share(node, self._histories[node])) is None:
+                self._replay(node)
+                changed = True
+        return changed
+
+    def _check_counterparty(self, node: Node, transfers: Sequence[Transfer]) -> None:
+        """Make `node` a counterparty endpoint while it serves others; undo it when it no longer does."""
+        state = self.state
+        reason = serves_others(self._share(node, transfers))
+        if reason is None:
+            if node in state.counterparties:
+                del state.counterparties[node]
+                state.endpoints.pop(node, None)
+                state.labels[node] = self._label(node)
+            return
+        if state.counterparties.get(node) == reason:
+            return
+        state.counterparties[node] = reason
+        if node in state.attributed:  # it was taken for the thief's before its business showed
+            del state.attributed[node]
+            self._tf_injections.pop(node, None)
+            self._thieves.get(node[0], set()).discard(node[1])
+        label = Label(
+            chain=node[0],
+            address=node[1],
+            category=Category.UNKNOWN_SERVICE,
+            name="counterparty",
+            source=COUNTERPARTY_SOURCE,
+            source_words=f"serves others: {reason}",
+        )
+        state.endpoints[node] = label
+        state.labels[node] = label
+
+    def _attribute(self, node: Node, transfers: Sequence[Transfer]) -> None:
+        """Make `node` thief-controlled when the thief's first payment to it found it empty."""
+        state = self.state
+        chain = node[0]
+        thieves = self._thieves.get(chain)
+        if thieves is None:  # the seeds are final before the first replay; attributions are added below
+            thieves = self._thieves[chain] = {a for c, a in state.seeds - state.victims if c == chain}
+        payment = first_thief_payment(node[1], (tr for tr in transfers if tr.sender in thieves))
+        if payment is None or not funded_by_thief(node[1], transfers, payment):
+            return
+        state.attributed[node] = payment
+        thieves.add(node[1])
+        seeds = frozenset(a for c, a in state.seeds if c == chain)
+        self._tf_injections[node] = Injection(
+            thief=True,
+            attributed=True,
+            start=payment.order_key,
+            seeds=seeds,
+            assets=frozenset({asset_key(payment.asset)}),
+        )
+        if state.labels.get(node) is None:
+            state.labels[node] = Label(
+                chain=chain,
+                address=node[1],
+                category=Category.HACKER,
+                name="thief-controlled",
+                source="heuristic:first-funder",
+                source_words=f"fresh address first paid by thief-controlled {payment.sender} in {payment.tx_hash}",
+            )
+
+    def _deposit_of_unlabelled_hub(
+        self, node: Node, transfers: Sequence[Transfer], known: dict[str, Label | None]
+    ) -> Label | None:
+        """The deposit rule where every sweep goes to one unlabelled address that proves a service hub.
+
+        Without a label saying the hub is an exchange, the hub must also have paid the address (an
+        exchange tops up its deposit addresses' gas): a wallet that merely forwards everything to a
+        service it never got anything from is followed to the service instead.
+        """
+        target = sweep_target(node[1], transfers)
+        if target is None or known.get(target) is not None:
+            return None
+        hub = (node[0], target)
+        if hub not in self.state.endpoints:
+            if hub in self._histories or hub in self.state.unexplored:
+                return None  # already traced as a wallet, or out of reach
+            self._read(hub, full=False)  # the service probe: makes it an unknown-service endpoint if it is one
+        label = self.state.endpoints.get(hub)
+        if label is None or label.category is not Category.UNKNOWN_SERVICE:
+            return None
+        stand_in = replace(label, category=Category.EXCHANGE, name=f"unknown service {target}")
+        return detect_deposit_address(node[0], node[1], transfers, {**known, target: stand_in})
+
+    def _collect_evidence(self) -> None:
+        """Each attributed address's evidence: its funding payment, inflow share of the thief's side, counterparties."""
+        state = self.state
+        for node in sorted(state.attributed):
+            payment = state.attributed[node]
+            transfers = self._histories.get(node, [])
+            share = self._share(node, transfers)
+            key = asset_key(payment.asset)
+            ours, theirs = share.thief.get(key, 0), share.outside.get(key, 0)
+            receivers = {
+                tr.receiver
+                for tr in transfers
+                if tr.sender == node[1] and tr.receiver not in (node[1], FEE_SINK) and tr.kind is not TransferKind.FEE
+            }
+            evidence: dict[str, Any] = {
+                "funding_tx": payment.tx_hash,
+                "funding_at": iso(payment.timestamp),
+                "thief_side_share": f"{ours}/{ours + theirs}" if ours + theirs else "0/0",
+                "outside_senders": len(share.outside_senders),
+                "receivers": len(receivers),
+            }
+            state.evidence[node] = evidence
