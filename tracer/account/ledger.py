@@ -17,7 +17,8 @@ Rules, per asset (an asset is `chain:native` or `chain:<contract>`):
   both sides (unless taint was already pushed along them, which is then kept whole).
 - Pass-through: inside one transaction, an outflow first draws on the same asset that
   arrived in that transaction (router in, router out; a transaction is one unit, its
-  inflows are pooled first), in proportion to that arrival's taint; only the rest is drawn from the address's ledger under the policy.
+  inflows are pooled first), in proportion to that arrival's taint; only the rest is
+  drawn from the address's ledger under the policy.
 - Swaps: when, in one transaction, the address pays asset A out of its ledger and keeps
   asset B that arrived in the same transaction, A's taint leaves as ``swapped_out`` and B
   gets the same tainted fraction (``swapped_in``, capped at B's amount). With several paid
@@ -193,6 +194,7 @@ def _holder(policy: Policy) -> _Proportional | _Lots:
 
 
 _ALL_TIME = Window()
+
 
 @dataclass(frozen=True, slots=True)
 class Injection:
