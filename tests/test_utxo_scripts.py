@@ -96,3 +96,15 @@ def test_bare_multisig_output_carries_its_value_on(tmp_path: Path) -> None:
     assert bare["value"] == 1_000_000 and stolen > bare["value"]
     assert row["fees"] == "0.0001"  # the multisig output was followed into its (synthetic) spend, which paid the fee
     assert row["unmoved"] == f"{(stolen - 10_000) / 10**8:.8f}".rstrip("0") and summary["complete"]
+
+
+def test_pseudo_addresses_are_accepted_where_addresses_are() -> None:
+    from tracer.core.addresses import GENESIS, normalize_address, script_pseudo_address
+    from tracer.core.errors import BadAddress
+
+    name = script_pseudo_address(GENESIS_SCRIPT)
+    assert name == "script-" + hashlib.sha256(bytes.fromhex(GENESIS_SCRIPT)).hexdigest()
+    assert normalize_address("bitcoin", name.upper().replace("SCRIPT-", "script-")) == name
+    assert normalize_address("ethereum", GENESIS) == GENESIS
+    with pytest.raises(BadAddress):
+        normalize_address("bitcoin", "script-1234")
