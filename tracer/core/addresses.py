@@ -8,7 +8,8 @@
 Two pseudo-addresses stand for parties that have no address (see README, "Sources"):
 
 - :data:`GENESIS` (``genesis``) is the sender of an EVM genesis allocation (Etherscan's
-  ``"from": "GENESIS"``): value from nobody, accepted on every EVM chain;
+  ``"from": "GENESIS"``): value from nobody. It is a transfer's sender only (like the fee
+  sink is a receiver), never an address a user, a label or a case may give;
 - a Bitcoin output without an address (P2PK, bare multisig, the genesis coinbase, any
   non-standard spendable script) is named by :func:`script_pseudo_address`:
   ``script-`` + the sha256 of the output script (64 hex digits, Esplora's scripthash).
@@ -246,6 +247,6 @@ def _normalize_cached(chain: str, address: str) -> str:
 
 def normalize_address(chain: str, address: str) -> str:
     """Validate `address` for `chain` and return its stored form; BadAddress when invalid."""
-    if chain in EVM_CHAINS and isinstance(address, str) and (_LOWER_EVM.fullmatch(address) or address == GENESIS):
+    if chain in EVM_CHAINS and isinstance(address, str) and _LOWER_EVM.fullmatch(address):
         return address
     return _normalize_cached(chain, address)
