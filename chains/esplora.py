@@ -5,8 +5,14 @@ Implements :class:`tracer.core.protocols.UtxoAdapter`. Quirks handled (docs EXPL
 - address history is `/address/:a/txs/chain[/:last_seen_txid]`: 25 confirmed transactions
   per page, newest first; the cursor is the last txid of the previous page; a short page
   ends the list (an unknown cursor gives an empty page);
-- amounts are satoshi integers; OP_RETURN outputs have no address; coinbase inputs have
-  `prevout: null`; unconfirmed status is just `{"confirmed": false}` (block None);
+- amounts are satoshi integers; coinbase inputs have `prevout: null`; unconfirmed status is
+  just `{"confirmed": false}` (block None);
+- outputs without `scriptpubkey_address` (P2PK, bare multisig — e.g. the genesis coinbase,
+  tx 60a20bd9…4bb1's first output) are spendable: they get the pseudo-address
+  :func:`tracer.core.addresses.script_pseudo_address` of their script, on outputs and on the
+  prevouts of inputs alike, and are traced like any output. Only OP_RETURN outputs (type
+  `op_return`, or a script starting with 0x6a) keep no address: they are provably burnt.
+  A pseudo-address's history is read from `/scripthash/:sha256/txs/chain`;
 - errors are text/plain: 400 "Invalid Bitcoin address" -> :class:`InvalidBitcoinAddress`,
   404 "Transaction not found" -> :class:`TxNotFound` (both :class:`SourceRejected`);
 - 429 comes without `Retry-After`; the shared :class:`chains.http.HttpClient` retries it
@@ -20,7 +26,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chains.http import HttpClient, RetryPolicy, is_loopback
-from tracer.core.addresses import normalize_address
+from tracer.core.addresses import is_script_pseudo_address, normalize_address, script_pseudo_address
 from tracer.core.errors import BadAddress, BadChain, BadInput, SourceNotFound, SourceRejected
 from tracer.core.models import TxInput, TxOutput, UtxoTx
 from tracer.core.networks import Chain, ChainKind
@@ -41,13 +47,21 @@ class TxNotFound(SourceNotFound):
     """Esplora answered 404 "Transaction not found"."""
 
 
-def _address(chain: str, value: Any) -> str | None:
-    if not value:
+def _address(chain: str, script: dict[str, Any]) -> str | None:
+    """The output's address; a script pseudo-address when it has none; None only when provably unspendable."""
+    value = script.get("scriptpubkey_address")
+    if value:
+        try:
+            return normalize_address(chain, value)
+        except BadAddress:
+            pass  # an address form the validator does not know: name the script instead
+    hex_script = str(script.get("scriptpubkey") or "")
+    if script.get("scriptpubkey_type") == "op_return" or hex_script.startswith("6a"):
         return None
     try:
-        return normalize_address(chain, value)
+        return script_pseudo_address(hex_script)
     except BadAddress:
-        return None  # a script the validator does not know: keep the value, drop the address
+        raise SourceRejected(f"esplora: an output script is not hex ({hex_script[:40]!r})") from None
 
 
 def parse_tx(chain: str, doc: dict[str, Any], outspends: Sequence[str | None] | None = None) -> UtxoTx:
@@ -62,7 +76,7 @@ def parse_tx(chain: str, doc: dict[str, Any], outspends: Sequence[str | None] | 
             TxInput(
                 str(vin["txid"]).lower(),
                 int(vin["vout"]),
-                _address(chain, prevout.get("scriptpubkey_address")),
+                _address(chain, prevout),
                 int(prevout["value"]),
             )
         )
@@ -72,7 +86,7 @@ def parse_tx(chain: str, doc: dict[str, Any], outspends: Sequence[str | None] | 
         outputs.append(
             TxOutput(
                 index,
-                _address(chain, vout.get("scriptpubkey_address")),
+                _address(chain, vout),
                 int(vout["value"]),
                 str(vout.get("scriptpubkey_type") or ""),
                 spent_by,
@@ -93,6 +107,13 @@ def parse_tx(chain: str, doc: dict[str, Any], outspends: Sequence[str | None] | 
         int(doc.get("locktime") or 0),
         int(doc.get("version") or 1),
     )
+
+
+def _history_path(address: str) -> str:
+    """`/address/:a/txs/chain`, or `/scripthash/:sha256/txs/chain` for a script pseudo-address."""
+    if is_script_pseudo_address(address):
+        return f"/scripthash/{address.split('-', 1)[1]}/txs/chain"
+    return f"/address/{address}/txs/chain"
 
 
 def parse_outspends(doc: Any) -> list[str | None]:
@@ -175,7 +196,7 @@ class EsploraAdapter:
         seen: set[str] = set()
         cursor: str | None = None
         while max_txs is None or len(newest_first) < max_txs:
-            path = f"/address/{address}/txs/chain" + (f"/{cursor}" if cursor else "")
+            path = _history_path(address) + (f"/{cursor}" if cursor else "")
             page = self._get_json(path)
             if not isinstance(page, list):
                 raise SourceRejected(f"esplora: {path} did not answer a list")

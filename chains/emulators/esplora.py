@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chains.emulators.server import EmulatorServer, FaultPlan, Reply, Request
-from tracer.core.addresses import normalize_address
+from tracer.core.addresses import SCRIPT_PREFIX, is_script_pseudo_address, normalize_address, script_pseudo_address
 from tracer.core.errors import BadAddress
 from tracer.core.models import UtxoTx
 
@@ -30,6 +30,18 @@ PAGE_SIZE = 25
 SPENDS_UNKNOWN = "Spending data not available (the emulator serves only part of the chain)"
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _SCRIPT_TYPES = {"p2pkh": "p2pkh", "p2sh": "p2sh", "p2wpkh": "v0_p2wpkh", "p2wsh": "v0_p2wsh", "p2tr": "v1_p2tr"}
+
+
+def _holder(script: dict[str, Any] | None) -> str | None:
+    """Who holds an output: its address, else the pseudo-address of a spendable script (as the adapter names it)."""
+    if not script:
+        return None
+    if script.get("scriptpubkey_address"):
+        return str(script["scriptpubkey_address"])
+    hex_script = str(script.get("scriptpubkey") or "")
+    if script.get("scriptpubkey_type") == "op_return" or hex_script.startswith("6a"):
+        return None
+    return script_pseudo_address(hex_script)
 
 
 def esplora_json(tx: UtxoTx) -> dict[str, Any]:
@@ -114,11 +126,10 @@ class EsploraEmulator(EmulatorServer):
                 if prevout is None:
                     continue
                 self.spenders[(str(vin["txid"]).lower(), int(vin["vout"]))] = (txid, vin_index)
-                if prevout.get("scriptpubkey_address"):
-                    touched.add(prevout["scriptpubkey_address"])
+                touched.add(_holder(prevout))
             for vout in doc["vout"]:
-                if vout.get("scriptpubkey_address"):
-                    touched.add(vout["scriptpubkey_address"])
+                touched.add(_holder(vout))
+            touched.discard(None)
             for address in touched:
                 self.by_address.setdefault(address, []).append(txid)
         for txids in self.by_address.values():
@@ -154,6 +165,10 @@ class EsploraEmulator(EmulatorServer):
                 return self._address_txs(address, None, mempool=False)
             case ["address", address, "txs", "chain", cursor]:
                 return self._address_txs(address, cursor, mempool=False)
+            case ["scripthash", digest, "txs", "chain", *rest] if _HEX64.fullmatch(digest) and len(rest) <= 1:
+                return self._address_txs(
+                    SCRIPT_PREFIX + digest.lower(), rest[0] if rest else None, mempool=False, script=True
+                )
             case ["tx", txid]:
                 return self._tx(txid, lambda doc: Reply.json(doc))
             case ["tx", txid, "status"]:
@@ -167,6 +182,8 @@ class EsploraEmulator(EmulatorServer):
     # -- answers ------------------------------------------------------------------------------
 
     def _valid(self, address: str) -> str | None:
+        if is_script_pseudo_address(address):
+            return None  # Esplora's /address/ knows no pseudo-addresses (the /scripthash/ route serves them)
         try:
             return normalize_address("bitcoin", address)
         except BadAddress:
@@ -192,8 +209,8 @@ class EsploraEmulator(EmulatorServer):
                     stats["spent_txo_sum"] += vin["prevout"]["value"]
         return Reply.json({"address": norm, "chain_stats": chain, "mempool_stats": pool})
 
-    def _address_txs(self, address: str, cursor: str | None, *, mempool: bool) -> Reply:
-        norm = self._valid(address)
+    def _address_txs(self, address: str, cursor: str | None, *, mempool: bool, script: bool = False) -> Reply:
+        norm = address if script else self._valid(address)
         if norm is None:
             return Reply.text("Invalid Bitcoin address", status=400)
         txids = self.by_address.get(norm, [])

@@ -19,8 +19,14 @@ quirks of docs/EXPLORER-APIS.md:
   tokens' `symbol()` / `name()` / `decimals()`);
 - `module=block&action=getblocknobytime&timestamp=T&closest=before|after`.
 
-`tokentx` rows carry `logIndex` (as Blockscout's do) unless `token_log_index=False`, which
-mimics Etherscan's rows without it. Rows come in (block, transactionIndex, trace/log order),
+`tokentx` rows carry `logIndex` unless `token_log_index=False`, which mimics Etherscan's
+rows without it. `flavour` picks the service whose internal-call rows it answers with, as
+recorded from the live services (../shared/data/raw/real-explorer-responses):
+``"etherscan"`` (trace-address `traceId` ``"0_1"``), ``"routescan"`` (flat `traceId`
+``"12"``), ``"blockscout"`` (`transactionHash` and a flat `index`, no `hash`/`traceId`;
+with `unprocessed_internal=True` every `txlistinternal` answer is Blockscout's
+`status: "2"` "not yet processed"). In `txlistinternal&txhash=` mode no flavour gives
+`hash` or `traceId`, as none of the services does. Rows come in (block, transactionIndex, trace/log order),
 ascending or descending by `sort`.
 """
 
@@ -55,6 +61,9 @@ DEPRECATED_V1 = (
 )
 WINDOW_TEXT = "Result window is too large, PageNo x Offset size must be less than or equal to {window}"
 NO_CLOSEST_BLOCK = "Error! No closest block found"
+
+FLAVOURS = ("etherscan", "blockscout", "routescan")
+UNPROCESSED = "Some internal transactions within this block range have not yet been processed"
 
 #: Chains a free key cannot query (EXPLORER-APIS.md).
 PAID_ONLY_CHAIN_IDS = frozenset({56, 8453, 10, 43114})
@@ -104,6 +113,8 @@ class EtherscanEmulator(EmulatorServer):
         rate_limit_per_s: float | None = None,
         faults: FaultPlan | None = None,
         token_log_index: bool = True,
+        flavour: str = "etherscan",
+        unprocessed_internal: bool = False,
     ) -> None:
         super().__init__(faults=faults, rate_limit_per_s=rate_limit_per_s)
         self.worlds: dict[int, EvmWorld] = (
@@ -114,6 +125,10 @@ class EtherscanEmulator(EmulatorServer):
         self.api_keys = None if api_keys is None else frozenset(api_keys)
         self.free_chains_only = free_chains_only
         self.token_log_index = token_log_index
+        if flavour not in FLAVOURS:
+            raise ValueError(f"flavour must be one of {', '.join(FLAVOURS)}")
+        self.flavour = flavour
+        self.unprocessed_internal = unprocessed_internal
         self._tx_by_hash: dict[int, dict[str, WorldTx]] = {}
         self._tokens: dict[int, tuple[int, dict[str, WorldTokenTransfer]]] = {}
 
@@ -179,6 +194,9 @@ class EtherscanEmulator(EmulatorServer):
         if action == "txlistinternal" and "txhash" in q and "address" not in q:
             tx = self._tx(world, q["txhash"])
             rows = [] if tx is None else [self._internal_row(tx, i) for i in range(len(tx.internals))]
+            for row in rows:  # no service names the hash or the call in this mode
+                for key in ("hash", "traceId", "transactionHash", "index"):
+                    row.pop(key, None)
             return _rows(rows)
         if action not in {"txlist", "txlistinternal", "tokentx", "balance"}:
             return _notok(BAD_ACTION)
@@ -204,6 +222,8 @@ class EtherscanEmulator(EmulatorServer):
         if q.get("sort", "asc") == "desc":
             rows.reverse()
         size = min(offset, self.row_cap)
+        if action == "txlistinternal" and self.unprocessed_internal:
+            return Reply.json({"status": "2", "message": UNPROCESSED, "result": rows[(page - 1) * size : page * size]})
         return _rows(rows[(page - 1) * size : page * size])
 
     def _account_rows(
@@ -269,11 +289,10 @@ class EtherscanEmulator(EmulatorServer):
             "functionName": "",
         }
 
-    @staticmethod
-    def _internal_row(tx: WorldTx, index: int) -> dict[str, str]:
+    def _internal_row(self, tx: WorldTx, index: int) -> dict[str, str]:
         call = tx.internals[index]
         creates = call.call_type.startswith("create")
-        return {
+        row = {
             "blockNumber": str(tx.block),
             "timeStamp": str(tx.timestamp),
             "hash": tx.hash,
@@ -289,6 +308,14 @@ class EtherscanEmulator(EmulatorServer):
             "isError": "0" if call.success else "1",
             "errCode": "" if call.success else "execution reverted",
         }
+        if self.flavour == "routescan":
+            row["traceId"] = str(index + 1)  # a flat index of the call in the transaction
+        elif self.flavour == "blockscout":
+            row["transactionHash"] = row.pop("hash")
+            row.pop("traceId")
+            row["index"] = str(index + 1)
+            row["callType"] = "" if creates else call.call_type
+        return row
 
     def _token_row(self, tip: int, tx: WorldTx, index: int) -> dict[str, str]:
         tok = tx.tokens[index]

@@ -249,6 +249,9 @@ class Engine(SeedRules, AddressRules):
             self.state.gaps.append(gap.message)
             self.state.unexplored.add(node)
             return None
+        for gap in getattr(chunk, "gaps", ()):  # the source answered incompletely: the trace says so
+            if gap not in self.state.gaps:
+                self.state.gaps.append(gap)
         transfers = _canonical(chunk.transfers)
         if not self._replaying:
             self.state.transfers_read += len(transfers)
@@ -257,7 +260,7 @@ class Engine(SeedRules, AddressRules):
         if detect_unknown_service(node[1], transfers):  # the first page, or the whole history when it fits
             self._make_endpoint(node, _service_label(node, len(transfers), probe=not chunk.complete))
             return None
-        if not chunk.complete:
+        if not chunk.complete and not chunk.gaps:  # a row budget stopped it (not a gap: asking again won't help)
             transfers_full = self._read(node, full=True)
             if transfers_full is not None and detect_unknown_service(node[1], transfers_full):
                 # the first page did not decide it (e.g. filled by the service's own zero-value calls)

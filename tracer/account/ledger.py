@@ -16,8 +16,9 @@ Rules, per asset (an asset is `chain:native` or `chain:<contract>`):
   reverted transfers otherwise move nothing. Transfers flagged ``noise`` are skipped on
   both sides (unless taint was already pushed along them, which is then kept whole).
 - Pass-through: inside one transaction, an outflow first draws on the same asset that
-  arrived earlier in that transaction (router in, router out), in proportion to that
-  arrival's taint; only the rest is drawn from the address's ledger under the policy.
+  arrived in that transaction (router in, router out; a transaction is one unit, its
+  inflows are pooled first), in proportion to that arrival's taint; only the rest is
+  drawn from the address's ledger under the policy.
 - Swaps: when, in one transaction, the address pays asset A out of its ledger and keeps
   asset B that arrived in the same transaction, A's taint leaves as ``swapped_out`` and B
   gets the same tainted fraction (``swapped_in``, capped at B's amount). With several paid
@@ -397,7 +398,9 @@ def _replay_tx(ctx: _Replay, group: Sequence[Transfer]) -> None:
     pools: dict[str, list] = {}  # asset -> [amount, taint, poisoned, [(transfer, taint, poisoned), ...]]
     draws: list[list] = []  # [transfer, key, ledger amount, pool taint, pool poisoned]
     victim = injection is not None and injection.victim
-    for tr in group:
+    # a transaction is one unit: its inflows are pooled before its outflows draw (positions are identities,
+    # not trace order — chains.positions), so a contract that receives and forwards in one call passes through
+    for tr in sorted(group, key=lambda t: t.receiver != address):
         receiver = tr.receiver
         sender = tr.sender
         if sender == receiver:

@@ -4,6 +4,17 @@
 - Bitcoin: base58check P2PKH/P2SH and bech32 (v0) / bech32m (v1+) segwit, mainnet or testnet;
   bech32 stored lowercase, base58 as given.
 - TRON: base58check with version byte 0x41 (`T…`).
+
+Two pseudo-addresses stand for parties that have no address (see README, "Sources"):
+
+- :data:`GENESIS` (``genesis``) is the sender of an EVM genesis allocation (Etherscan's
+  ``"from": "GENESIS"``): value from nobody. It is a transfer's sender only (like the fee
+  sink is a receiver), never an address a user, a label or a case may give;
+- a Bitcoin output without an address (P2PK, bare multisig, the genesis coinbase, any
+  non-standard spendable script) is named by :func:`script_pseudo_address`:
+  ``script-`` + the sha256 of the output script (64 hex digits, Esplora's scripthash).
+  It is stable, cannot be mistaken for a real address (no address contains ``-``) and is
+  traced like any other output; only OP_RETURN outputs are burnt.
 """
 
 from __future__ import annotations
@@ -21,6 +32,11 @@ _B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
 _BECH32_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _BECH32_CONST = 1
 _BECH32M_CONST = 0x2BC830A3
+
+#: Sender of an EVM genesis allocation (an inflow from nobody).
+GENESIS = "genesis"
+SCRIPT_PREFIX = "script-"
+_SCRIPT_PSEUDO = re.compile(r"script-[0-9a-f]{64}")
 
 EVM_CHAINS = frozenset({"ethereum", "bsc", "polygon", "arbitrum", "optimism", "base", "avalanche"})
 
@@ -177,8 +193,27 @@ def bitcoin_network(address: str) -> str:
     return _BTC_VERSIONS[payload[0]][0]
 
 
+def script_pseudo_address(script_hex: str) -> str:
+    """The pseudo-address of a Bitcoin output script that has no address: ``script-<sha256 of the script>``."""
+    try:
+        script = bytes.fromhex(script_hex)
+    except (TypeError, ValueError):
+        raise BadAddress(f"not a hex output script: {str(script_hex)[:80]!r}") from None
+    return SCRIPT_PREFIX + hashlib.sha256(script).hexdigest()
+
+
+def is_script_pseudo_address(address: str) -> bool:
+    """True for a :func:`script_pseudo_address` (any case)."""
+    return isinstance(address, str) and _SCRIPT_PSEUDO.fullmatch(address.lower()) is not None
+
+
 def validate_bitcoin(address: str, *, network: str | None = "mainnet") -> str:
-    """Normalised Bitcoin address (bech32 lowercase); `network=None` accepts any network."""
+    """Normalised Bitcoin address (bech32 lowercase); `network=None` accepts any network.
+
+    A script pseudo-address (:func:`script_pseudo_address`) belongs to no network and is accepted, lowercased.
+    """
+    if is_script_pseudo_address(address):
+        return address.lower()
     found = bitcoin_network(address)
     if network is not None and found != network:
         raise BadAddress(f"Bitcoin address {address} is a {found} address, expected {network}")

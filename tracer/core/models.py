@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tracer.core.addresses import normalize_address
+from tracer.core.addresses import GENESIS, normalize_address
 
 
 class TransferKind(StrEnum):
@@ -145,7 +145,8 @@ class Transfer:
     noise: frozenset[NoiseFlag] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sender", normalize_address(self.chain, self.sender))
+        if self.sender != GENESIS:  # a genesis allocation comes from nobody
+            object.__setattr__(self, "sender", normalize_address(self.chain, self.sender))
         if self.receiver != FEE_SINK:
             object.__setattr__(self, "receiver", normalize_address(self.chain, self.receiver))
         object.__setattr__(self, "tx_hash", self.tx_hash.lower())

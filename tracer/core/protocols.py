@@ -23,12 +23,16 @@ class HistoryChunk:
 
     `complete` is False when the adapter stopped early at `max_rows`; then `end_block`
     is the last block read in full and only `start_block..end_block` counts as covered.
+    `gaps` names what the source could not answer in full even after retries (e.g.
+    Blockscout's `status: "2"`, a per-transaction lookup that kept failing): such a chunk
+    is never complete and its range is never marked covered.
     """
 
     transfers: tuple[Transfer, ...]
     start_block: int
     end_block: int
     complete: bool = True
+    gaps: tuple[str, ...] = ()
 
 
 class ResponseArchive(Protocol):

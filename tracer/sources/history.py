@@ -10,6 +10,7 @@ read once with the adapter's `fetch_transaction` and kept in the store (:meth:`H
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 
@@ -98,7 +99,10 @@ class HistoryService:
         """Transfers touching `address` in start_block..end_block (None = the pinned tip), store first.
 
         When the adapter stops early (`max_rows`), the answer is partial: `complete=False` and
-        `end_block` is the last block held in full; only that much is marked covered.
+        `end_block` is the last block held in full; only that much is marked covered. When the
+        source answered incompletely (`chunk.gaps`, e.g. Blockscout's status 2), its transfers
+        are stored but the range is not marked covered (the next run asks again), and the
+        answer carries the gaps and is never complete.
         """
         chain = _as_chain(chain)
         adapter = self._adapter(chain)
@@ -115,11 +119,18 @@ class HistoryService:
             )
         complete_to = end
         budget = max_rows
+        gaps: list[str] = []
         for i, (gap_start, gap_end) in enumerate(missing):
             if budget == 0:  # the row budget ran out before this gap: held in full up to just before it
                 complete_to = gap_start - 1
                 break
             chunk = adapter.fetch_history(chain, address, start_block=gap_start, end_block=gap_end, max_rows=budget)
+            if chunk.gaps:  # an incomplete answer: keep what it holds, never mark its range covered
+                gaps.extend(g for g in chunk.gaps if g not in gaps)
+                chunk = dataclasses.replace(chunk, start_block=gap_start, end_block=gap_start - 1)
+                if chunk.transfers:
+                    self.store.write_history(source, chain.slug, address, chunk)
+                continue
             self.store.write_history(source, chain.slug, address, chunk)
             if not chunk.complete:
                 complete_to = min(chunk.end_block, gap_end)
@@ -129,7 +140,8 @@ class HistoryService:
         transfers = self.store.read_transfers(
             source, chain.slug, address, start_block=start_block, end_block=complete_to
         )
-        return HistoryChunk(tuple(transfers), start_block, complete_to, complete=complete_to >= end)
+        complete = complete_to >= end and not gaps
+        return HistoryChunk(tuple(transfers), start_block, complete_to, complete=complete, gaps=tuple(gaps))
 
     def transaction(self, chain: Chain | str, tx_hash: str) -> tuple[Transfer, ...]:
         """Every transfer of one transaction (a theft-tx seed), store first; fetched at most once.
