@@ -88,8 +88,9 @@ class RetryPolicy:
     jitter: bool = True
     timeout: float = 30.0
     max_retry_after: float = 120.0
-    #: Keep retrying transient failures and rate limits until they have lasted this long (s) *and*
-    #: `attempts` tries are used up: a long outage ends a run, a short one or a rate limit never does.
+    #: Keep retrying rate limits and server errors (429, 5xx, "rate limit" bodies) until they have lasted
+    #: this long (s) *and* `attempts` tries are used up: a long outage ends a run, a rate limit never does.
+    #: Connection failures and timeouts end after `attempts` (a wrong or unreachable URL fails fast).
     max_outage: float = 0.0
 
     def __post_init__(self) -> None:
@@ -390,7 +391,7 @@ class HttpClient:
                 if wait > 0:
                     self._pause(wait, rate_limited=rate_limited)
             retry_after: float | None = None
-            rate_limited = False
+            rate_limited = answered = False
             try:
                 response = self._attempt(method, url, params=params, headers=headers, payload=payload)
                 problem = self._check(response)
@@ -402,6 +403,7 @@ class HttpClient:
                 if not isinstance(problem, RetriableSourceError):
                     raise problem
                 rate_limited = is_rate_limit(problem)
+                answered = True  # the server is up and answering: worth waiting out (rate limit, 5xx)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 last_problem = self.redact(problem.message if isinstance(problem, SourceError) else str(problem))
             except RetriableSourceError as exc:  # raised by `parse` (malformed body)
@@ -419,7 +421,8 @@ class HttpClient:
                     f"{self.source}: {where} could not be sent: {self.redact(type(exc).__name__)}"
                 ) from None
             failures += 1
-            if self.retry.gives_up(failures=failures, waited=waited):
+            # An unreachable host fails after `attempts`; a server that answers "later" is waited out.
+            if self.retry.gives_up(failures=failures, waited=waited if answered else float("inf")):
                 break
             delay = self._backoff(min(failures, 30))
             if retry_after is not None:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tracer.bundle.outputs import check_output_dir
+from tracer.bundle.outputs import check_bundle_dir
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy
 from tracer.environment import Environment
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise BadInput(f"case file {args.case} is a directory; give the .toml file")
     if not args.case.is_file():
         raise BadInput(f"case file {args.case} does not exist")
-    args.out = check_output_dir(args.out)
+    args.out = check_bundle_dir(args.out)
     policies = _compare_policies(args.compare) if args.compare else []
     case = read_case(args.case).with_overrides(
         policy=args.policy,
