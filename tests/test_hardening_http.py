@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -128,3 +129,25 @@ def test_long_outage_ends_the_run(hostile: Hostile) -> None:
     client = HttpClient(source="t", rate_per_s=None, retry=RetryPolicy(attempts=3, max_outage=5), sleep=lambda s: None)
     with pytest.raises(RetriesExhausted, match=r"over [5-9] s"):
         client.get_json(f"{hostile.base_url}/limited")
+
+
+def test_archived_url_and_manifest_never_hold_a_path_key(hostile: Hostile, tmp_path) -> None:
+    """The raw-response archive (the store) and the manifest's source entry keep the host, never the key."""
+    from tracer.api import _describe_sources
+    from tracer.store import Store
+
+    url = f"http://user:pw{PATH_KEY}@{hostile.base_url.split('//')[1]}/v2/{PATH_KEY}"
+    with Store.open(tmp_path / "s.db") as store:
+        client = HttpClient(source="rpc", rate_per_s=None, archive=store, sleep=lambda s: None)
+        client.get_json(url)
+        urls = [r.url for r in store.list_responses()]
+    assert urls and all(PATH_KEY not in u and "pw" not in u for u in urls)
+
+    class Adapter:
+        source = "rpc"
+
+    adapter = Adapter()
+    adapter.url = url  # type: ignore[attr-defined]
+    history = type("H", (), {"adapters": {"ethereum": adapter}})()
+    entry = _describe_sources(history)["ethereum"]
+    assert PATH_KEY not in json.dumps(entry) and entry["host"].startswith("127.0.0.1")

@@ -29,6 +29,7 @@ from tracer.cases.plan import SeedSpec, TraceConfig, Window
 from tracer.core.errors import BadInput, SourceError
 from tracer.core.models import Policy, Strategy
 from tracer.core.protocols import HistoryProvider, LabelLookup
+from tracer.core.redact import describe_url
 from tracer.sources.evidence import collect_raw_responses
 
 #: The default frontier strategy (see bench/results/engine.json for the comparison).
@@ -209,16 +210,9 @@ def _describe_sources(history: Any) -> dict[str, Any]:
     out = {}
     for slug, adapter in sorted(adapters.items()):
         url = getattr(adapter, "base_url", None) or getattr(adapter, "url", None)
-        out[slug] = {"kind": getattr(adapter, "source", type(adapter).__name__), "url": _redact(url)}
+        kind = getattr(adapter, "source", type(adapter).__name__)
+        out[slug] = {"kind": kind, **describe_url(url)} if isinstance(url, str) else {"kind": kind, "url": url}
     return out
-
-
-def _redact(url: Any) -> Any:
-    if not isinstance(url, str):
-        return url
-    import re
-
-    return re.sub(r"(?i)(apikey|api_key|key|token)=[^&]*", r"\1=REDACTED", url)
 
 
 def _is_utxo_case(case: Any) -> bool:
