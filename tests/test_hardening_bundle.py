@@ -162,3 +162,9 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 143
     assert "SIGTERM received; progress is kept" in err and "Traceback" not in err
+
+
+def test_terminal_views_escape_bidi_overrides() -> None:
+    from tracer.report.terminal import _t
+
+    assert "\u202e" not in _t("Binance\u202e 14").plain

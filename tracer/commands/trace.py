@@ -150,11 +150,21 @@ class _progress:
     def __enter__(self) -> Any:
         if self.quiet:
             return None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.text import Text
+
+        from chains.http import rate_limit_status
+
+        class RateLimitColumn(ProgressColumn):
+            """'waiting on etherscan rate limit' while a client sleeps on one (re-read on every refresh)."""
+
+            def render(self, task: Any) -> Text:
+                return Text(rate_limit_status(), style="yellow")
 
         self._live = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
+            RateLimitColumn(),
             TimeElapsedColumn(),
             console=self.env.stderr,
             transient=True,
