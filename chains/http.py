@@ -23,14 +23,14 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -38,14 +38,13 @@ from requests.adapters import HTTPAdapter
 from chains.ratelimit import LIMITERS, TokenBucket, key_fingerprint
 from tracer.core.errors import BadInput, RetriableSourceError, RetriesExhausted, SourceError, SourceRejected
 from tracer.core.protocols import ResponseArchive
+from tracer.core.redact import REDACTED, redact_text, secret_forms  # noqa: F401 - REDACTED re-exported
 
 LOG = logging.getLogger("heisttrace.http")
 # A library logs, the application decides what to show: without this, Python's last-resort handler
 # would print every retry notice to stderr and turn the CLI's one-line error into a screenful.
 LOG.addHandler(logging.NullHandler())
 
-REDACTED = "***"
-_SECRET_PARAM = re.compile(r"(?i)([?&;](?:api[-_]?key|apikey|access[-_]?token|token|secret)=)([^&#;]*)")
 _USER_AGENT = "heisttrace/0.1 (+https://github.com/heisttrace)"
 
 
@@ -56,21 +55,17 @@ def is_loopback(url: str) -> bool:
 
 
 class _RedactingFilter(logging.Filter):
-    """Redacts every secret any client was given from third-party log records (urllib3 logs URLs)."""
+    """Redacts every secret any client was given, and every key in a URL, from third-party log records."""
 
     def __init__(self) -> None:
         super().__init__()
         self.forms: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.forms:
-            message = record.getMessage()
-            cleaned = message
-            for form in sorted(self.forms, key=len, reverse=True):
-                cleaned = cleaned.replace(form, REDACTED)
-            cleaned = _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, cleaned)
-            if cleaned != message:
-                record.msg, record.args = cleaned, None
+        message = record.getMessage()
+        cleaned = redact_text(message, self.forms)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
 
 
@@ -93,15 +88,88 @@ class RetryPolicy:
     jitter: bool = True
     timeout: float = 30.0
     max_retry_after: float = 120.0
+    #: Keep retrying rate limits and server errors (429, 5xx, "rate limit" bodies) until they have lasted
+    #: this long (s) *and* `attempts` tries are used up: a long outage ends a run, a rate limit never does.
+    #: Connection failures and timeouts end after `attempts` (a wrong or unreachable URL fails fast).
+    max_outage: float = 0.0
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
             raise ValueError("attempts must be at least 1")
 
+    def gives_up(self, *, failures: int, waited: float) -> bool:
+        """True when `failures` consecutive failures spanning `waited` seconds of waiting end the request."""
+        return failures >= self.attempts and waited >= self.max_outage
+
     def backoff(self, failures: int, rng: random.Random) -> float:
         """Seconds to wait after the `failures`-th consecutive failure (1-based)."""
         ceiling = min(self.backoff_max, self.backoff_base * (2 ** (failures - 1)))
         return rng.uniform(0.0, ceiling) if self.jitter else ceiling
+
+
+#: The default cap on one response body (bytes): generous for any explorer page or RPC answer.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
+#: The default length of a rate limit or outage that ends a run (s); `HEISTTRACE_MAX_OUTAGE` overrides it.
+DEFAULT_MAX_OUTAGE_S = 600.0
+MAX_REDIRECTS = 5
+#: Adaptive rate (AIMD): halve on a rate-limit answer, then grow back by this fraction per success.
+_RATE_FLOOR = 0.05
+_RATE_GROWTH = 0.02
+_LOOPBACK_CEILING = 1000.0
+
+
+def default_retry_policy() -> RetryPolicy:
+    """The production policy: a long outage (default minutes, `HEISTTRACE_MAX_OUTAGE` seconds) ends a run."""
+    raw = os.environ.get("HEISTTRACE_MAX_OUTAGE", "")
+    try:
+        outage = float(raw) if raw.strip() else DEFAULT_MAX_OUTAGE_S
+    except ValueError:
+        raise BadInput(f"HEISTTRACE_MAX_OUTAGE: expected a number of seconds, got {raw!r}") from None
+    return RetryPolicy(max_outage=max(0.0, outage))
+
+
+class _Waiting:
+    """Which sources are sleeping on a rate limit right now (for the live progress line)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_source: dict[str, int] = {}
+
+    def enter(self, source: str) -> None:
+        with self._lock:
+            self._by_source[source] = self._by_source.get(source, 0) + 1
+
+    def leave(self, source: str) -> None:
+        with self._lock:
+            left = self._by_source.get(source, 1) - 1
+            if left > 0:
+                self._by_source[source] = left
+            else:
+                self._by_source.pop(source, None)
+
+    def sources(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(sorted(self._by_source))
+
+
+RATE_LIMIT_WAITS = _Waiting()
+
+
+def rate_limit_status() -> str:
+    """'' or e.g. 'waiting on etherscan rate limit' (shown by the live line)."""
+    sources = RATE_LIMIT_WAITS.sources()
+    return f"waiting on {', '.join(sources)} rate limit" if sources else ""
+
+
+def is_rate_limit(problem: Exception) -> bool:
+    """True for a rate-limit answer (HTTP 429, or an explorer's "rate limit" body)."""
+    text = problem.message if isinstance(problem, SourceError) else str(problem)
+    lowered = text.lower()
+    return "429" in lowered or "rate limit" in lowered or "too many requests" in lowered
+
+
+class ResponseTooLarge(SourceRejected):
+    """A body over the source's cap: not retried (an endless body would be endless again)."""
 
 
 def url_problem(url: object) -> str | None:
@@ -185,13 +253,17 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         headers: Mapping[str, str] | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
         self.source = source
         self.rate_per_s = rate_per_s
         self.burst = burst
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or default_retry_policy()
+        if max_body_bytes < 1:
+            raise ValueError("max_body_bytes must be positive")
+        self.max_body_bytes = int(max_body_bytes)
         self.secrets = tuple(s for s in secrets if s)
         self.archive = archive
         self.classify = classify
@@ -210,7 +282,7 @@ class HttpClient:
         self.session.headers["User-Agent"] = _USER_AGENT
         if headers:
             self.session.headers.update(headers)
-        self._patterns = self._secret_patterns()
+        self._patterns = secret_forms(self.secrets)
         _THIRD_PARTY_FILTER.forms.update(self._patterns)
 
     # -- public API ---------------------------------------------------------------------------
@@ -222,10 +294,9 @@ class HttpClient:
             return self._requests
 
     def redact(self, text: str) -> str:
-        """`text` with every secret (raw or URL-encoded) and every key-like query parameter as ``***``."""
-        for pattern in self._patterns:
-            text = text.replace(pattern, REDACTED)
-        return _SECRET_PARAM.sub(lambda m: m.group(1) + REDACTED, text)
+        """`text` with every secret (raw or URL-encoded) and every key in a URL as ``***``
+        (:func:`tracer.core.redact.redact_text`)."""
+        return redact_text(text, self._patterns)
 
     def get(
         self, url: str, *, params: Mapping[str, Any] | None = None, headers: Mapping[str, str] | None = None
@@ -248,21 +319,43 @@ class HttpClient:
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _secret_patterns(self) -> tuple[str, ...]:
-        forms: set[str] = set()
-        for secret in self.secrets:
-            forms.update({secret, quote(secret, safe=""), quote_plus(secret)})
-        return tuple(sorted(forms, key=len, reverse=True))
-
-    def _bucket(self, url: str) -> TokenBucket | None:
-        if self.rate_per_s is None:
-            return None
+    def _bucket(self, url: str, *, create: bool = False) -> TokenBucket | None:
+        """The shared bucket of (host, key); None without a configured rate until a server rate-limits us."""
         host = urlsplit(url).netloc.lower()
         bucket = self._buckets.get(host)
         if bucket is None:
-            bucket = LIMITERS.bucket(host, self._fingerprint, rate=self.rate_per_s, burst=self.burst)
-            self._buckets[host] = bucket
+            shared = LIMITERS.existing(host, self._fingerprint)
+            if shared is None and self.rate_per_s is None and not create:
+                return None
+            if shared is None:
+                rate = self.rate_per_s if self.rate_per_s is not None else _LOOPBACK_CEILING
+                shared = LIMITERS.bucket(host, self._fingerprint, rate=rate, burst=self.burst)
+            bucket = self._buckets[host] = shared
         return bucket
+
+    def _slow_down(self, url: str) -> TokenBucket:
+        """A rate-limit answer: halve the rate everyone sharing this key uses (AIMD decrease)."""
+        bucket = self._bucket(url, create=True)
+        assert bucket is not None
+        bucket.scale(0.5, floor=_RATE_FLOOR)
+        return bucket
+
+    def _pause(self, seconds: float, *, rate_limited: bool) -> None:
+        """Sleep `seconds`; while a rate limit is the reason, the live line says so."""
+        if not rate_limited:
+            self._sleep(seconds)
+            return
+        RATE_LIMIT_WAITS.enter(self.source)
+        try:
+            self._sleep(seconds)
+        finally:
+            RATE_LIMIT_WAITS.leave(self.source)
+
+    def _speed_up(self, bucket: TokenBucket | None) -> None:
+        """A success: grow the rate back toward the configured one (AIMD increase)."""
+        if bucket is not None:
+            ceiling = self.rate_per_s if self.rate_per_s is not None else _LOOPBACK_CEILING
+            bucket.grow(_RATE_GROWTH, ceiling=ceiling)
 
     def _count(self) -> None:
         with self._count_lock:
@@ -287,23 +380,30 @@ class HttpClient:
         parse: Callable[[requests.Response], Any] | None,
     ) -> tuple[requests.Response, Any]:
         where = self._describe(method, url)
-        bucket = self._bucket(url)
         last_problem = "no attempt made"
-        for attempt in range(1, self.retry.attempts + 1):
+        failures = 0
+        waited = 0.0
+        rate_limited = False
+        while True:
+            bucket = self._bucket(url)
             if bucket is not None:
                 wait = bucket.reserve()
                 if wait > 0:
-                    self._sleep(wait)
+                    self._pause(wait, rate_limited=rate_limited)
             retry_after: float | None = None
+            rate_limited = answered = False
             try:
                 response = self._attempt(method, url, params=params, headers=headers, payload=payload)
                 problem = self._check(response)
                 if problem is None:
                     parsed = parse(response) if parse is not None else None
                     self._archive(response)
+                    self._speed_up(bucket)
                     return response, parsed
                 if not isinstance(problem, RetriableSourceError):
                     raise problem
+                rate_limited = is_rate_limit(problem)
+                answered = True  # the server is up and answering: worth waiting out (rate limit, 5xx)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
                 last_problem = self.redact(problem.message if isinstance(problem, SourceError) else str(problem))
             except RetriableSourceError as exc:  # raised by `parse` (malformed body)
@@ -320,25 +420,22 @@ class HttpClient:
                 raise SourceRejected(
                     f"{self.source}: {where} could not be sent: {self.redact(type(exc).__name__)}"
                 ) from None
-            if attempt == self.retry.attempts:
+            failures += 1
+            # An unreachable host fails after `attempts`; a server that answers "later" is waited out.
+            if self.retry.gives_up(failures=failures, waited=waited if answered else float("inf")):
                 break
-            delay = self._backoff(attempt)
+            delay = self._backoff(min(failures, 30))
             if retry_after is not None:
                 delay = max(delay, min(retry_after, self.retry.max_retry_after))
-                if bucket is not None:
-                    bucket.defer(delay)  # the other threads sharing this key wait too
-            LOG.warning(
-                "%s: %s: %s; retry %d/%d in %.2f s",
-                self.source,
-                where,
-                last_problem,
-                attempt,
-                self.retry.attempts - 1,
-                delay,
-            )
-            if delay > 0:
+            LOG.warning("%s: %s: %s; retry %d in %.2f s", self.source, where, last_problem, failures, delay)
+            if rate_limited:  # slow down everyone sharing this key; the bucket makes us (and them) wait
+                self._slow_down(url).defer(delay)
+            elif retry_after is not None and bucket is not None:
+                bucket.defer(delay)
+            elif delay > 0:
                 self._sleep(delay)
-        message = f"{self.source}: {where} failed after {self.retry.attempts} attempts: {last_problem}"
+            waited += delay
+        message = f"{self.source}: {where} failed after {failures} attempts: {last_problem} (over {waited:.0f} s)"
         LOG.error("%s", message)
         raise RetriesExhausted(message)
 
@@ -351,19 +448,64 @@ class HttpClient:
         headers: Mapping[str, str] | None,
         payload: Any,
     ) -> requests.Response:
+        """One request, following same-host redirects only (a key never travels to another host)."""
+        origin = urlsplit(url).netloc.lower()
         with self._slots:
-            self._count()
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                headers=dict(headers) if headers else None,
-                json=payload,
-                timeout=self.retry.timeout,
-            )
-            _ = response.content  # read the whole body inside the slot (and inside the timeout)
+            for _hop in range(MAX_REDIRECTS + 1):
+                self._count()
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    headers=dict(headers) if headers else None,
+                    json=payload,
+                    timeout=self.retry.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+                self._read_body(response)
+                location = response.headers.get("Location") if response.is_redirect else None
+                if not location:
+                    break
+                target = urljoin(response.url, location)
+                if urlsplit(target).netloc.lower() != origin:
+                    raise SourceRejected(
+                        f"{self.source}: {self._describe(method, url)} redirected to another host "
+                        f"({self.redact(urlsplit(target).netloc)}); not followed, so no key leaves its host"
+                    )
+                url, params = target, None
+                if response.status_code in (301, 302, 303) and method == "POST":
+                    method, payload = "GET", None
+            else:
+                where = self._describe(method, url)
+                raise SourceRejected(f"{self.source}: {where}: more than {MAX_REDIRECTS} redirects")
         LOG.debug("%s: %s -> HTTP %d", self.source, self.redact(response.url), response.status_code)
         return response
+
+    def _read_body(self, response: requests.Response) -> None:
+        """Read the whole body in chunks, refusing one over :attr:`max_body_bytes` (never held in full)."""
+        cap = self.max_body_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            response.close()
+            raise self._too_large(response)
+        chunks: list[bytes] = []
+        total = 0
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            total += len(chunk)
+            if total > cap:
+                response.close()
+                raise self._too_large(response)
+            chunks.append(chunk)
+        response._content = b"".join(chunks)  # type: ignore[attr-defined]
+        response._content_consumed = True  # type: ignore[attr-defined]
+
+    def _too_large(self, response: requests.Response) -> ResponseTooLarge:
+        where = self._describe(response.request.method or "GET", response.url)
+        return ResponseTooLarge(
+            f"{self.source}: {where} answered with a body over {self.max_body_bytes:,} bytes; refused "
+            "(raise the source's max_body_bytes if the answer is genuine)"
+        )
 
     def _check(self, response: requests.Response) -> Exception | None:
         """None when the answer is usable; otherwise the classified exception (retriable or not)."""

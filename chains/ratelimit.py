@@ -58,6 +58,19 @@ class TokenBucket:
             self._refill()
             self._tokens = min(self._tokens, 1.0 - seconds * self.rate)
 
+    def scale(self, factor: float, *, floor: float) -> None:
+        """Multiply the rate by `factor`, never below `floor` (a server said we are too fast)."""
+        with self._lock:
+            self._refill()
+            self.rate = max(floor, self.rate * factor)
+
+    def grow(self, fraction: float, *, ceiling: float) -> None:
+        """Grow the rate by `fraction` of itself, never above `ceiling` (a request went through)."""
+        with self._lock:
+            if self.rate < ceiling:
+                self._refill()
+                self.rate = min(ceiling, self.rate * (1.0 + fraction))
+
     def try_acquire(self) -> bool:
         """Take one token only if one is available now (servers use this to refuse excess calls)."""
         with self._lock:
@@ -82,6 +95,11 @@ class RateLimiterRegistry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
+
+    def existing(self, host: str, fingerprint: str) -> TokenBucket | None:
+        """The bucket for (host, fingerprint) when one exists."""
+        with self._lock:
+            return self._buckets.get((host, fingerprint))
 
     def bucket(self, host: str, fingerprint: str, *, rate: float, burst: int = 1) -> TokenBucket:
         """The bucket for (host, fingerprint); the latest configured rate wins."""

@@ -104,7 +104,7 @@ def test_each_transient_fault_is_retried_then_succeeds(server: EchoServer, fault
     client = make_client(sleep, retry=RetryPolicy(attempts=3, backoff_base=0.01, timeout=0.2))
     assert client.get_json(server.base_url + "/x")["ok"] is True
     assert server.requests == 3
-    assert len(sleep.waits) == 2
+    assert len(sleep.waits) >= 2  # rate limits also pace the next request through the shared bucket
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_retry_after_seconds_is_honoured(server: EchoServer) -> None:
     server.faults = FaultPlan(script=(Fault.TOO_MANY,), retry_after="7")
     sleep = Recorder()
     make_client(sleep).get_json(server.base_url + "/x")
-    assert sleep.waits and sleep.waits[0] >= 7.0
+    assert sleep.waits and sleep.waits[0] == pytest.approx(7.0, abs=0.05)
 
 
 def test_retry_after_http_date_is_honoured(server: EchoServer) -> None:
@@ -150,7 +150,8 @@ def test_retry_after_is_capped(server: EchoServer) -> None:
     server.faults = FaultPlan(script=(Fault.TOO_MANY,), retry_after="86400")
     sleep = Recorder()
     make_client(sleep, retry=RetryPolicy(attempts=2, max_retry_after=12)).get_json(server.base_url + "/x")
-    assert sleep.waits == [12]
+    assert sleep.waits[0] == pytest.approx(12, abs=0.1)  # waited on the shared bucket: once, capped
+    assert max(sleep.waits) < 12.1
 
 
 def test_parse_retry_after_forms() -> None:

@@ -1,17 +1,20 @@
 """The command line: parse, call one library function, render. Errors map to exit codes here.
 
 Exit codes (docs: README, INTERFACES): 0 done; 2 bad input; 3 data source failed;
-4 incomplete trace (bundle still written); 130 interrupted (progress kept).
+4 incomplete trace (bundle still written); 130 interrupted by Ctrl-C, 143 by SIGTERM, 129 by SIGHUP (progress kept).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tracer import __version__
 from tracer.core.errors import TracerError
@@ -32,6 +35,34 @@ COMMAND_MODULES = (
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+
+
+class SignalInterrupt(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C would be, so the same cleanup and checkpoint run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signal_name = signal.Signals(signum).name
+        self.exit_code = 128 + signum  # 143 for SIGTERM, 129 for SIGHUP
+
+
+@contextlib.contextmanager
+def interrupt_signals() -> Iterator[None]:
+    """While the command runs, SIGTERM and SIGHUP behave like Ctrl-C (progress kept, one line)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_interrupt(signum: int, _frame: object) -> None:
+        raise SignalInterrupt(signum)
+
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, raise_interrupt) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,15 +94,17 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
-        return int(args.run(args, env) or 0)
+        with interrupt_signals():
+            return int(args.run(args, env) or 0)
     except TracerError as exc:
         if env.debug:
             env.stderr.print(traceback.format_exc(), markup=False, highlight=False)
         env.stderr.print(f"heisttrace: {exc.message}", markup=False, highlight=False)
         return exc.exit_code
-    except KeyboardInterrupt:
-        env.stderr.print("heisttrace: interrupted; progress is kept, run the same command to resume.", markup=False)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        what = f"{exc.signal_name} received" if isinstance(exc, SignalInterrupt) else "interrupted"
+        env.stderr.print(f"heisttrace: {what}; progress is kept, run the same command to resume.", markup=False)
+        return exc.exit_code if isinstance(exc, SignalInterrupt) else EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # a bug: one line unless --debug

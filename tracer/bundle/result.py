@@ -7,7 +7,10 @@ from sorted rows, so the same trace gives byte-identical files.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
@@ -18,15 +21,22 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
+from tracer.bundle.outputs import check_bundle_dir, staging_dir, swap_in
 from tracer.bundle.schema import (
+    CONTRACT_FILES,
     GRAPH_FILE,
     INT_COLUMNS,
     MANIFEST_FILE,
+    RUN_COUNTS,
+    RUN_FILE,
+    RUN_NOTE,
     SUMMARY_FILE,
     TABLES,
     THIEF_FUNDS_COLUMNS,
     table_file,
 )
+from tracer.core.cells import csv_safe_frame
+from tracer.core.errors import BadInput
 from tracer.core.units import iso
 
 BUCKETS = ("stolen", "swapped_in", "swapped_out", "endpoints", "unmoved", "fees", "below_threshold", "unexplored")
@@ -50,20 +60,55 @@ class TraceResult:
         return bool(self.summary["complete"])
 
     def write(self, directory: str | Path, *, report: bool = True) -> Path:
-        """Write the bundle (INTERFACES §4); then the HTML report when the reporter is installed."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / SUMMARY_FILE).write_text(_json(self.summary))
-        self.addresses.write_csv(out / table_file("addresses"))
-        self.flows.write_csv(out / table_file("flows"))
-        self.endpoints.write_csv(out / table_file("endpoints"))
+        """Write the bundle (INTERFACES §4) atomically; then the HTML report when the reporter is installed.
+
+        Every file is written into a staging sibling of `directory`, hashed into the manifest
+        (``files``), and the whole directory swapped in at once: a kill or a full disk leaves the
+        previous bundle intact, and no file of an earlier run survives beside the new one. Run
+        statistics (requests, transfers read: they differ between a fresh and a resumed run) go to
+        ``run.json``, outside the byte-identical contract files.
+        """
+        out = check_bundle_dir(directory)
+        staged = staging_dir(out)
+        try:
+            self._write_files(staged, report=report)
+            swap_in(staged, out)
+        except OSError as exc:
+            shutil.rmtree(staged, ignore_errors=True)
+            reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            kept = "the previous bundle (if any) is kept"
+            raise BadInput(f"cannot write the bundle to {out}: {reason}; {kept}") from None
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        return out
+
+    def _write_files(self, out: Path, *, report: bool) -> None:
+        summary, run = split_run_statistics(self.summary)
+        (out / SUMMARY_FILE).write_text(_json(summary))
+        for table, frame in (("addresses", self.addresses), ("flows", self.flows), ("endpoints", self.endpoints)):
+            csv_safe_frame(frame).write_csv(out / table_file(table))
         nx.write_graphml(self.graph, out / GRAPH_FILE)
-        (out / MANIFEST_FILE).write_text(_json(self.manifest))
+        manifest = {**self.manifest, "files": file_hashes(out, CONTRACT_FILES)}
+        (out / MANIFEST_FILE).write_text(_json(manifest))
+        (out / RUN_FILE).write_text(_json(run))
         if report:
             from tracer.report import write_report
 
             write_report(out, fmt="html")
-        return out
+
+
+def split_run_statistics(summary: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(summary without run statistics, run.json document): counts that describe this run, not the answer."""
+    counts = dict(summary.get("counts") or {})
+    run_counts = {key: counts.pop(key) for key in RUN_COUNTS if key in counts}
+    kept = {**summary, "counts": counts} if "counts" in summary else dict(summary)
+    return kept, {"note": RUN_NOTE, "counts": run_counts}
+
+
+def file_hashes(directory: Path, names: Iterable[str]) -> dict[str, str]:
+    """sha256 of each named file in `directory` (the manifest's ``files``)."""
+    return {name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in names}
 
 
 def _json(doc: Any) -> str:

@@ -10,6 +10,13 @@ SUMMARY_FILE = "summary.json"
 MANIFEST_FILE = "manifest.json"
 GRAPH_FILE = "graph.graphml"
 COMPARISON_FILE = "comparison.json"
+#: Run statistics (requests made, transfers read in this run): not part of the byte-identical contract.
+RUN_FILE = "run.json"
+RUN_COUNTS = ("requests", "transfers_read")
+RUN_NOTE = (
+    "statistics of the run that wrote this bundle (requests made, transfers read); they differ between a "
+    "fresh and a resumed run and are not part of the deterministic bundle contract"
+)
 
 ADDRESS_COLUMNS = (
     "chain",
@@ -63,3 +70,7 @@ INT_COLUMNS = {"addresses": ("hop",), "flows": ("position", "block", "hop"), "en
 def table_file(table: str) -> str:
     """The CSV file name of a bundle table: 'flows' -> 'flows.csv'."""
     return f"{table}.csv"
+
+
+#: The files whose bytes are the deterministic contract; the manifest lists their sha256 (``files``).
+CONTRACT_FILES = (SUMMARY_FILE, *(table_file(t) for t in TABLES), GRAPH_FILE)

@@ -235,9 +235,11 @@ class _Parser:
 
     def case(self, text: str) -> Case:
         try:
-            doc = tomllib.loads(text)
+            doc = tomllib.loads(text.removeprefix("\ufeff"))  # a UTF-8 BOM (Windows editors) is accepted
         except tomllib.TOMLDecodeError as exc:
             raise BadCaseFile(f"{self.name}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise BadCaseFile(f"{self.name}: not valid TOML: nested too deeply") from None
         for name in doc:
             if name not in _TOP_KEYS:
                 raise BadCaseFile(f"{self.name}: unknown key {name}; expected one of: {', '.join(_TOP_KEYS)}")

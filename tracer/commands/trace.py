@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tracer.bundle.outputs import check_output_dir
+from tracer.bundle.outputs import check_bundle_dir
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy
 from tracer.environment import Environment
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise BadInput(f"case file {args.case} is a directory; give the .toml file")
     if not args.case.is_file():
         raise BadInput(f"case file {args.case} does not exist")
-    args.out = check_output_dir(args.out)
+    args.out = check_bundle_dir(args.out)
     policies = _compare_policies(args.compare) if args.compare else []
     plan = build_plan(
         args.case,
@@ -142,11 +142,21 @@ class _progress:
     def __enter__(self) -> Any:
         if self.quiet:
             return None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.text import Text
+
+        from chains.http import rate_limit_status
+
+        class RateLimitColumn(ProgressColumn):
+            """'waiting on etherscan rate limit' while a client sleeps on one (re-read on every refresh)."""
+
+            def render(self, task: Any) -> Text:
+                return Text(rate_limit_status(), style="yellow")
 
         self._live = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
+            RateLimitColumn(),
             TimeElapsedColumn(),
             console=self.env.stderr,
             transient=True,

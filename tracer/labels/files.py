@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from tracer.core.cells import csv_safe_row, csv_unescape
 from tracer.core.errors import BadAddress, BadInput, BadLabelFile
 from tracer.core.models import Category, Label
 from tracer.core.networks import CHAINS
@@ -116,7 +117,7 @@ def parse_label_csv(text: str, *, name: str) -> list[Label]:
                 continue
             if len(row) > len(header):
                 raise BadLabelFile(f"{name} line {start}: {len(row)} fields but the header has {len(header)}")
-            fields = {key: (row[i].strip() if i < len(row) else "") for i, key in enumerate(header)}
+            fields = {key: (csv_unescape(row[i].strip()) if i < len(row) else "") for i, key in enumerate(header)}
             labels.append(_label_from_fields(fields, name=name, line=start))
     except csv.Error as exc:
         raise BadLabelFile(f"{name} line {line + 1}: not valid CSV ({exc})") from None
@@ -189,16 +190,18 @@ def export_csv(labels: Iterable[Label]) -> str:
     writer.writerow(CSV_COLUMNS)
     for lb in labels:
         writer.writerow(
-            [
-                lb.chain,
-                lb.address,
-                lb.category.value,
-                lb.name,
-                lb.source,
-                lb.source_ref,
-                lb.source_words,
-                _format_confidence(lb.confidence),
-            ]
+            csv_safe_row(
+                [
+                    lb.chain,
+                    lb.address,
+                    lb.category.value,
+                    lb.name,
+                    lb.source,
+                    lb.source_ref,
+                    lb.source_words,
+                    _format_confidence(lb.confidence),
+                ]
+            )
         )
     return out.getvalue()
 

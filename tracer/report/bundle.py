@@ -178,6 +178,26 @@ class Bundle:
         return sorted({(r.chain, r.address) for r in self.addresses if r.role == "seed"})
 
 
+def _check_file_hashes(root: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a bundle whose files do not belong together (each must match the manifest's sha256)."""
+    import hashlib
+
+    listed = manifest.get("files")
+    if listed is None:
+        return  # written before manifests listed their files: nothing to check against
+    if not isinstance(listed, dict):
+        raise BadInput(f"{root / MANIFEST_FILE}: 'files' must map each file name to its sha256")
+    for name, digest in sorted(listed.items()):
+        path = root / str(name)
+        if Path(str(name)).name != name or not path.is_file():
+            raise BadInput(f"{root}: {name} listed in manifest.json is missing; the bundle is incomplete")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise BadInput(
+                f"{root}: {name} does not match manifest.json (files of different runs mixed, or edited); "
+                "run the trace again to rewrite the bundle"
+            )
+
+
 def read_bundle(path: Path | str) -> Bundle:
     """Read the bundle directory `path`; raise BadInput naming the first problem found."""
     root = Path(path)
@@ -190,6 +210,7 @@ def read_bundle(path: Path | str) -> Bundle:
     manifest = _read_json(root / MANIFEST_FILE)
     if not isinstance(summary, dict) or not isinstance(manifest, dict):
         raise BadInput(f"{root}: summary.json and manifest.json must each hold a JSON object")
+    _check_file_hashes(root, manifest)
     for key in ("case", "policy", "assets"):
         if key not in summary:
             raise BadInput(f"{root / 'summary.json'} lacks the key {key!r}")

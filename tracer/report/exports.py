@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
+from tracer.core.cells import csv_safe_frame
 from tracer.core.errors import BadInput
 from tracer.report import file_in_the_way, missing_directory
 from tracer.report.analysis import AddressView, swap_flow_keys, taint_share
@@ -224,7 +225,7 @@ def write_tables(case: CaseFile, out: Path, *, fmt: str) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in tables(case).items():
         if fmt == "csv":
-            frame.write_csv(out / f"{name}.csv")
+            csv_safe_frame(frame).write_csv(out / f"{name}.csv")
         else:
             frame.write_parquet(out / f"{name}.parquet")
     return out

@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from tracer.core.cells import terminal_safe
 from tracer.report.analysis import AddressView, NodeKey, find_address, short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
@@ -33,7 +34,8 @@ LEDGER_TITLES = {
 
 
 def _t(value: str, style: str = "") -> Text:
-    return Text(value, style=style)
+    """Chain or label text, inert: markup printed, bidi overrides and control characters escaped."""
+    return Text(terminal_safe(value), style=style)
 
 
 def _amounts(case: CaseFile, amounts: dict[str, Decimal]) -> Text:

@@ -9,7 +9,6 @@ a :class:`UtxoHistoryService`. Kinds come from :data:`tracer.sources.kinds.SOURC
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +18,10 @@ from tracer.cases.plan import TracePlan
 from tracer.core.errors import BadInput
 from tracer.core.networks import Chain, ChainKind, get_chain
 from tracer.core.protocols import HistoryProvider
+from tracer.core.redact import describe_url
 from tracer.sources.history import HistoryService
 from tracer.sources.kinds import SOURCE_KINDS, check_kind
 from tracer.sources.utxo_history import UtxoHistoryService
-
-_KEY_PARAM = re.compile(r"(?i)(apikey|api_key|key|token)=[^&]*")
 
 
 def _etherscan(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
@@ -94,7 +92,7 @@ class Sources:
         for slug, adapter in sorted(adapters.items()):
             url = getattr(adapter, "base_url", None) or getattr(adapter, "url", None)
             kind = getattr(adapter, "source", type(adapter).__name__)
-            out[slug] = {"kind": kind, "url": _KEY_PARAM.sub(r"\1=REDACTED", url) if isinstance(url, str) else url}
+            out[slug] = {"kind": kind, **describe_url(url)} if isinstance(url, str) else {"kind": kind, "url": url}
         return out
 
 
