@@ -41,7 +41,8 @@ DEFAULT_MAX_ADDRESSES = 3000
 MAX_HOPS_LIMIT = 10_000
 MAX_ADDRESSES_LIMIT = 10_000_000
 
-_TOP_KEYS = ("case", "seeds", "trace", "source")
+_TOP_KEYS = ("case", "seeds", "trace", "source", "valuation")
+_VALUATION_KEYS = ("source", "url", "file", "ids")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
 _TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses", "attribution")
@@ -115,6 +116,8 @@ class Case:
     seeds: tuple[Seed, ...]
     trace: TraceParams
     sources: Mapping[str, SourceSpec] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    #: The raw `[valuation]` table (keys checked here, values validated by tracer.valuation.config when used).
+    valuation: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     path: Path | None = None
 
     @property
@@ -252,7 +255,8 @@ class _Parser:
         seeds = self.seeds(doc.get("seeds"))
         trace = self.trace(doc.get("trace", {}))
         sources = self.sources(doc.get("source", {}))
-        return Case(case_id, title, notes, seeds, trace, MappingProxyType(sources))
+        valuation = self.table(doc.get("valuation", {}), "valuation", _VALUATION_KEYS)
+        return Case(case_id, title, notes, seeds, trace, MappingProxyType(sources), valuation=MappingProxyType(valuation))
 
     def seeds(self, value: Any) -> tuple[Seed, ...]:
         if value is None:

@@ -15,6 +15,7 @@ from typing import Any
 from tracer.bundle.outputs import check_output_dir
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy
+from tracer.commands.valuation_args import add_valuation_args, value_trace
 from tracer.environment import Environment
 
 EXIT_OK = 0
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--compare", help="comma-separated policies: trace each, write DIR/<policy>/ and comparison.json"
     )
+    add_valuation_args(parser)
     parser.set_defaults(run=run)
 
 
@@ -113,6 +115,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         else:
             result = trace(case, **options)
             result.manifest["case_file_sha256"] = case_hash
+            value_trace(result, case, args, env, store)
             result.write(args.out)
             summaries = {result.summary["policy"]: result.summary}
             complete = result.complete
