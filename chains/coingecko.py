@@ -67,7 +67,9 @@ class CoinGeckoPrices:
                 for ms, price in doc.get("prices") or []
                 if price is not None
             )
-            answers.append(PriceAnswer(points, hashlib.sha256(response.content).hexdigest(), self.client.redact(response.url)))
+            answers.append(
+                PriceAnswer(points, hashlib.sha256(response.content).hexdigest(), self.client.redact(response.url))
+            )
             start = end + 1
         return answers
 

@@ -37,14 +37,21 @@ class CoinGeckoEmulator(EmulatorServer):
         super().__init__(faults=faults, rate_limit_per_s=rate_limit_per_s)
         skip = set(missing_days)
         self.series = {
-            coin: sorted((t, Decimal(str(p))) for t, p in points if dt.datetime.fromtimestamp(t, dt.UTC).date() not in skip)
+            coin: sorted(
+                (t, Decimal(str(p))) for t, p in points if dt.datetime.fromtimestamp(t, dt.UTC).date() not in skip
+            )
             for coin, points in series.items()
         }
         self.now = now
 
     def rate_limited_reply(self, request: Request) -> Reply:
-        body = {"status": {"error_code": 429, "error_message": "You've exceeded the Rate Limit. Please visit "
-                           "https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits."}}
+        body = {
+            "status": {
+                "error_code": 429,
+                "error_message": "You've exceeded the Rate Limit. Please visit "
+                "https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits.",
+            }
+        }
         return Reply.json(body, status=429)
 
     def handle(self, request: Request) -> Reply:
@@ -64,9 +71,13 @@ class CoinGeckoEmulator(EmulatorServer):
     def _too_old(self, start: int, *, pro: bool) -> Reply | None:
         if pro or start >= self.now - FREE_PLAN_DAYS * 86400:
             return None
-        message = ("Your request exceeds the allowed time range. Public API users are limited to querying "
-                   "historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access")
-        return Reply.json({"error": {"status": {"timestamp": "", "error_code": 10012, "error_message": message}}}, status=401)
+        message = (
+            "Your request exceeds the allowed time range. Public API users are limited to querying "
+            "historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access"
+        )
+        return Reply.json(
+            {"error": {"status": {"timestamp": "", "error_code": 10012, "error_message": message}}}, status=401
+        )
 
     def _range(self, coin: str, request: Request, *, pro: bool) -> Reply:
         if request.query.get("vs_currency") != "usd":
@@ -79,8 +90,9 @@ class CoinGeckoEmulator(EmulatorServer):
         if refused:
             return refused
         points = [[t * 1000, float(p)] for t, p in self.series[coin] if start <= t <= end]
-        return Reply.json({"prices": points, "market_caps": [[t, 0] for t, _ in points],
-                           "total_volumes": [[t, 0] for t, _ in points]})
+        return Reply.json(
+            {"prices": points, "market_caps": [[t, 0] for t, _ in points], "total_volumes": [[t, 0] for t, _ in points]}
+        )
 
     def _history(self, coin: str, request: Request, *, pro: bool) -> Reply:
         try:

@@ -256,7 +256,9 @@ class _Parser:
         trace = self.trace(doc.get("trace", {}))
         sources = self.sources(doc.get("source", {}))
         valuation = self.table(doc.get("valuation", {}), "valuation", _VALUATION_KEYS)
-        return Case(case_id, title, notes, seeds, trace, MappingProxyType(sources), valuation=MappingProxyType(valuation))
+        return Case(
+            case_id, title, notes, seeds, trace, MappingProxyType(sources), valuation=MappingProxyType(valuation)
+        )
 
     def seeds(self, value: Any) -> tuple[Seed, ...]:
         if value is None:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tracer.bundle.outputs import check_output_dir
+from tracer.commands.valuation_args import add_valuation_args, value_trace
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy
-from tracer.commands.valuation_args import add_valuation_args, value_trace
 from tracer.environment import Environment
 
 EXIT_OK = 0

@@ -26,7 +26,11 @@ def value_trace(result: Any, case: Any, args: argparse.Namespace, env: Environme
         return
     spans = event_spans(result.flows.to_dicts(), result.endpoints.to_dicts())
     book = build_book(
-        spec, spans, offline=bool(getattr(args, "offline", False)), store=store, api_key=env.api_key("COINGECKO_API_KEY")
+        spec,
+        spans,
+        offline=bool(getattr(args, "offline", False)),
+        store=store,
+        api_key=env.api_key("COINGECKO_API_KEY"),
     )
     value_result(result, book)
 

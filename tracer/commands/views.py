@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from tracer.commands.bundle_args import add_bundle_command
-from tracer.core.errors import BadInput
 from tracer.commands.valuation_args import add_valuation_args, revalue_dir
+from tracer.core.errors import BadInput
 from tracer.environment import Environment
 
 

@@ -13,7 +13,6 @@ from tracer.valuation.book import PriceBook
 from tracer.valuation.bundle import Valued, value_rows
 
 
-
 def _without_usd(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     return frame.drop([c for c in frame.columns if c == USD_COLUMNS[table]])
 

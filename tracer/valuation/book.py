@@ -110,7 +110,7 @@ def archived_answers(store: Any, source: Any, price_id: str) -> list[PriceAnswer
     """Every archived answer of `source` for `price_id`, re-read from the store (offline valuation)."""
     if store is None or not hasattr(store, "list_responses"):
         raise SourceError("offline valuation needs the store")
-    parse = getattr(source, "parse_archived")
+    parse = source.parse_archived
     answers = []
     for record in store.list_responses(source=source.name):
         if f"/{price_id}/" in record.url or price_id in record.url.split("/")[-1]:

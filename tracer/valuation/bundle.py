@@ -92,7 +92,9 @@ def _total(parts: Iterable[Fraction | None]) -> Fraction | None:
     return total
 
 
-def _bucket(valuer: _Valuer, asset: str, bucket: str, amount: Fraction, events: list[tuple[Fraction, int | None]]) -> Fraction | None:
+def _bucket(
+    valuer: _Valuer, asset: str, bucket: str, amount: Fraction, events: list[tuple[Fraction, int | None]]
+) -> Fraction | None:
     """A bucket's USD: its events valued at their times; the part of `amount` no event explains is unpriced."""
     parts = [valuer.value(asset, a, t, bucket) for a, t in events]
     rest = amount - sum((a for a, _ in events), Fraction(0))
@@ -141,9 +143,15 @@ def value_rows(
         chain = key.split(":", 1)[0]
         events: dict[str, list[tuple[Fraction, int | None]]] = {b: [] for b in BUCKETS}
         events["stolen"] = [(decimal_amount(r["tainted_amount"]), flow_time(r)) for r in stolen if flow_key(r) == key]
-        events["fees"] = [(decimal_amount(r["tainted_amount"]), flow_time(r)) for r in flows if r["to"] == FEE_SINK and flow_key(r) == key]
+        events["fees"] = [
+            (decimal_amount(r["tainted_amount"]), flow_time(r))
+            for r in flows
+            if r["to"] == FEE_SINK and flow_key(r) == key
+        ]
         events["below_threshold"] = [
-            (decimal_amount(r["tainted_amount"]), flow_time(r)) for r in flows if (r["chain"], r["to"]) in below and flow_key(r) == key
+            (decimal_amount(r["tainted_amount"]), flow_time(r))
+            for r in flows
+            if (r["chain"], r["to"]) in below and flow_key(r) == key
         ]
         for s in swaps:
             if s["asset_in"] == key:
@@ -157,7 +165,9 @@ def value_rows(
             amount = decimal_amount(row[bucket])
             if bucket == "endpoints":
                 usd = _total(u for r, u in zip(endpoints, endpoint_usd, strict=True) if r["asset"] == key)
-                explained = sum((decimal_amount(r["tainted_amount"]) for r in endpoints if r["asset"] == key), Fraction(0))
+                explained = sum(
+                    (decimal_amount(r["tainted_amount"]) for r in endpoints if r["asset"] == key), Fraction(0)
+                )
                 if usd is not None and explained != amount:
                     usd = _total([usd, valuer.value(key, amount - explained, -1, bucket)])
             else:

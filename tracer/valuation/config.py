@@ -64,7 +64,9 @@ def event_spans(flows: list[dict[str, Any]], endpoints: list[dict[str, Any]]) ->
     """Asset key -> (first, last) event time in the bundle's flows and endpoint arrivals."""
     spans: dict[str, tuple[int, int]] = {}
     times = [(flow_key(r), flow_time(r)) for r in flows]
-    times += [(r["asset"], flow_time({"timestamp": r["first_tainted_at"]})) for r in endpoints if r.get("first_tainted_at")]
+    times += [
+        (r["asset"], flow_time({"timestamp": r["first_tainted_at"]})) for r in endpoints if r.get("first_tainted_at")
+    ]
     for key, at in times:
         first, last = spans.get(key, (at, at))
         spans[key] = (min(first, at), max(last, at))
