@@ -56,9 +56,9 @@ class CoinGeckoEmulator(EmulatorServer):
 
     def handle(self, request: Request) -> Reply:
         parts = [p for p in request.path.split("/") if p]
-        if len(parts) < 3 or parts[-3] != "coins":
+        if "coins" not in parts or len(parts) < parts.index("coins") + 3:
             return Reply.json({"error": "Incorrect path. Please check https://www.coingecko.com/api/"}, status=404)
-        coin, action = parts[-2], parts[-1]
+        coin, action = parts[parts.index("coins") + 1], parts[-1]
         if coin not in self.series:
             return Reply.json({"error": "coin not found"}, status=404)
         pro = "x-cg-pro-api-key" in request.headers
