@@ -144,3 +144,24 @@ def test_coingecko_missing_day_stays_unpriced() -> None:
     expected = _expected([(t, p) for t, p in ETH_POINTS if t not in points_that_day], "1", T_THEFT)
     got = book.lookup("ethereum:native", T_THEFT)
     assert (None if got is None else str(to_cents(Fraction(got[1])))) == expected
+
+
+def test_prices_fetch_then_offline_trace_values_from_the_store(emulator, tmp_path: Path) -> None:  # noqa: F811
+    home, case = setup_case(tmp_path, emulator.api_url)
+    env, _out, err = make_env(home)
+    with _coingecko(T_THEFT + 86400) as server:
+        args = ["prices", "fetch", "ethereum:native", "--since", str(T_THEFT - 86400), "--until", str(T_THEFT + 3600)]
+        assert main([*args, "--url", server.base_url], env=env) == 0, err.getvalue()
+        assert server.requests == 1  # 1.04 days: one 90-day window
+        case.write_text(case.read_text() + f'\n[valuation]\nsource = "coingecko"\nurl = "{server.base_url}"\n')
+        assert main(["trace", str(case), "--out", str(tmp_path / "online")], env=env) == 0, err.getvalue()
+    assert main(["trace", str(case), "--out", str(tmp_path / "b"), "--offline"], env=env) == 0, err.getvalue()
+    _check_flows(tmp_path / "b", ETH_POINTS)
+
+
+def test_case_valuation_table_is_validated(emulator, tmp_path: Path) -> None:  # noqa: F811
+    home, case = setup_case(tmp_path, emulator.api_url)
+    env, _out, err = make_env(home)
+    case.write_text(case.read_text() + '\n[valuation]\nsource = "oracle"\n')
+    assert main(["trace", str(case), "--out", str(tmp_path / "b")], env=env) == 2
+    assert "[valuation] source 'oracle' is unknown" in err.getvalue()

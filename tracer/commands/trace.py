@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tracer.bundle.outputs import check_output_dir
-from tracer.commands.valuation_args import add_valuation_args, value_trace
+from tracer.commands.valuation_args import add_valuation_args, valuation_spec, value_trace
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy
 from tracer.environment import Environment
@@ -99,6 +99,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         rpc_url=args.rpc_url,
         attribution=False if args.no_attribution else None,
     )
+    valuation = valuation_spec(case, args)
     case_hash = _sha256(args.case)
     options: dict[str, Any] = {
         "strategy": args.strategy,
@@ -115,7 +116,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         else:
             result = trace(case, **options)
             result.manifest["case_file_sha256"] = case_hash
-            value_trace(result, case, args, env, store)
+            value_trace(result, valuation, args, env, store)
             result.write(args.out)
             summaries = {result.summary["policy"]: result.summary}
             complete = result.complete

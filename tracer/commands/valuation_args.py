@@ -16,12 +16,23 @@ def add_valuation_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-usd", action="store_true", help="no USD columns or sections")
 
 
-def value_trace(result: Any, case: Any, args: argparse.Namespace, env: Environment, store: Any) -> None:
-    """Value a fresh trace as the case and the flags say (nothing when neither asks for USD)."""
-    from tracer.valuation.apply import value_result
-    from tracer.valuation.config import build_book, choose_spec, event_spans
+def valuation_spec(case: Any, args: argparse.Namespace) -> Any:
+    """The validated price choice of the case and the flags (checked before any trace work), or None."""
+    from tracer.valuation.config import choose_spec
 
     spec = choose_spec(case, prices=args.prices, no_usd=args.no_usd)
+    if spec is not None and spec.file is not None and not spec.file.is_file():
+        from tracer.core.errors import BadInput
+
+        raise BadInput(f"price file {spec.file} does not exist")
+    return spec
+
+
+def value_trace(result: Any, spec: Any, args: argparse.Namespace, env: Environment, store: Any) -> None:
+    """Value a fresh trace with `spec` (nothing when it is None)."""
+    from tracer.valuation.apply import value_result
+    from tracer.valuation.config import build_book, event_spans
+
     if spec is None:
         return
     spans = event_spans(result.flows.to_dicts(), result.endpoints.to_dicts())
