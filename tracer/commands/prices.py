@@ -13,7 +13,11 @@ from tracer.environment import Environment
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    prices = subparsers.add_parser("prices", help="USD price cache: fetch prices ahead of an offline run")
+    prices = subparsers.add_parser(
+        "prices",
+        help="USD price cache: fetch prices ahead of an offline run",
+        description="Manage the store's USD prices (see the README section on value in USD).",
+    )
     sub = prices.add_subparsers(dest="prices_command", metavar="SUBCOMMAND", required=True)
     fetch = sub.add_parser(
         "fetch",
