@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="USD price cache: fetch prices ahead of an offline run",
         description="Manage the store's USD prices (see the README section on value in USD).",
     )
-    sub = prices.add_subparsers(dest="prices_command", metavar="SUBCOMMAND", required=True)
+    sub = prices.add_subparsers(dest="prices_command", metavar="SUBCOMMAND")
     fetch = sub.add_parser(
         "fetch",
         help="fetch an asset's USD prices over a period into the store",
@@ -31,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fetch.add_argument("--source", default="coingecko", choices=("coingecko",), help="price source (default coingecko)")
     fetch.add_argument("--url", help="API base URL (default CoinGecko's public API)")
     fetch.set_defaults(run=run_fetch)
+    prices.set_defaults(run=lambda args, env: _help(prices, env))
+
+
+def _help(parser: argparse.ArgumentParser, env: Environment) -> int:
+    env.stdout.print(parser.format_help(), markup=False, highlight=False)
+    return 2
 
 
 def run_fetch(args: argparse.Namespace, env: Environment) -> int:

@@ -21,10 +21,10 @@ def valuation_spec(case: Any, args: argparse.Namespace) -> Any:
     from tracer.valuation.config import choose_spec
 
     spec = choose_spec(case, prices=args.prices, no_usd=args.no_usd)
-    if spec is not None and spec.file is not None and not spec.file.is_file():
-        from tracer.core.errors import BadInput
+    if spec is not None and spec.file is not None:
+        from chains.pricefile import read_price_file
 
-        raise BadInput(f"price file {spec.file} does not exist")
+        read_price_file(spec.file)  # a bad file stops here, before any trace work
     return spec
 
 

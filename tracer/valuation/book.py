@@ -7,7 +7,6 @@ Offline, a time-series book reads the answers archived in the store instead of t
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -124,8 +123,3 @@ def validate_source(name: str) -> str:
         raise BadInput(f"[valuation] source {name!r} is unknown; expected one of: {' | '.join(SOURCES)}")
     return name
 
-
-def json_points(body: bytes) -> list[PricePoint]:
-    """Points of a market_chart-shaped body (`{"prices": [[ms, usd], ...]}`)."""
-    doc = json.loads(body)
-    return [PricePoint(int(ms) // 1000, Decimal(str(p))) for ms, p in doc.get("prices") or [] if p is not None]

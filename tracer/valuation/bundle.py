@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -193,6 +192,3 @@ def value_rows(
         evidence=book.evidence(),
     )
 
-
-def as_decimal(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
