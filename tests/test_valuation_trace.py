@@ -79,6 +79,8 @@ def test_trace_with_a_price_file(emulator, tmp_path: Path) -> None:  # noqa: F81
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert manifest["price_responses"][0]["source"] == "file"
     assert "Value in USD" in (bundle / "report.html").read_text()
+    assert main(["export", str(bundle), "--format", "csv", "--out", str(tmp_path / "x")], env=env) == 0
+    assert (tmp_path / "x" / "flows.csv").read_text().splitlines()[0].endswith(",tainted_usd")
     # show --no-usd drops the columns; show --prices puts them back, identical
     before = (bundle / "flows.csv").read_bytes()
     assert main(["show", str(bundle), "--no-usd"], env=env) == 0
