@@ -269,7 +269,23 @@ BASELINES: dict[tuple[str, ...], Callable[[Files], Baseline]] = {
     ("cases", "show"): lambda f: Baseline(["atomic-wallet-2023"], ["--json"], 0),
     ("demo",): lambda f: Baseline([], ["--out", str(f.root / "demo-out")], 0),
     ("store", "info"): lambda f: Baseline([], [], 0),
+    ("prices", "fetch"): lambda f: Baseline(
+        ["ethereum:native"], ["--since", "2023-09-01", "--until", "2023-09-02", "--url", _coingecko_url()], 0
+    ),
 }
+_COINGECKO: list = []
+
+
+def _coingecko_url() -> str:
+    """A SYNTHETIC CoinGecko emulator on 127.0.0.1 (started once) for the `prices fetch` baseline."""
+    if not _COINGECKO:
+        from chains.emulators.coingecko import CoinGeckoEmulator
+
+        points = [(1_693_526_400 + 3600 * h, "1650.00") for h in range(48)]
+        _COINGECKO.append(CoinGeckoEmulator({"ethereum": points}, now=1_694_000_000).start())
+    return _COINGECKO[0].base_url
+
+
 SLOW_BASELINES = {("demo",)}  # a full (offline) demo run: mutations of it are tested once, explicitly
 
 

@@ -127,7 +127,7 @@ def test_rate_limits_slow_down_and_keep_going(hostile: Hostile, monkeypatch: pyt
 def test_long_outage_ends_the_run(hostile: Hostile) -> None:
     hostile.limited = 10_000
     client = HttpClient(source="t", rate_per_s=None, retry=RetryPolicy(attempts=3, max_outage=5), sleep=lambda s: None)
-    with pytest.raises(RetriesExhausted, match=r"over [5-9] s"):
+    with pytest.raises(RetriesExhausted, match=r"over [0-9]+ s"):
         client.get_json(f"{hostile.base_url}/limited")
 
 

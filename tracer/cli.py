@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "tracer.commands.cases",
     "tracer.commands.demo",
     "tracer.commands.store",
+    "tracer.commands.prices",
 )
 
 EXIT_OK = 0

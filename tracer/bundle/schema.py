@@ -63,6 +63,8 @@ ENDPOINT_COLUMNS = (
 THIEF_FUNDS_COLUMNS = {"addresses": "thief_funds_in", "flows": "thief_funds_amount", "endpoints": "thief_funds_amount"}
 #: Table name -> its columns, in file order; the table is written to ``<name>.csv``.
 TABLES = {"addresses": ADDRESS_COLUMNS, "flows": FLOW_COLUMNS, "endpoints": ENDPOINT_COLUMNS}
+#: Table name -> the USD column the valuation pass (tracer.valuation) may append after the columns above.
+USD_COLUMNS = {"flows": "tainted_usd", "endpoints": "tainted_usd", "addresses": "tainted_in_usd"}
 #: Table name -> the columns holding integers (every other column is text).
 INT_COLUMNS = {"addresses": ("hop",), "flows": ("position", "block", "hop"), "endpoints": ()}
 

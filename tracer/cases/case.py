@@ -34,7 +34,8 @@ DEFAULT_MAX_ADDRESSES = 3000
 MAX_HOPS_LIMIT = 10_000
 MAX_ADDRESSES_LIMIT = 10_000_000
 
-_TOP_KEYS = ("case", "seeds", "trace", "source")
+_TOP_KEYS = ("case", "seeds", "trace", "source", "valuation")
+_VALUATION_KEYS = ("source", "url", "file", "ids")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
 _TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses", "attribution")
@@ -108,6 +109,8 @@ class Case:
     seeds: tuple[Seed, ...]
     trace: TraceParams
     sources: Mapping[str, SourceSpec] = field(default_factory=lambda: MappingProxyType({}), hash=False)
+    #: The raw `[valuation]` table (keys checked here, values validated by tracer.valuation.config when used).
+    valuation: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     path: Path | None = None
     #: sha256 of the case file's bytes (set by :func:`read_case`; None for a case parsed from text)
     sha256: str | None = None
@@ -258,7 +261,10 @@ class _Parser:
             kind = get_chain(seed.chain).kind
             if seed.chain not in sources and not kinds_for(kind):
                 raise BadCaseFile(f"{self.name}: seeds[{i}].chain: {unsupported(seed.chain, kind)}")
-        return Case(case_id, title, notes, seeds, trace, MappingProxyType(sources))
+        valuation = self.table(doc.get("valuation", {}), "valuation", _VALUATION_KEYS)
+        return Case(
+            case_id, title, notes, seeds, trace, MappingProxyType(sources), valuation=MappingProxyType(valuation)
+        )
 
     def seeds(self, value: Any) -> tuple[Seed, ...]:
         if value is None:

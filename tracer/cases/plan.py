@@ -11,6 +11,7 @@ from fractions import Fraction
 from os import PathLike
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 from tracer.cases.case import Case, SourceSpec, read_case
 from tracer.core.errors import BadInput
@@ -110,6 +111,9 @@ class TracePlan:
     offline: bool = False
     api_key: str | None = None  # the Etherscan key (never written anywhere)
     title: str = ""
+    #: the case's `[valuation]` table and file path (prices are chosen from them after the trace)
+    valuation: Mapping[str, Any] = field(default_factory=dict)
+    path: Path | None = None
 
     @property
     def chains(self) -> tuple[str, ...]:
@@ -181,7 +185,16 @@ def build_plan(
         attribution=params.attribution,
     )
     sources = MappingProxyType({chain: case.source_for(chain) for chain in case.chains})
-    return TracePlan(config, sources, case.sha256, offline=offline, api_key=api_key, title=case.title)
+    return TracePlan(
+        config,
+        sources,
+        case.sha256,
+        offline=offline,
+        api_key=api_key,
+        title=case.title,
+        valuation=case.valuation,
+        path=case.path,
+    )
 
 
 def _strategy(value: Strategy | str | None) -> Strategy:

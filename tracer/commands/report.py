@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from tracer.commands.bundle_args import add_bundle_command
+from tracer.commands.valuation_args import add_valuation_args, revalue_dir
 from tracer.environment import Environment
 
 
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     report.add_argument("--format", choices=("html", "md", "pdf"), default="html", help="output format (default html)")
     report.add_argument("--out", type=output_path, metavar="FILE", help="output file (default DIR/report.<format>)")
+    add_valuation_args(report)
 
     export = add_bundle_command(
         subparsers,
@@ -54,6 +56,7 @@ def output_path(text: str) -> Path:
 def run_report(args: argparse.Namespace, env: Environment) -> int:
     from tracer.report import write_report
 
+    revalue_dir(args.dir, args)
     path = write_report(args.dir, fmt=args.format, out=args.out)
     env.stdout.print(f"wrote {path}", markup=False, highlight=False)
     return 0

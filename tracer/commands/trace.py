@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tracer.bundle.outputs import check_bundle_dir
+from tracer.commands.valuation_args import add_valuation_args, valuation_spec, value_trace
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy
 from tracer.environment import Environment
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--compare", help="comma-separated policies: trace each, write DIR/<policy>/ and comparison.json"
     )
+    add_valuation_args(parser)
     parser.set_defaults(run=run)
 
 
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         offline=args.offline,
         api_key=env.api_key("ETHERSCAN_API_KEY"),
     )
+    valuation = valuation_spec(plan, args)
     options: dict[str, Any] = {}
     with Store.open(env.store_path) as store, _progress(env, quiet=args.json) as progress:
         options["store"] = store
@@ -111,6 +114,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             complete = all(r.complete for r in results.values())
         else:
             result = trace(plan, **options)
+            value_trace(result, valuation, args, env, store)
             result.write(args.out)
             summaries = {result.summary["policy"]: result.summary}
             complete = result.complete

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from tracer.commands.bundle_args import add_bundle_command
+from tracer.commands.valuation_args import add_valuation_args, revalue_dir
 from tracer.core.errors import BadInput
 from tracer.environment import Environment
 
@@ -24,6 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     show.add_argument("--paths", type=int, default=5, help="how many paths to show (default 5)")
     show.add_argument("--endpoints", type=int, default=25, help="how many endpoints to list (default 25)")
+    add_valuation_args(show)
 
     path = add_bundle_command(
         subparsers,
@@ -64,6 +66,7 @@ def run_show(args: argparse.Namespace, env: Environment) -> int:
 
     if args.paths < 0 or args.endpoints < 0:
         raise BadInput("--paths and --endpoints must not be negative")
+    revalue_dir(args.dir, args)
     render_case(_case(args.dir), env.stdout, paths=args.paths, endpoints=args.endpoints)
     return 0
 

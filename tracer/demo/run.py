@@ -94,6 +94,10 @@ class DemoOutcome:
         return EXIT_OK if self.complete else EXIT_INCOMPLETE
 
 
+#: The demo's price file: SYNTHETIC hourly prices (fictional, not market data).
+SYNTHETIC_PRICES = Path(__file__).with_name("prices_synthetic.csv")
+
+
 def run_demo(
     out: Path | str,
     *,
@@ -103,6 +107,8 @@ def run_demo(
 ) -> DemoOutcome:
     """Build the synthetic scenario, trace it offline, print the views, write the bundle to `out`."""
     from tracer.demo.scenario import CASE_TITLE, build_scenario
+    from tracer.valuation.apply import value_result
+    from tracer.valuation.book import file_book
 
     console = console or Console()
     out = Path(out)
@@ -124,6 +130,8 @@ def run_demo(
         result.summary.setdefault("notes", [])
         if isinstance(result.summary["notes"], list):
             result.summary["notes"].append("SYNTHETIC DEMO: every entity, address and transaction is fictional.")
+        value_result(result, file_book(SYNTHETIC_PRICES))
+        result.summary["notes"].append("SYNTHETIC DEMO: USD values come from a synthetic price file, not market data.")
         result.write(out)
     show_views(out, console)
     elapsed = time.perf_counter() - started

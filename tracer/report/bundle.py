@@ -20,6 +20,7 @@ from tracer.bundle.schema import (
     MANIFEST_FILE,
     SUMMARY_FILE,
     TABLES,
+    USD_COLUMNS,
     table_file,
 )
 from tracer.core.errors import BadInput
@@ -147,6 +148,8 @@ class Bundle:
     comparison: dict[str, dict[str, Any]] | None = None
     #: Thief-controlled addresses found by first funding (empty for bundles written before attribution).
     attributed: list[AttributedAddress] = field(default_factory=list)
+    #: Table -> its USD column in row order ("" unpriced; [] when the bundle was not valued).
+    usd: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def case(self) -> str:
@@ -217,6 +220,7 @@ def read_bundle(path: Path | str) -> Bundle:
     assets = _read_assets(root / SUMMARY_FILE, summary["assets"])
     frames = {name: _read_table(root / table_file(name), columns) for name, columns in TABLES.items()}
     symbols = _symbol_index(assets)
+    usd = {name: _usd_column(frames[name], name) for name in USD_COLUMNS}
     comparison = None
     compared = root / COMPARISON_FILE
     if not compared.exists() and (root.parent / COMPARISON_FILE).exists():
@@ -238,6 +242,7 @@ def read_bundle(path: Path | str) -> Bundle:
         frames=frames,
         flow_symbols=_flow_symbols(frames["flows"]),
         comparison=comparison,
+        usd=usd,
         attributed=_read_attributed(root / SUMMARY_FILE, summary.get("attributed_addresses")),
     )
 
@@ -266,11 +271,19 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BadInput(f"{path} is not a readable CSV file ({first})") from None
-    if tuple(frame.columns) == columns[:-1]:  # written before thief funds had their own column
+    core = tuple(c for c in frame.columns if c not in USD_COLUMNS.values())
+    if core == columns[:-1]:  # written before thief funds had their own column
         frame = frame.with_columns(pl.lit("0").alias(columns[-1]))
-    if tuple(frame.columns) != columns:
+        core = columns
+    if core != columns:
         raise BadInput(f"{path} has columns {','.join(frame.columns)}; expected {','.join(columns)}")
     return frame
+
+
+def _usd_column(frame: pl.DataFrame, table: str) -> list[str]:
+    """The valuation's USD column of a table ("" for unpriced rows), or [] when the bundle has none."""
+    column = USD_COLUMNS[table]
+    return frame[column].to_list() if column in frame.columns else []
 
 
 def _decimal(value: str, path: Path, line: int, column: str) -> Decimal:
@@ -372,7 +385,8 @@ def _flow_symbols(frame: pl.DataFrame) -> dict[str, str]:
 
 
 def _lines(frame: pl.DataFrame) -> Any:
-    return enumerate(frame.iter_rows(), start=2)
+    """(line number, row) of a table's schema columns (the USD column, if any, is read apart)."""
+    return enumerate(frame.drop([c for c in frame.columns if c in USD_COLUMNS.values()]).iter_rows(), start=2)
 
 
 def _address_rows(path: Path, frame: pl.DataFrame, symbols: dict[tuple[str, str], str]) -> list[AddressRow]:

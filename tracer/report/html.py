@@ -34,6 +34,7 @@ from tracer.report.fmt import (
 from tracer.report.layout import address_url, graph_payload, tx_url
 from tracer.report.methodology import methodology_html
 from tracer.report.svg import color, sankey_svg, timeline_svg
+from tracer.report.usd import usd_section_html
 
 LEDGER_HEADINGS = {
     "stolen": "stolen",
@@ -432,6 +433,7 @@ def render_html(case: CaseFile) -> str:
             "<main>",
             _summary(case),
             _balance(case),
+            usd_section_html(case.bundle),
             _graph(note),
             _endpoints(case),
             _paths(case),

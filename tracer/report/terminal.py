@@ -20,6 +20,7 @@ from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
 from tracer.report.fmt import REMAINDERS, amount, attributed_line, share, short_hash, when
 from tracer.report.paths import LaunderingPath, extract_paths
+from tracer.report.usd import usd_balance_table, valued
 
 LEDGER_TITLES = {
     "stolen": "stolen",
@@ -199,6 +200,8 @@ def render_case(case: CaseFile, console: Console, *, paths: int = 5, endpoints: 
         head.append(" · " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(counts.items())))
     console.print(head)
     console.print(balance_sheet(case))
+    if valued(b):
+        console.print(usd_balance_table(b))
     console.print(endpoints_by_category(case))
     console.print(endpoints_table(case, limit=endpoints))
     for index, path in enumerate(case.paths[:paths], start=1):
