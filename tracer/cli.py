@@ -27,6 +27,9 @@ COMMAND_MODULES = (
     "tracer.commands.cases",
     "tracer.commands.demo",
     "tracer.commands.store",
+    "tracer.commands.watch",
+    "tracer.commands.freeze",
+    "tracer.commands.export",
 )
 
 EXIT_OK = 0

@@ -114,6 +114,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             result = trace(case, **options)
             result.manifest["case_file_sha256"] = case_hash
             result.write(args.out)
+            _keep_case(args.case, args.out)
             summaries = {result.summary["policy"]: result.summary}
             complete = result.complete
     if args.json:
@@ -131,6 +132,13 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         )
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _keep_case(case: Path, out: Path) -> None:
+    """A copy of the case file in the bundle (`heisttrace watch` re-traces it; its hash is in the manifest)."""
+    from tracer.incident.bundle import CASE_COPY
+
+    (Path(out) / CASE_COPY).write_bytes(case.read_bytes())
 
 
 def _sha256(path: Path) -> str:
