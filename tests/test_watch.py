@@ -22,7 +22,7 @@ class _Hook(BaseHTTPRequestHandler):
     failures_left = 2
     received: list[dict] = []
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if type(self).failures_left > 0:
             type(self).failures_left -= 1

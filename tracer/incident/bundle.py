@@ -46,9 +46,7 @@ class Bundle:
         }
         found |= {(a["chain"], a["address"]) for a in self.summary.get("attributed_addresses") or []}
         found |= {(r["chain"], r["address"]) for r in self.addresses if r.get("category") == THIEF_CATEGORY}
-        found |= {
-            (d["chain"], d["address"]) for d in self.summary.get("decisions") or [] if d.get("action") == "thief"
-        }
+        found |= {(d["chain"], d["address"]) for d in self.summary.get("decisions") or [] if d.get("action") == "thief"}
         return sorted(found)
 
     def holding(self) -> list[tuple[str, str]]:

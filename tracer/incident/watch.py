@@ -55,9 +55,7 @@ def retrace(bundle: Bundle, case: Any, *, store: Any, api_url: str | None, api_k
     from tracer.api import _default_history, _default_labels, config_from_case
 
     config = config_from_case(case, policy=bundle.summary.get("policy"), strategy=bundle.summary.get("strategy"))
-    inner = _default_history(
-        case, store, offline=False, api_url=api_url, rpc_url=None, source=None, api_key=api_key
-    )
+    inner = _default_history(case, store, offline=False, api_url=api_url, rpc_url=None, source=None, api_key=api_key)
     tips = live_tips(inner, sorted(bundle.tips))
     history = MovedTips(inner, dict(tips))
     engine = Engine(config, history=history, labels=_default_labels(store), checkpoints=None)
