@@ -18,7 +18,7 @@ def test_freeze_pack_lists_every_exchange_endpoint_and_sums_match(tmp_path: Path
         home, case = setup_case(tmp_path, emulator.api_url)
         env, _, err = make_env(home)
         assert main(["trace", str(case), "--out", str(tmp_path / "b"), "--json"], env=env) == 0, err.getvalue()
-    env, out, err = make_env(home)
+    env, _, err = make_env(home)
     assert main(["freeze", str(tmp_path / "b"), "--out", str(tmp_path / "packs"), "--no-pdf"], env=env) == 0
     with (tmp_path / "b" / "endpoints.csv").open() as fh:
         endpoints = [r for r in csv.DictReader(fh) if r["category"].startswith("exchange")]

@@ -29,7 +29,6 @@ COMMAND_MODULES = (
     "tracer.commands.store",
     "tracer.commands.watch",
     "tracer.commands.freeze",
-    "tracer.commands.export",
 )
 
 EXIT_OK = 0
