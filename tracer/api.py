@@ -113,6 +113,11 @@ def config_from_case(
                 asset=getattr(s, "asset", None),
             )
         )
+    decisions = tuple(getattr(case, "decisions", ()) or ())
+    seeded = {(s.chain, s.address) for s in seeds}
+    for d in decisions:  # an analyst's `thief` decision: thief-controlled, like a thief seed
+        if d.action == "thief" and (d.chain, d.address) not in seeded:
+            seeds.append(SeedSpec(chain=d.chain, address=d.address, role="thief", label="analyst decision"))
     if not seeds:
         raise BadInput("the case has no seeds")
     since_block, since_time = _bound(getattr(params, "since", None))
@@ -130,6 +135,7 @@ def config_from_case(
         min_taint=_min_taint(getattr(params, "min_taint", None)),
         max_addresses=budget,
         attribution=bool(attribution),
+        decisions=decisions,
     )
 
 

@@ -28,7 +28,17 @@ from tracer.bundle.schema import (
 )
 from tracer.core.units import iso
 
-BUCKETS = ("stolen", "swapped_in", "swapped_out", "endpoints", "unmoved", "fees", "below_threshold", "unexplored")
+BUCKETS = (
+    "stolen",
+    "swapped_in",
+    "swapped_out",
+    "endpoints",
+    "unmoved",
+    "fees",
+    "below_threshold",
+    "unexplored",
+    "excluded",  # taint stopped by an analyst's `exclude` decision (tracer.cases.decisions)
+)
 
 
 @dataclass

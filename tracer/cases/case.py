@@ -17,9 +17,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from tracer.cases.decisions import ACTIONS, Decision
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadAddress, BadCaseFile, BadChain, BadInput
-from tracer.core.models import Policy
+from tracer.core.models import ENDPOINT_CATEGORIES, Policy
 from tracer.core.networks import ChainKind, get_chain
 
 SourceKind = Literal["etherscan", "rpc", "esplora", "tron", "snapshot"]
@@ -41,7 +42,8 @@ DEFAULT_MAX_ADDRESSES = 3000
 MAX_HOPS_LIMIT = 10_000
 MAX_ADDRESSES_LIMIT = 10_000_000
 
-_TOP_KEYS = ("case", "seeds", "trace", "source")
+_TOP_KEYS = ("case", "seeds", "trace", "source", "decisions")
+_DECISION_KEYS = ("chain", "address", "action", "category", "label", "reason")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
 _TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses", "attribution")
@@ -116,6 +118,8 @@ class Case:
     trace: TraceParams
     sources: Mapping[str, SourceSpec] = field(default_factory=lambda: MappingProxyType({}), hash=False)
     path: Path | None = None
+    #: The analyst's `[[decisions]]` (tracer.cases.decisions), in file order.
+    decisions: tuple[Decision, ...] = ()
 
     @property
     def chains(self) -> tuple[str, ...]:
@@ -252,7 +256,50 @@ class _Parser:
         seeds = self.seeds(doc.get("seeds"))
         trace = self.trace(doc.get("trace", {}))
         sources = self.sources(doc.get("source", {}))
-        return Case(case_id, title, notes, seeds, trace, MappingProxyType(sources))
+        decisions = self.decisions(doc.get("decisions", []))
+        return Case(case_id, title, notes, seeds, trace, MappingProxyType(sources), decisions=decisions)
+
+    def decisions(self, value: Any) -> tuple[Decision, ...]:
+        if not isinstance(value, list):
+            raise self.error("decisions", "an array of tables, written [[decisions]] (double brackets)")
+        out: list[Decision] = []
+        seen: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(value):
+            key = f"decisions[{i}]"
+            table = self.table(item, key, _DECISION_KEYS)
+            chain_name = self.string(table, "chain", f"{key}.chain", required=True)
+            try:
+                chain = get_chain(chain_name)
+            except BadChain:
+                raise self.error(f"{key}.chain", "one of " + ", ".join(_known_chains()), chain_name) from None
+            raw = self.string(table, "address", f"{key}.address", required=True) or ""
+            try:
+                address = normalize_address(chain.slug, raw)
+            except BadAddress as exc:
+                raise self.error(
+                    f"{key}.address", f"a valid {chain.slug} address ({_first_clause(exc.message)})"
+                ) from None
+            action = self.string(table, "action", f"{key}.action", required=True)
+            if action not in ACTIONS:
+                raise self.error(f"{key}.action", " | ".join(ACTIONS), action)
+            reason = (self.string(table, "reason", f"{key}.reason") or "").strip()
+            if not reason:
+                raise self.error(f"{key}.reason", "a reason (every decision says why; it is the reviewable record)")
+            category = self.string(table, "category", f"{key}.category") or ""
+            label = self.string(table, "label", f"{key}.label") or ""
+            if action == "endpoint":
+                if category not in _ENDPOINT_CATEGORY_NAMES:
+                    raise self.error(f"{key}.category", " | ".join(_ENDPOINT_CATEGORY_NAMES), category or None)
+                if not label.strip():
+                    raise self.error(f"{key}.label", "the service's name (an endpoint decision names it)")
+            elif category or label:
+                raise self.error(key, f'category and label only with action = "endpoint" (not {action})')
+            identity = (chain.slug, address)
+            if identity in seen:
+                raise self.error(key, f"one decision per address (decisions[{seen[identity]}] has it)", address)
+            seen[identity] = i
+            out.append(Decision(chain.slug, address, action, reason, category, label.strip()))
+        return tuple(out)
 
     def seeds(self, value: Any) -> tuple[Seed, ...]:
         if value is None:
@@ -410,6 +457,9 @@ class _Parser:
                     raise self.error(f"{key}.url", problem, url if "key" not in problem else "a URL with a key")
             specs[chain.slug] = SourceSpec(kind, url)  # type: ignore[arg-type]
         return specs
+
+
+_ENDPOINT_CATEGORY_NAMES = tuple(sorted(c.value for c in ENDPOINT_CATEGORIES))
 
 
 def _policy(value: Any, error: Any) -> Policy:

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from tracer.cases.decisions import Decision
 from tracer.core.models import Policy, Strategy, Transfer
 
 
@@ -64,6 +65,8 @@ class TraceConfig:
     checkpoint_every: int = 25
     #: Treat fresh addresses first funded by the thief as thief-controlled (heuristics.attribution).
     attribution: bool = True
+    #: The analyst's `[[decisions]]` (tracer.cases.decisions), applied by the engine.
+    decisions: tuple[Decision, ...] = ()
 
     def fingerprint(self) -> str:
         """Hash of what decides the expansion order (not the budget: a larger budget continues)."""
@@ -83,4 +86,6 @@ class TraceConfig:
             "material": [str(self.material_share), str(self.material_floor)],
             "attribution": self.attribution,
         }
+        if self.decisions:
+            doc["decisions"] = [[d.chain, d.address, d.action, d.category, d.label] for d in self.decisions]
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]

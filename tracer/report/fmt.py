@@ -23,6 +23,7 @@ REMAINDERS = (
     ("below_threshold", "below threshold"),
     ("unexplored", "unexplored frontier"),
     ("swapped_out", "swapped into other assets"),
+    ("excluded", "excluded by analyst decision"),
 )
 #: What `attributed` (part of `stolen`) is, as the reporters word it after "of which <amount>".
 ATTRIBUTED_TEXT = "gained by thief-controlled addresses after the theft (first-funder attribution)"
