@@ -27,7 +27,7 @@ def traced(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def _export(home: Path, bundle: Path, fmt: str) -> str:
-    env, out, err = make_env(home)
+    env, _, err = make_env(home)
     target = bundle.parent / f"export.{fmt}"
     assert main(["export", str(bundle), "--format", fmt, "--out", str(target)], env=env) == 0, err.getvalue()
     return target.read_text()

@@ -177,7 +177,7 @@ def decisions_html(decisions: list[dict[str, Any]]) -> str:
         return ""
     rows = "".join(
         f"<tr><td>{_e(d.get('chain', ''))}</td><td class=mono>{_e(d.get('address', ''))}</td>"
-        f"<td>{_e(d.get('action', ''))}{_e(' as ' + d['category'] + ' ' + d.get('label', '')) if d.get('category') else ''}"
+        f"<td>{_e(d.get('action', ''))}{_e(_endpoint_words(d))}"
         f"</td><td>{_e(d.get('reason', ''))}</td></tr>"
         for d in decisions
     )
@@ -188,3 +188,7 @@ def decisions_html(decisions: list[dict[str, Any]]) -> str:
         "<table><thead><tr><th>chain</th><th>address</th><th>decision</th><th>reason</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
+
+
+def _endpoint_words(decision: dict[str, Any]) -> str:
+    return f" as {decision['category']} {decision.get('label', '')}" if decision.get("category") else ""
