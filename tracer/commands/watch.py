@@ -40,6 +40,14 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from tracer.incident.bundle import read_bundle
     from tracer.store import Store
 
+    if args.api_url is not None:
+        from chains.http import check_url
+
+        check_url(args.api_url, what="--api-url")
+    if args.webhook is not None:
+        from chains.http import check_url
+
+        check_url(args.webhook, what="--webhook")
     if args.interval <= 0:
         raise BadInput(f"--interval must be more than 0 seconds, not {args.interval}")
     bundle = read_bundle(args.bundle)
