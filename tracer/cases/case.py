@@ -267,18 +267,8 @@ class _Parser:
         for i, item in enumerate(value):
             key = f"decisions[{i}]"
             table = self.table(item, key, _DECISION_KEYS)
-            chain_name = self.string(table, "chain", f"{key}.chain", required=True)
-            try:
-                chain = get_chain(chain_name)
-            except BadChain:
-                raise self.error(f"{key}.chain", "one of " + ", ".join(_known_chains()), chain_name) from None
-            raw = self.string(table, "address", f"{key}.address", required=True) or ""
-            try:
-                address = normalize_address(chain.slug, raw)
-            except BadAddress as exc:
-                raise self.error(
-                    f"{key}.address", f"a valid {chain.slug} address ({_first_clause(exc.message)})"
-                ) from None
+            chain = self.chain(table, key)
+            address = self.address(chain.slug, self.string(table, "address", f"{key}.address", required=True), key)
             action = self.string(table, "action", f"{key}.action", required=True)
             if action not in ACTIONS:
                 raise self.error(f"{key}.action", " | ".join(ACTIONS), action)
@@ -319,24 +309,30 @@ class _Parser:
             seeds.append(seed)
         return tuple(seeds)
 
-    def seed(self, item: Any, key: str) -> Seed:
-        table = self.table(item, key, _SEED_KEYS)
+    def chain(self, table: dict[str, Any], key: str) -> Any:
+        """The chain named by `table`'s required `chain` key."""
         chain_name = self.string(table, "chain", f"{key}.chain", required=True)
         try:
-            chain = get_chain(chain_name)
+            return get_chain(chain_name)
         except BadChain:
             raise self.error(f"{key}.chain", "one of " + ", ".join(_known_chains()), chain_name) from None
+
+    def address(self, chain: str, raw: str | None, key: str) -> str:
+        """`raw` normalised as an address of `chain`."""
+        try:
+            return normalize_address(chain, raw or "")
+        except BadAddress as exc:
+            raise self.error(f"{key}.address", f"a valid {chain} address ({_first_clause(exc.message)})") from None
+
+    def seed(self, item: Any, key: str) -> Seed:
+        table = self.table(item, key, _SEED_KEYS)
+        chain = self.chain(table, key)
         address = self.string(table, "address", f"{key}.address")
         tx = self.string(table, "tx", f"{key}.tx")
         if (address is None) == (tx is None):
             raise self.error(key, 'exactly one of address = "..." or tx = "..."')
         if address is not None:
-            try:
-                address = normalize_address(chain.slug, address)
-            except BadAddress as exc:
-                raise self.error(
-                    f"{key}.address", f"a valid {chain.slug} address ({_first_clause(exc.message)})"
-                ) from None
+            address = self.address(chain.slug, address, key)
         if tx is not None:
             pattern, shape = _TX_PATTERNS[chain.kind]
             if not pattern.fullmatch(tx):

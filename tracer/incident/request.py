@@ -18,11 +18,14 @@ def request_markdown(
 ) -> str:
     """request.md: who, what, when, the path to each deposit, evidence hashes, method and limits."""
     s, m = bundle.summary, bundle.manifest
-    seeds = ", ".join(f"{x['chain']} {x.get('address') or x.get('tx')} ({x.get('role', 'thief')})" for x in s.get("seeds", []))
+    seeds = ", ".join(
+        f"{x['chain']} {x.get('address') or x.get('tx')} ({x.get('role', 'thief')})" for x in s.get("seeds", [])
+    )
+    policy = str(s.get("policy", ""))
     lines = [
         f"# Request to freeze or identify: {service}",
         "",
-        f"Case: {s.get('case', '')}. Prepared with heisttrace {m.get('version', '')} from the trace bundle of this case.",
+        f"Case: {s.get('case', '')}. Prepared with heisttrace {m.get('version', '')} from the case's trace bundle.",
         "",
         "## What we ask",
         "",
@@ -61,7 +64,7 @@ def request_markdown(
         "",
         "## Method and limits",
         "",
-        f"Stolen value was followed hop by hop under the {s.get('policy', '')} policy: {_policy_words(s.get('policy', ''))} "
+        f"Stolen value was followed hop by hop under the {policy} policy: {_policy_words(policy)} "
         "A stolen amount is the share of a deposit attributed to the theft under that policy, not a claim that the "
         "rest of the deposit is clean or tainted. Labels come from the sources named above; a deposit address "
         "found by heuristic (label source beginning with 'heuristic:') should be confirmed in your own records. "
