@@ -77,6 +77,7 @@ def test_labelled_endpoints_absorb_and_are_not_expanded() -> None:
         "fees": 4,
         "below_threshold": 0,
         "unexplored": 0,
+        "excluded": 0,
     }
     assert (MIX, None) not in history.calls and (EX, None) not in history.calls
     cats = result.summary["endpoints_by_category"]

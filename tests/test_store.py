@@ -519,7 +519,7 @@ def test_version_1_store_migrates_and_reads_back_identical_transfers(tmp_path: P
     path = tmp_path / "v1.sqlite3"
     _write_v1_store(path, histories)
     with Store.open(path) as store:
-        assert store.schema_version == len(store_module.MIGRATIONS) == 2
+        assert store.schema_version == len(store_module.MIGRATIONS) >= 2
         for (source, chain, address), chunk in histories.items():
             assert store.read_transfers(source, chain, address) == sorted(chunk.transfers, key=lambda t: t.order_key)
             assert store.covered_ranges(source, chain, address) == [(chunk.start_block, chunk.end_block)]

@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "tracer.commands.demo",
     "tracer.commands.store",
     "tracer.commands.prices",
+    "tracer.commands.watch",
+    "tracer.commands.freeze",
 )
 
 EXIT_OK = 0

@@ -39,6 +39,7 @@ from tracer.account.attribution import AddressRules
 from tracer.account.frontier import Frontier, Node, make_frontier
 from tracer.account.ledger import CleanPrefix, EdgeKey, Injection, Outcome, asset_key, trace_address
 from tracer.account.seeds import SeedRules
+from tracer.cases.decisions import is_excluded
 from tracer.cases.plan import TraceConfig
 from tracer.core.errors import BadInput, OfflineGap, SourceError
 from tracer.core.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
@@ -123,6 +124,7 @@ class Engine(SeedRules, AddressRules):
         self._request_offset = 0
         self._endpoint_taint: dict[str, int] = {}
         self._thieves: dict[str, set[str]] = {}  # chain -> thief seeds and attributed addresses
+        self._decisions = {(d.chain, d.address.lower()): d for d in config.decisions}
 
     # ------------------------------------------------------------------ public
     @property
@@ -257,6 +259,8 @@ class Engine(SeedRules, AddressRules):
             self.state.transfers_read += len(transfers)
         if full:
             return transfers
+        if self._follow(node):
+            return transfers if chunk.complete else self._read(node, full=True)
         if detect_unknown_service(node[1], transfers):  # the first page, or the whole history when it fits
             self._make_endpoint(node, _service_label(node, len(transfers), probe=not chunk.complete))
             return None
@@ -277,14 +281,19 @@ class Engine(SeedRules, AddressRules):
             return
         counterparties = {t.receiver for t in transfers if t.sender == node[1] and t.receiver != FEE_SINK}
         known = {a: self._label((node[0], a)) for a in sorted(counterparties)}
-        deposit = detect_deposit_address(node[0], node[1], transfers, known)
-        if deposit is None:
+        deposit = None if self._follow(node) else detect_deposit_address(node[0], node[1], transfers, known)
+        if deposit is None and not self._follow(node):
             deposit = self._deposit_of_unlabelled_hub(node, transfers, known)
         if deposit is not None:
             self._make_endpoint(node, deposit)
             return
         self._histories[node] = transfers
         self._replay(node)
+
+    def _follow(self, node: Node) -> bool:
+        """True when the analyst decided to expand `node` although it looks like a service."""
+        decision = self._decisions.get(node)
+        return decision is not None and decision.action == "follow"
 
     def _make_endpoint(self, node: Node, label: Label) -> None:
         self.state.endpoints[node] = label
@@ -414,7 +423,7 @@ class Engine(SeedRules, AddressRules):
             return
         if node not in state.labels:
             label = state.labels[node] = self._label(node)
-            if label is not None and label.is_endpoint:
+            if label is not None and (label.is_endpoint or is_excluded(label)):
                 state.endpoints[node] = label
                 self._endpoint_taint[key] = self._endpoint_taint.get(key, 0) + delta
                 return
@@ -497,6 +506,10 @@ class Engine(SeedRules, AddressRules):
                     bases[swap.asset_in] = bases[swap.asset_out] * swap.taint_in / swap.taint_out
 
     def _label(self, node: Node) -> Label | None:
+        """The analyst's decision first (endpoint / exclude: its label; follow: none), then the label book."""
+        decision = self._decisions.get(node)
+        if decision is not None and decision.action in ("endpoint", "exclude", "follow"):
+            return decision.as_label()
         if self.label_lookup is None:
             return None
         return self.label_lookup.label(node[0], node[1])

@@ -22,6 +22,7 @@ from tracer.bundle.result import (
     table_row,
     trace_parameters,
 )
+from tracer.cases.decisions import is_excluded
 from tracer.core.models import Asset, Label, Policy, Role
 from tracer.core.units import format_units, iso
 
@@ -119,7 +120,9 @@ class _Builder:
                 taint, poisoned, tr = inflows[node][edge]
                 key = asset_key(tr.asset)
                 self.assets.setdefault(key, tr.asset)
-                if node in state.endpoints:
+                if node in state.endpoints and is_excluded(state.endpoints[node]):
+                    self._add(key, "excluded", taint, tf=tf)  # an analyst's `exclude` decision: not an endpoint row
+                elif node in state.endpoints:
                     self._add(key, "endpoints", taint, tf=tf)
                     if self._shows(taint, poisoned):
                         row = endpoint_rows.setdefault((node, key), [0, tr.timestamp, tr.tx_hash, 0, 0])
@@ -309,6 +312,8 @@ class _Builder:
             "gaps": list(state.gaps),
             "notes": list(state.notes),
         }
+        if cfg.decisions:
+            summary["decisions"] = [d.summary() for d in cfg.decisions]
         if self.poison:
             reached: dict[str, int] = {}
             for (_, key), row in endpoint_rows.items():

@@ -18,9 +18,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from tracer.cases.decisions import ACTIONS, Decision
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadAddress, BadCaseFile, BadChain, BadInput
-from tracer.core.models import Policy
+from tracer.core.models import ENDPOINT_CATEGORIES, Policy
 from tracer.core.networks import ChainKind, get_chain
 from tracer.sources.kinds import SOURCE_KINDS, kinds_for, unsupported
 
@@ -34,8 +35,9 @@ DEFAULT_MAX_ADDRESSES = 3000
 MAX_HOPS_LIMIT = 10_000
 MAX_ADDRESSES_LIMIT = 10_000_000
 
-_TOP_KEYS = ("case", "seeds", "trace", "source", "valuation")
+_TOP_KEYS = ("case", "seeds", "trace", "source", "valuation", "decisions")
 _VALUATION_KEYS = ("source", "url", "file", "ids")
+_DECISION_KEYS = ("chain", "address", "action", "category", "label", "reason")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
 _TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses", "attribution")
@@ -114,6 +116,8 @@ class Case:
     path: Path | None = None
     #: sha256 of the case file's bytes (set by :func:`read_case`; None for a case parsed from text)
     sha256: str | None = None
+    #: The analyst's `[[decisions]]` (tracer.cases.decisions), in file order.
+    decisions: tuple[Decision, ...] = ()
 
     @property
     def chains(self) -> tuple[str, ...]:
@@ -261,10 +265,44 @@ class _Parser:
             kind = get_chain(seed.chain).kind
             if seed.chain not in sources and not kinds_for(kind):
                 raise BadCaseFile(f"{self.name}: seeds[{i}].chain: {unsupported(seed.chain, kind)}")
+        decisions = self.decisions(doc.get("decisions", []))
         valuation = self.table(doc.get("valuation", {}), "valuation", _VALUATION_KEYS)
         return Case(
-            case_id, title, notes, seeds, trace, MappingProxyType(sources), valuation=MappingProxyType(valuation)
+            case_id, title, notes, seeds, trace, MappingProxyType(sources),
+            valuation=MappingProxyType(valuation), decisions=decisions,
         )
+
+    def decisions(self, value: Any) -> tuple[Decision, ...]:
+        if not isinstance(value, list):
+            raise self.error("decisions", "an array of tables, written [[decisions]] (double brackets)")
+        out: list[Decision] = []
+        seen: dict[tuple[str, str], int] = {}
+        for i, item in enumerate(value):
+            key = f"decisions[{i}]"
+            table = self.table(item, key, _DECISION_KEYS)
+            chain = self.chain(table, key)
+            address = self.address(chain.slug, self.string(table, "address", f"{key}.address", required=True), key)
+            action = self.string(table, "action", f"{key}.action", required=True)
+            if action not in ACTIONS:
+                raise self.error(f"{key}.action", " | ".join(ACTIONS), action)
+            reason = (self.string(table, "reason", f"{key}.reason") or "").strip()
+            if not reason:
+                raise self.error(f"{key}.reason", "a reason (every decision says why; it is the reviewable record)")
+            category = self.string(table, "category", f"{key}.category") or ""
+            label = self.string(table, "label", f"{key}.label") or ""
+            if action == "endpoint":
+                if category not in _ENDPOINT_CATEGORY_NAMES:
+                    raise self.error(f"{key}.category", " | ".join(_ENDPOINT_CATEGORY_NAMES), category or None)
+                if not label.strip():
+                    raise self.error(f"{key}.label", "the service's name (an endpoint decision names it)")
+            elif category or label:
+                raise self.error(key, f'category and label only with action = "endpoint" (not {action})')
+            identity = (chain.slug, address)
+            if identity in seen:
+                raise self.error(key, f"one decision per address (decisions[{seen[identity]}] has it)", address)
+            seen[identity] = i
+            out.append(Decision(chain.slug, address, action, reason, category, label.strip()))
+        return tuple(out)
 
     def seeds(self, value: Any) -> tuple[Seed, ...]:
         if value is None:
@@ -284,24 +322,30 @@ class _Parser:
             seeds.append(seed)
         return tuple(seeds)
 
-    def seed(self, item: Any, key: str) -> Seed:
-        table = self.table(item, key, _SEED_KEYS)
+    def chain(self, table: dict[str, Any], key: str) -> Any:
+        """The chain named by `table`'s required `chain` key."""
         chain_name = self.string(table, "chain", f"{key}.chain", required=True)
         try:
-            chain = get_chain(chain_name)
+            return get_chain(chain_name)
         except BadChain:
             raise self.error(f"{key}.chain", "one of " + ", ".join(_known_chains()), chain_name) from None
+
+    def address(self, chain: str, raw: str | None, key: str) -> str:
+        """`raw` normalised as an address of `chain`."""
+        try:
+            return normalize_address(chain, raw or "")
+        except BadAddress as exc:
+            raise self.error(f"{key}.address", f"a valid {chain} address ({_first_clause(exc.message)})") from None
+
+    def seed(self, item: Any, key: str) -> Seed:
+        table = self.table(item, key, _SEED_KEYS)
+        chain = self.chain(table, key)
         address = self.string(table, "address", f"{key}.address")
         tx = self.string(table, "tx", f"{key}.tx")
         if (address is None) == (tx is None):
             raise self.error(key, 'exactly one of address = "..." or tx = "..."')
         if address is not None:
-            try:
-                address = normalize_address(chain.slug, address)
-            except BadAddress as exc:
-                raise self.error(
-                    f"{key}.address", f"a valid {chain.slug} address ({_first_clause(exc.message)})"
-                ) from None
+            address = self.address(chain.slug, address, key)
         if tx is not None:
             pattern, shape = _TX_PATTERNS[chain.kind]
             if not pattern.fullmatch(tx):
@@ -421,6 +465,9 @@ class _Parser:
                     raise self.error(f"{key}.url", problem, url if "key" not in problem else "a URL with a key")
             specs[chain.slug] = SourceSpec(kind or "", url)
         return specs
+
+
+_ENDPOINT_CATEGORY_NAMES = tuple(sorted(c.value for c in ENDPOINT_CATEGORIES))
 
 
 def _policy(value: Any, error: Any) -> Policy:

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from tracer.cases.case import Case, SourceSpec, read_case
+from tracer.cases.decisions import Decision
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy, Strategy, Transfer
 from tracer.core.networks import ChainKind, get_chain
@@ -76,6 +77,8 @@ class TraceConfig:
     checkpoint_every: int = 25
     #: Treat fresh addresses first funded by the thief as thief-controlled (heuristics.attribution).
     attribution: bool = True
+    #: The analyst's `[[decisions]]` (tracer.cases.decisions), applied by the engine.
+    decisions: tuple[Decision, ...] = ()
 
     def fingerprint(self) -> str:
         """Hash of what decides the expansion order (not the budget: a larger budget continues)."""
@@ -95,6 +98,8 @@ class TraceConfig:
             "material": [str(self.material_share), str(self.material_floor)],
             "attribution": self.attribution,
         }
+        if self.decisions:
+            doc["decisions"] = [[d.chain, d.address, d.action, d.category, d.label] for d in self.decisions]
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -171,6 +176,12 @@ def build_plan(
         )
         for s in case.seeds
     )
+    seeded = {(s.chain, s.address) for s in seeds}
+    seeds += tuple(  # an analyst's `thief` decision: thief-controlled, like a thief seed
+        SeedSpec(chain=d.chain, address=d.address, role="thief", label="analyst decision")
+        for d in case.decisions
+        if d.action == "thief" and (d.chain, d.address) not in seeded
+    )
     since_block, since_time = params.since.block, params.since.timestamp
     until = params.until
     config = TraceConfig(
@@ -183,6 +194,7 @@ def build_plan(
         min_taint=params.min_taint,
         max_addresses=params.max_addresses,
         attribution=params.attribution,
+        decisions=case.decisions,
     )
     sources = MappingProxyType({chain: case.source_for(chain) for chain in case.chains})
     return TracePlan(

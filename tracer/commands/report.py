@@ -39,11 +39,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         run=run_export,
     )
     export.add_argument(
-        "--format", required=True, choices=("graphml", "gexf", "dot", "csv", "parquet", "json"), help="export format"
+        "--format",
+        required=True,
+        choices=("graphml", "gexf", "dot", "csv", "parquet", "json", *INDICATOR_FORMATS),
+        help="export format; stix, misp and tagpack share the thief-controlled and endpoint addresses as indicators",
     )
     export.add_argument(
         "--out", type=output_path, metavar="PATH", help="output file, or directory for csv/parquet (default inside DIR)"
     )
+
+
+#: Indicator formats (tracer.incident.indicators): STIX 2.1, a MISP event, a GraphSense TagPack.
+INDICATOR_FORMATS = ("stix", "misp", "tagpack")
 
 
 def output_path(text: str) -> Path:
@@ -63,6 +70,12 @@ def run_report(args: argparse.Namespace, env: Environment) -> int:
 
 
 def run_export(args: argparse.Namespace, env: Environment) -> int:
+    if args.format in INDICATOR_FORMATS:
+        from tracer.incident.indicators import write_indicators
+
+        path = write_indicators(args.dir, args.format, out=args.out)
+        env.stdout.print(f"wrote {path}", markup=False, highlight=False)
+        return 0
     from tracer.report.bundle import read_bundle
     from tracer.report.exports import export_bundle
 

@@ -116,6 +116,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             result = trace(plan, **options)
             value_trace(result, valuation, args, env, store)
             result.write(args.out)
+            _keep_case(args.case, args.out)
             summaries = {result.summary["policy"]: result.summary}
             complete = result.complete
     if args.json:
@@ -133,6 +134,13 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         )
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _keep_case(case: Path, out: Path) -> None:
+    """A copy of the case file in the bundle (`heisttrace watch` re-traces it; its hash is in the manifest)."""
+    from tracer.incident.bundle import CASE_COPY
+
+    (Path(out) / CASE_COPY).write_bytes(case.read_bytes())
 
 
 class _progress:

@@ -35,6 +35,7 @@ LEDGER_FIELDS = (
     "below_threshold",
     "unexplored",
     "swapped_out",
+    "excluded",  # analyst `exclude` decisions (absent in older bundles: 0)
 )
 FEE_SINK = "fee"
 ZERO = Decimal(0)

@@ -23,6 +23,7 @@ REMAINDERS = (
     ("below_threshold", "below threshold"),
     ("unexplored", "unexplored frontier"),
     ("swapped_out", "swapped into other assets"),
+    ("excluded", "excluded by analyst decision"),
 )
 #: What thief funds are (never part of `stolen`), as the reporters word it after "plus <amount>".
 ATTRIBUTED_TEXT = (

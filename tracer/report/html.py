@@ -45,6 +45,7 @@ LEDGER_HEADINGS = {
     "below_threshold": "below threshold",
     "unexplored": "unexplored",
     "swapped_out": "swapped out",
+    "excluded": "excluded",
 }
 #: At most this many attributed addresses are listed (all of them are in summary.json).
 ATTRIBUTED_LIMIT = 500

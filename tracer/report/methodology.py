@@ -160,6 +160,7 @@ def methodology_html(case: CaseFile) -> str:
         "Value stops at endpoints (services that can be asked to freeze or identify); swaps carry the tainted "
         "fraction into the received asset; flows below the threshold are not followed.</p>"
         f"<h3>Parameters</h3>{_kv_table(m.parameters)}"
+        f"{decisions_html(case.bundle.summary.get('decisions') or [])}"
         f"<h3>Data sources</h3>{sources}"
         f"<h3>Block heights read</h3>{_kv_table(m.heights)}"
         f"<h3>Raw responses</h3>{hashes}"
@@ -168,3 +169,26 @@ def methodology_html(case: CaseFile) -> str:
         f"<h3>Software</h3><ul>{''.join(f'<li>{_e(s)}</li>' for s in m.software)}</ul>{other}"
         "</section>"
     )
+
+
+def decisions_html(decisions: list[dict[str, Any]]) -> str:
+    """The analyst's case-file decisions, each with its reason (empty when there are none)."""
+    if not decisions:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(d.get('chain', ''))}</td><td class=mono>{_e(d.get('address', ''))}</td>"
+        f"<td>{_e(d.get('action', ''))}{_e(_endpoint_words(d))}"
+        f"</td><td>{_e(d.get('reason', ''))}</td></tr>"
+        for d in decisions
+    )
+    return (
+        "<h3>Analyst decisions</h3><p>Applied by the engine as the case file states them: endpoint (stop there as "
+        "that service), follow (expand although service-like), thief (thief-controlled, like a thief seed), exclude "
+        "(not part of the laundering; its taint is counted as excluded).</p>"
+        "<table><thead><tr><th>chain</th><th>address</th><th>decision</th><th>reason</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _endpoint_words(decision: dict[str, Any]) -> str:
+    return f" as {decision['category']} {decision.get('label', '')}" if decision.get("category") else ""

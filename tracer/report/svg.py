@@ -30,6 +30,7 @@ CATEGORY_COLORS = {
     "below_threshold": "#dbdbdb",
     "unexplored": "#ffbb78",
     "swapped_out": "#ff7f0e",
+    "excluded": "#aec7e8",
     "stolen": "#d62728",
     "swapped_in": "#ff9896",
 }

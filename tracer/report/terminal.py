@@ -31,6 +31,7 @@ LEDGER_TITLES = {
     "below_threshold": "below thr.",
     "unexplored": "unexplored",
     "swapped_out": "swapped out",
+    "excluded": "excluded",
 }
 
 

@@ -118,6 +118,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP TABLE txs",
         "DROP TABLE chains",
     ),
+    (
+        # watch alerts (tracer.store.watch): each new outflow of a watched address, once; delivered = 0
+        # while the webhook has not accepted it (retried next round).
+        "CREATE TABLE watch_alerts (case_id TEXT NOT NULL, chain TEXT NOT NULL, tx_hash TEXT NOT NULL,"
+        " position INTEGER NOT NULL, body TEXT NOT NULL, seen_at INTEGER NOT NULL, delivered INTEGER NOT NULL,"
+        " PRIMARY KEY (case_id, chain, tx_hash, position)) WITHOUT ROWID",
+    ),
 )
 
 COVERAGE_TRANSFERS = "transfers"
