@@ -1,0 +1,301 @@
+"""A TronGrid v1 emulator on 127.0.0.1 serving a :class:`TronWorld`, with TronGrid's shapes and quirks.
+
+Served: ``GET /v1/accounts/{a}/transactions`` and ``…/transactions/trc20`` (``limit`` ≤ 200, else a 400
+error body; ``fingerprint`` cursor; ``min_timestamp``/``max_timestamp`` inclusive; ascending order),
+``POST /wallet/getnowblock``, ``/wallet/getblockbynum``, ``/wallet/gettransactionbyid`` and
+``/wallet/gettransactioninfobyid``. Raw contracts carry hex ``41…`` addresses, trc20 rows base58, as the
+real service does. Quirks on request: the cursor breaks after `break_after_pages` pages of one walk (a
+400 with ``"success": false``); without a ``TRON-PRO-API-KEY`` header the rate limit answers 403
+"suspended" like the free tier; an unknown address answers 200 with ``"success": false``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from chains.emulators.server import EmulatorServer, FaultPlan, Reply, Request
+from tracer.core.addresses import b58check_decode, normalize_address
+
+GENESIS_MS = 1_529_891_469_000  # TRON mainnet genesis time, ms
+BLOCK_MS = 3_000
+TRANSFER_EVENT = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
+_ACCOUNT = re.compile(r"^/v1/accounts/([^/]+)/transactions(/trc20)?/?$")
+
+
+def to_hex(address: str) -> str:
+    """A base58 TRON address as TronGrid's hex form (``41`` + 20 bytes)."""
+    return b58check_decode(address).hex()
+
+
+def block_time_ms(block: int) -> int:
+    return GENESIS_MS + block * BLOCK_MS
+
+
+@dataclass(frozen=True, slots=True)
+class TronInternal:
+    sender: str
+    to: str
+    sun: int
+    rejected: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TronToken:
+    contract: str
+    symbol: str
+    decimals: int
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Trc20Move:
+    token: TronToken
+    sender: str
+    to: str
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class TronTx:
+    """One transaction: a TRX transfer (``to`` + ``amount``) or a contract call (``contract`` + ``call_value``)."""
+
+    txid: str
+    block: int
+    owner: str
+    to: str | None = None
+    amount: int = 0
+    contract: str | None = None
+    call_value: int = 0
+    fee: int = 0
+    success: bool = True
+    internals: tuple[TronInternal, ...] = ()
+    trc20: tuple[Trc20Move, ...] = ()
+
+    @property
+    def timestamp_ms(self) -> int:
+        return block_time_ms(self.block)
+
+
+@dataclass
+class TronWorld:
+    """All transactions of a (synthetic) TRON chain."""
+
+    txs: list[TronTx] = field(default_factory=list)
+    tip: int = 0
+
+    def add(self, *txs: TronTx) -> None:
+        self.txs.extend(txs)
+        self.tip = max([self.tip, *(t.block for t in txs)])
+
+    def involved(self, address: str) -> list[TronTx]:
+        """Transactions a v1 transactions list shows for `address` (owner, TRX recipient, internal party)."""
+        return [
+            t
+            for t in self.txs
+            if address in (t.owner, t.to) or any(address in (i.sender, i.to) for i in t.internals)
+        ]
+
+    def trc20_rows(self, address: str) -> list[tuple[TronTx, int, Trc20Move]]:
+        return [(t, i, m) for t in self.txs for i, m in enumerate(t.trc20) if address in (m.sender, m.to)]
+
+    def by_id(self, txid: str) -> TronTx | None:
+        return next((t for t in self.txs if t.txid == txid), None)
+
+
+def _raw(tx: TronTx) -> dict[str, Any]:
+    if tx.contract is not None:
+        value: dict[str, Any] = {"owner_address": to_hex(tx.owner), "contract_address": to_hex(tx.contract)}
+        if tx.call_value:
+            value["call_value"] = tx.call_value
+        kind = "TriggerSmartContract"
+    else:
+        value = {"owner_address": to_hex(tx.owner), "to_address": to_hex(tx.to or tx.owner), "amount": tx.amount}
+        kind = "TransferContract"
+    return {
+        "contract": [
+            {"parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{kind}"}, "type": kind}
+        ],
+        "ref_block_bytes": f"{tx.block & 0xFFFF:04x}",
+        "timestamp": tx.timestamp_ms - 1_000,
+        "expiration": tx.timestamp_ms + 60_000,
+    }
+
+
+def tx_row(tx: TronTx) -> dict[str, Any]:
+    """The v1 transactions-list row of `tx`."""
+    return {
+        "ret": [{"contractRet": "SUCCESS" if tx.success else "REVERT", "fee": tx.fee}],
+        "signature": ["00" * 65],
+        "txID": tx.txid,
+        "net_usage": 0 if tx.fee else 268,
+        "net_fee": tx.fee if tx.contract is None else 345_000 if tx.fee else 0,
+        "energy_fee": max(0, tx.fee - 345_000) if tx.contract is not None and tx.fee else 0,
+        "energy_usage": 0,
+        "energy_usage_total": 0,
+        "blockNumber": tx.block,
+        "block_timestamp": tx.timestamp_ms,
+        "raw_data": _raw(tx),
+        "internal_transactions": [
+            {
+                "internal_tx_id": f"{tx.txid[:56]}{n:08x}",
+                "data": {"note": "63616c6c", "rejected": i.rejected, "call_value": {"_": i.sun}},
+                "block_timestamp": tx.timestamp_ms,
+                "to_address": to_hex(i.to),
+                "tx_id": tx.txid,
+                "from_address": to_hex(i.sender),
+            }
+            for n, i in enumerate(tx.internals)
+        ],
+    }
+
+
+def trc20_row(tx: TronTx, move: Trc20Move) -> dict[str, Any]:
+    return {
+        "transaction_id": tx.txid,
+        "token_info": {
+            "symbol": move.token.symbol,
+            "address": move.token.contract,
+            "decimals": move.token.decimals,
+            "name": move.token.name or move.token.symbol,
+        },
+        "block_timestamp": tx.timestamp_ms,
+        "from": move.sender,
+        "to": move.to,
+        "type": "Transfer",
+        "value": str(move.value),
+    }
+
+
+def tx_info(tx: TronTx) -> dict[str, Any]:
+    """``gettransactioninfobyid`` of `tx`: block, fee, receipt and one Transfer log per TRC-20 move."""
+    doc: dict[str, Any] = {
+        "id": tx.txid,
+        "fee": tx.fee,
+        "blockNumber": tx.block,
+        "blockTimeStamp": tx.timestamp_ms,
+        "contractResult": [""],
+        "receipt": {"net_fee": tx.fee} if tx.contract is None else {"result": "SUCCESS" if tx.success else "REVERT"},
+    }
+    if tx.trc20:
+        doc["log"] = [
+            {
+                "address": to_hex(m.token.contract)[2:],
+                "topics": [TRANSFER_EVENT, "0" * 24 + to_hex(m.sender)[2:], "0" * 24 + to_hex(m.to)[2:]],
+                "data": f"{m.value:064x}",
+            }
+            for m in tx.trc20
+        ]
+    if tx.contract is not None:
+        doc["contract_address"] = to_hex(tx.contract)
+    return doc
+
+
+class TronGridEmulator(EmulatorServer):
+    """Serves a :class:`TronWorld` the way TronGrid v1 does (see the module docstring)."""
+
+    def __init__(
+        self,
+        world: TronWorld,
+        *,
+        faults: FaultPlan | None = None,
+        rate_limit_per_s: float | None = None,
+        break_after_pages: int | None = None,
+    ) -> None:
+        super().__init__(faults=faults, rate_limit_per_s=rate_limit_per_s)
+        self.world = world
+        self.break_after_pages = break_after_pages
+        self.paths: dict[str, int] = defaultdict(int)
+
+    def rate_limited_reply(self, request: Request) -> Reply:
+        if "tron-pro-api-key" not in {k.lower() for k in request.headers}:
+            text = "The key exceeds the frequency limit(15), and the query server is suspended for 30s"
+            return Reply.json({"Error": text}, status=403)
+        return Reply.json({"Error": "request rate exceeded the allowed_rps(15)"}, status=429)
+
+    def handle(self, request: Request) -> Reply:
+        self.paths[request.path] += 1
+        if request.method == "POST":
+            return self._wallet(request)
+        match = _ACCOUNT.match(request.path)
+        if match is None:
+            return Reply.json({"success": False, "error": f"unknown path {request.path}", "statusCode": 404}, 404)
+        return self._account(request, match.group(1), trc20=bool(match.group(2)))
+
+    # -- /v1/accounts ------------------------------------------------------------------------
+
+    def _account(self, request: Request, raw_address: str, *, trc20: bool) -> Reply:
+        try:
+            address = normalize_address("tron", raw_address)
+        except ValueError:
+            return Reply.json({"success": False, "error": "Invalid address provided", "statusCode": 400})
+        q = request.query
+        try:
+            limit = int(q.get("limit", "20"))
+            lo = int(q.get("min_timestamp", "0"))
+            hi = int(q.get("max_timestamp", str(1 << 62)))
+        except ValueError:
+            return Reply.json({"success": False, "error": "invalid parameter", "statusCode": 400}, 400)
+        if limit > 200:
+            return Reply.json({"success": False, "error": "limit must be at most 200", "statusCode": 400}, 400)
+        start, depth = 0, 0
+        if q.get("fingerprint"):
+            try:
+                start, depth = json.loads(base64.urlsafe_b64decode(q["fingerprint"].encode()))
+            except ValueError:
+                return Reply.json({"success": False, "error": "invalid fingerprint", "statusCode": 400}, 400)
+            if self.break_after_pages is not None and depth >= self.break_after_pages:
+                return Reply.json({"success": False, "error": "fingerprint expired", "statusCode": 400}, 400)
+        if trc20:
+            rows = [
+                (t.timestamp_ms, t.txid, i, trc20_row(t, m))
+                for t, i, m in self.world.trc20_rows(address)
+                if lo <= t.timestamp_ms <= hi
+            ]
+        else:
+            rows = [
+                (t.timestamp_ms, t.txid, 0, tx_row(t))
+                for t in self.world.involved(address)
+                if lo <= t.timestamp_ms <= hi
+            ]
+        rows.sort(key=lambda r: r[:3])
+        page = rows[start : start + limit]
+        meta: dict[str, Any] = {"at": block_time_ms(self.world.tip), "page_size": len(page)}
+        if start + limit < len(rows):
+            cursor = base64.urlsafe_b64encode(json.dumps([start + limit, depth + 1]).encode()).decode()
+            meta["fingerprint"] = cursor
+            meta["links"] = {"next": f"{self.base_url}{request.path}?fingerprint={cursor}&limit={limit}"}
+        return Reply.json({"data": [r[3] for r in page], "success": True, "meta": meta})
+
+    # -- /wallet -----------------------------------------------------------------------------
+
+    def _wallet(self, request: Request) -> Reply:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return Reply.json({"Error": "invalid json"}, 400)
+        if request.path == "/wallet/getnowblock":
+            return Reply.json(self._block(self.world.tip))
+        if request.path == "/wallet/getblockbynum":
+            num = int(body.get("num", -1))
+            return Reply.json(self._block(num) if 0 <= num <= self.world.tip else {})
+        if request.path in ("/wallet/gettransactioninfobyid", "/wallet/gettransactionbyid"):
+            tx = self.world.by_id(str(body.get("value", "")).lower())
+            if tx is None:
+                return Reply.json({})
+            if request.path.endswith("infobyid"):
+                return Reply.json(tx_info(tx))
+            row = tx_row(tx)
+            return Reply.json({k: row[k] for k in ("ret", "signature", "txID", "raw_data")})
+        return Reply.json({"Error": f"unknown path {request.path}"}, 404)
+
+    @staticmethod
+    def _block(number: int) -> dict[str, Any]:
+        return {
+            "blockID": f"{number:016x}" + "0" * 48,
+            "block_header": {"raw_data": {"number": number, "timestamp": block_time_ms(number)}},
+        }
