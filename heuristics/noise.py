@@ -31,6 +31,9 @@ KNOWN_TOKENS: dict[str, dict[str, set[str]]] = {
         "DAI": {"0x6b175474e89094c44da98b954eedeac495271d0f"},
         "WBTC": {"0x2260fac5e5542a773aa44fbcfedf7c193bc2c599"},
     },
+    "tron": {
+        "USDT": {"tr7nhqjekqxgtci8q8zy4pl8otszgjlj6t"},  # Tether's TRC-20 contract TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t
+    },
     "bsc": {
         "USDT": {"0x55d398326f99059ff775485246999027b3197955"},
         "USDC": {"0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"},
@@ -145,7 +148,7 @@ def detect_noise(
             if t.chain not in known_by_chain:
                 known_by_chain[t.chain] = _known_for(t.chain, known_tokens)
             real = known_by_chain[t.chain].get(canonical_symbol(t.asset.symbol))
-            if real is not None and t.asset.contract not in real:
+            if real is not None and (t.asset.contract or "").lower() not in real:
                 flags.add(NoiseFlag.SPOOFED)
             tx_sender = senders_of_tx.get((t.chain, t.tx_hash))
             if t.sender in traced and (tx_sender is None or tx_sender not in traced) and t.amount <= dust_threshold(t):

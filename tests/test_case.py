@@ -70,8 +70,7 @@ def test_defaults_when_keys_are_absent() -> None:
     assert (case.trace.max_hops, case.trace.min_taint, case.trace.max_addresses) == (25, Fraction(1, 10000), 3000)
     assert case.source_for("ethereum") == SourceSpec("etherscan")
     assert case.source_for("bitcoin") == SourceSpec("esplora")
-    with pytest.raises(BadInput, match=r"^tron cannot be traced yet; no source works for tron yet$"):
-        case.source_for("tron")
+    assert case.source_for("tron") == SourceSpec("tron")
 
 
 def test_mixed_chains_blocks_tx_seed_and_victim() -> None:
@@ -128,7 +127,7 @@ class TestOverrides:
             "ethereum": "rpc",
             "bsc": "rpc",
         }
-        with pytest.raises(BadInput, match="--source: expected one of etherscan, rpc, esplora, got 'snapshot'"):
+        with pytest.raises(BadInput, match="--source: expected one of etherscan, rpc, esplora, tron, got 'snapshot'"):
             self.case().with_overrides(source_kind="snapshot")
         case = read_case(GOOD / "interfaces_example.toml").with_overrides(source_kind="rpc")
         assert case.source_for("ethereum") == SourceSpec("rpc")  # the etherscan URL does not carry over

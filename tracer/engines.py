@@ -16,7 +16,7 @@ from tracer.bundle.merge import merge_results
 from tracer.bundle.result import TraceResult, seed_entries
 from tracer.cases.plan import TracePlan
 from tracer.core.errors import BadInput
-from tracer.core.networks import ChainKind
+from tracer.core.networks import ACCOUNT_KINDS, ChainKind
 from tracer.core.protocols import LabelLookup, Progress
 from tracer.sources.evidence import collect_raw_responses
 from tracer.sources.factory import Sources
@@ -48,12 +48,12 @@ def make_engines(
 ) -> list[ChainEngine]:
     """One engine per chain family of the plan's seeds: the account chains first, then each UTXO chain."""
     engines: list[ChainEngine] = []
-    if plan.chains_of(ChainKind.EVM) and sources.account is not None:
+    if plan.chains_of(*ACCOUNT_KINDS) and sources.account is not None:
         from tracer.account.run import AccountTrace
 
-        config = plan.config_for(ChainKind.EVM)
+        config = plan.config_for(*ACCOUNT_KINDS)
         engines.append(AccountTrace(config, sources.account, labels=labels, checkpoints=checkpoints, progress=progress))
-    elif plan.chains_of(ChainKind.EVM):
+    elif plan.chains_of(*ACCOUNT_KINDS):
         raise BadInput("the case has account-chain seeds but no account history source")
     for source in sources.utxo.values():
         from tracer.utxo.run import UtxoTrace

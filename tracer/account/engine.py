@@ -41,6 +41,7 @@ from tracer.account.ledger import CleanPrefix, EdgeKey, Injection, Outcome, asse
 from tracer.account.seeds import SeedRules
 from tracer.cases.decisions import is_excluded
 from tracer.cases.plan import TraceConfig
+from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadInput, OfflineGap, SourceError
 from tracer.core.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
 from tracer.core.networks import get_chain
@@ -124,7 +125,7 @@ class Engine(SeedRules, AddressRules):
         self._request_offset = 0
         self._endpoint_taint: dict[str, int] = {}
         self._thieves: dict[str, set[str]] = {}  # chain -> thief seeds and attributed addresses
-        self._decisions = {(d.chain, d.address.lower()): d for d in config.decisions}
+        self._decisions = {(d.chain, normalize_address(d.chain, d.address)): d for d in config.decisions}
 
     # ------------------------------------------------------------------ public
     @property

@@ -14,6 +14,7 @@ from typing import Any
 from tracer.account.frontier import Node
 from tracer.account.ledger import EdgeKey, Injection, asset_key
 from tracer.cases.plan import SeedSpec
+from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadInput
 from tracer.core.models import Transfer
 from tracer.core.networks import ChainKind, get_chain
@@ -32,7 +33,7 @@ class SeedRules:
             if chain.kind is ChainKind.UTXO:
                 raise BadInput(f"seed on {seed.chain}: UTXO chains are traced by the UTXO tracer, not this engine")
             if seed.address:
-                node = (seed.chain, seed.address.lower())
+                node = (seed.chain, normalize_address(seed.chain, seed.address))
                 by_chain.setdefault(seed.chain, set()).add(node[1])
                 entry = thief.setdefault(node, {"victim": False, "thief": False, "caps": {}, "uncapped": False})
                 if seed.role == "victim":

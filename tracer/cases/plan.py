@@ -125,13 +125,13 @@ class TracePlan:
         """The seed chains, in order of first appearance."""
         return tuple(dict.fromkeys(seed.chain for seed in self.config.seeds))
 
-    def chains_of(self, kind: ChainKind) -> tuple[str, ...]:
-        """The seed chains of one chain family."""
-        return tuple(c for c in self.chains if get_chain(c).kind is kind)
+    def chains_of(self, *kinds: ChainKind) -> tuple[str, ...]:
+        """The seed chains of the given kinds."""
+        return tuple(c for c in self.chains if get_chain(c).kind in kinds)
 
-    def config_for(self, kind: ChainKind) -> TraceConfig:
-        """The config with only the seeds of one chain family (all of them when the case has one family)."""
-        seeds = tuple(s for s in self.config.seeds if get_chain(s.chain).kind is kind)
+    def config_for(self, *kinds: ChainKind) -> TraceConfig:
+        """The config with only the seeds of the given chain kinds (all of them when the case has no other)."""
+        seeds = tuple(s for s in self.config.seeds if get_chain(s.chain).kind in kinds)
         return self.config if len(seeds) == len(self.config.seeds) else replace(self.config, seeds=seeds)
 
 

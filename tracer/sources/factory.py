@@ -16,7 +16,7 @@ from typing import Any
 from tracer.cases.case import SourceSpec
 from tracer.cases.plan import TracePlan
 from tracer.core.errors import BadInput
-from tracer.core.networks import Chain, ChainKind, get_chain
+from tracer.core.networks import ACCOUNT_KINDS, Chain, ChainKind, get_chain
 from tracer.core.protocols import HistoryProvider
 from tracer.core.redact import describe_url
 from tracer.sources.history import HistoryService
@@ -48,11 +48,19 @@ def _esplora(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
     return EsploraAdapter(url=spec.url, **options)
 
 
+def _tron(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
+    from chains.tron import TronGridAdapter
+
+    options["api_key"] = os.environ.get("TRONGRID_API_KEY") or None  # TronGrid's own key, never Etherscan's
+    return TronGridAdapter(url=spec.url, **options)
+
+
 #: One builder per kind of :data:`tracer.sources.kinds.SOURCE_KINDS` (a test checks they match).
 BUILDERS: dict[str, Callable[[Chain, SourceSpec, dict[str, Any]], Any]] = {
     "etherscan": _etherscan,
     "rpc": _rpc,
     "esplora": _esplora,
+    "tron": _tron,
 }
 
 
@@ -105,11 +113,11 @@ def build_sources(
 ) -> Sources:
     """The history services for every seed chain of `plan` (`account`: a ready account history instead)."""
     offline = plan.offline
-    if account is None and plan.chains_of(ChainKind.EVM):
+    if account is None and plan.chains_of(*ACCOUNT_KINDS):
         key = plan.api_key or os.environ.get("ETHERSCAN_API_KEY") or None
         adapters = {
             chain: build_adapter(chain, plan.sources[chain], store=store, api_key=key)
-            for chain in plan.chains_of(ChainKind.EVM)
+            for chain in plan.chains_of(*ACCOUNT_KINDS)
         }
         account = HistoryService(store, adapters, offline=offline, pin_key=plan.config.case_id)
     utxo = {}
@@ -120,7 +128,7 @@ def build_sources(
         utxo[chain] = UtxoHistoryService(adapter, store, chain=chain, offline=offline)
     for chain in plan.chains:
         kind = get_chain(chain).kind
-        if kind not in (ChainKind.EVM, ChainKind.UTXO):
+        if kind not in (*ACCOUNT_KINDS, ChainKind.UTXO):
             raise BadInput(f"{chain}: no engine traces {kind.value} chains yet")
     return Sources(account=account, utxo=utxo)
 

@@ -31,6 +31,7 @@ SOURCE_KINDS: dict[str, SourceKind] = {
         SourceKind("etherscan", ChainKind.EVM, "--api-url"),
         SourceKind("rpc", ChainKind.EVM, "--rpc-url", needs_url=True),
         SourceKind("esplora", ChainKind.UTXO, "--api-url"),
+        SourceKind("tron", ChainKind.TRON, "--api-url"),
     )
 }
 
