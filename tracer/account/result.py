@@ -7,7 +7,6 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-from tracer import __version__
 from tracer.account.engine import TraceState
 from tracer.account.frontier import Node
 from tracer.account.ledger import asset_key
@@ -25,6 +24,7 @@ from tracer.bundle.result import (
 from tracer.cases.decisions import is_excluded
 from tracer.core.models import Asset, Label, Policy, Role
 from tracer.core.units import format_units, iso
+from tracer.core.version import __version__
 
 #: Thief funds' balance sheet uses the stolen buckets, with what attributed addresses gained as "gained".
 TF_BUCKETS = {"stolen": "gained"}

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 from heuristics.peel import detect_peel_chains
-from tracer import __version__
 from tracer.bundle.result import (
     BUCKETS,
     TraceResult,
@@ -21,6 +20,7 @@ from tracer.bundle.result import (
 from tracer.core.models import Policy, Role
 from tracer.core.networks import get_chain
 from tracer.core.units import format_units, iso
+from tracer.core.version import __version__
 from tracer.utxo.engine import UNCONFIRMED, UNKNOWN_BLOCK, Flow, UtxoTraceState
 
 
