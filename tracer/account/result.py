@@ -11,7 +11,6 @@ from tracer.account.engine import TraceState
 from tracer.account.frontier import Node
 from tracer.account.ledger import asset_key
 from tracer.bundle.result import (
-    BUCKETS,
     TraceResult,
     build_trace_graph,
     make_frame,
@@ -21,6 +20,7 @@ from tracer.bundle.result import (
     table_row,
     trace_parameters,
 )
+from tracer.bundle.schema import BUCKETS
 from tracer.cases.decisions import is_excluded
 from tracer.core.models import Asset, Label, Policy, Role
 from tracer.core.units import format_units, iso

@@ -7,7 +7,6 @@ from typing import Any
 
 from heuristics.peel import detect_peel_chains
 from tracer.bundle.result import (
-    BUCKETS,
     TraceResult,
     build_trace_graph,
     make_frame,
@@ -17,6 +16,7 @@ from tracer.bundle.result import (
     table_row,
     trace_parameters,
 )
+from tracer.bundle.schema import BUCKETS
 from tracer.core.models import Policy, Role
 from tracer.core.networks import get_chain
 from tracer.core.units import format_units, iso
