@@ -28,6 +28,7 @@ demo: $(STAMP)
 test: $(STAMP) $(TOOLS_STAMP)
 	bash tools/ensure-system-deps.sh
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -p no:cacheprovider
 
 lint: $(STAMP)

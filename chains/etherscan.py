@@ -50,14 +50,13 @@ from __future__ import annotations
 
 import re
 import time
-import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from chains.evm_decode import decode_transfer_log
+from chains.evm_decode import check_tx_hash, decode_transfer_log, fetch_token_metadata
 from chains.http import HttpClient, RetryPolicy, check_url, is_loopback, json_body
 from chains.positions import canonical_positions
 from heuristics.noise import KnownTokens, flag_noise
@@ -90,27 +89,6 @@ STATUS_INCOMPLETE = "2"
 STATUS_2_RETRIES = 2
 STATUS_2_BACKOFF_S = 5.0
 _EMPTY = re.compile(r"^no (transactions|records|token transfers|internal transactions)? ?found", re.IGNORECASE)
-
-#: Radixes of the first three trace-address levels in :func:`internal_position`.
-_TRACE_RADIX = (1000, 100, 10)
-
-
-def internal_position(trace_address: Sequence[int]) -> int:
-    """The position of an internal call, from its trace address alone (order-preserving, < 1,000,000).
-
-    Trace addresses up to depth 3 with indexes below 999 / 99 / 9 map to
-    ``d1·1000 + d2·10 + d3`` with ``d = index + 1`` (a missing level is 0, so a parent sorts
-    before its children): ``[0] -> 1000``, ``[0, 0] -> 1010``, ``[0, 1] -> 1020``,
-    ``[1] -> 2000``. Other trace addresses (rare) get a stable code in 2..999 from a checksum.
-    """
-    path = tuple(int(i) for i in trace_address)
-    limits = (999, 99, 9)
-    if 1 <= len(path) <= 3 and all(0 <= c < limit for c, limit in zip(path, limits, strict=False)):
-        digits = [c + 1 for c in path] + [0] * (3 - len(path))
-        return digits[0] * _TRACE_RADIX[0] + digits[1] * _TRACE_RADIX[2] + digits[2]
-    text = "_".join(str(c) for c in path)
-    return POSITION_INTERNAL_BASE + zlib.crc32(text.encode()) % (1000 - POSITION_INTERNAL_BASE)
-
 
 def trace_address_of(trace_id: str) -> tuple[int, ...]:
     """Etherscan's `traceId` (``"0_1"``) as a trace address (``(0, 1)``)."""
@@ -496,11 +474,9 @@ class EtherscanAdapter:
 
     def _token_asset(self, chain: Chain, token: str) -> Asset:
         """Symbol and decimals of a token by proxy `eth_call` (cached; fallbacks as in :mod:`chains.rpc`)."""
-        from chains.rpc import fetch_token_metadata  # chains.rpc imports this module
-
         key = (chain.slug, token)
         if key not in self._assets:
-            meta = fetch_token_metadata(_ProxyCalls(self, chain), token)  # type: ignore[arg-type]
+            meta = fetch_token_metadata(_ProxyCalls(self, chain), token)
             self._assets[key] = Asset(chain.slug, token, meta.symbol, meta.decimals)
         return self._assets[key]
 
@@ -633,17 +609,6 @@ class _ProxyCalls:
             raise SourceRejected(f"etherscan: proxy {method} is not used here")
         call, tag = params[0], (params[1] if len(params) > 1 else "latest")
         return self._adapter._proxy(self._chain, "eth_call", {"to": call["to"], "data": call["data"], "tag": tag})
-
-
-_TX_HASH = re.compile(r"0x[0-9a-f]{64}")
-
-
-def check_tx_hash(tx_hash: str) -> str:
-    """An EVM transaction hash, lowercased; :class:`BadInput` (one line) for anything else."""
-    text = str(tx_hash).strip().lower()
-    if not _TX_HASH.fullmatch(text):
-        raise BadInput(f"not an EVM transaction hash (0x + 64 hex digits): {str(tx_hash)[:80]!r}")
-    return text
 
 
 def _row(row: Any) -> dict[str, Any]:

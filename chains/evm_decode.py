@@ -1,7 +1,9 @@
 """Decoding helpers shared by the EVM sources: JSON-RPC quantities, `Transfer` logs, call traces, token metadata.
 
 Pure functions over raw JSON-RPC values (hex strings, as a node answers; ints are accepted too,
-as web3's decoded forms give them). Nothing here touches the network.
+as web3's decoded forms give them). Nothing here touches the network itself:
+:func:`fetch_token_metadata` asks through the caller it is given. Shared by the RPC and Etherscan
+adapters so that neither imports the other.
 
 - :func:`decode_transfer_log` reads an ERC-20 `Transfer(address,address,uint256)` log (3 topics,
   32-byte data); ERC-721 transfers (4 topics) and malformed logs give None.
@@ -10,13 +12,20 @@ as web3's decoded forms give them). Nothing here touches the network.
   pre-order with trace addresses, so either trace flavour yields the same transfers. A frame is
   `failed` when it or any ancestor reverted (its value moved nothing).
 - :func:`decode_symbol` accepts ABI strings and bytes32 symbols (MKR-style); :func:`decode_uint` decimals.
+- :func:`internal_position` numbers an internal call by its trace address; :func:`check_tx_hash`
+  validates a transaction hash.
 """
 
 from __future__ import annotations
 
+import re
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+from tracer.core.errors import BadInput, SourceRejected
+from tracer.core.models import POSITION_INTERNAL_BASE
 
 #: keccak("Transfer(address,address,uint256)")
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
@@ -255,3 +264,80 @@ def decode_uint(raw: str | bytes | None, *, bits: int = 256) -> int | None:
         return None
     value = int.from_bytes(data[:32], "big")
     return value if value < (1 << bits) else None
+
+
+#: Decimals above this are absurd (10**77 overflows uint256): amounts then stay in base units.
+MAX_DECIMALS = 77
+
+#: Radixes of the first three trace-address levels in :func:`internal_position`.
+_TRACE_RADIX = (1000, 100, 10)
+
+
+def internal_position(trace_address: Sequence[int]) -> int:
+    """The position of an internal call, from its trace address alone (order-preserving, < 1,000,000).
+
+    Trace addresses up to depth 3 with indexes below 999 / 99 / 9 map to
+    ``d1·1000 + d2·10 + d3`` with ``d = index + 1`` (a missing level is 0, so a parent sorts
+    before its children): ``[0] -> 1000``, ``[0, 0] -> 1010``, ``[0, 1] -> 1020``,
+    ``[1] -> 2000``. Other trace addresses (rare) get a stable code in 2..999 from a checksum.
+    """
+    path = tuple(int(i) for i in trace_address)
+    limits = (999, 99, 9)
+    if 1 <= len(path) <= 3 and all(0 <= c < limit for c, limit in zip(path, limits, strict=False)):
+        digits = [c + 1 for c in path] + [0] * (3 - len(path))
+        return digits[0] * _TRACE_RADIX[0] + digits[1] * _TRACE_RADIX[2] + digits[2]
+    text = "_".join(str(c) for c in path)
+    return POSITION_INTERNAL_BASE + zlib.crc32(text.encode()) % (1000 - POSITION_INTERNAL_BASE)
+
+
+_TX_HASH = re.compile(r"0x[0-9a-f]{64}")
+
+
+def check_tx_hash(tx_hash: str) -> str:
+    """An EVM transaction hash, lowercased; :class:`BadInput` (one line) for anything else."""
+    text = str(tx_hash).strip().lower()
+    if not _TX_HASH.fullmatch(text):
+        raise BadInput(f"not an EVM transaction hash (0x + 64 hex digits): {str(tx_hash)[:80]!r}")
+    return text
+
+
+class EthCaller(Protocol):
+    """Anything that answers JSON-RPC calls: :class:`chains.rpc.JsonRpcClient`, Etherscan's proxy module."""
+
+    def call(self, method: str, params: list[Any] | None = None) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenMetadata:
+    """A token's symbol, name and decimals as its contract answers them, with notes on fallbacks."""
+
+    symbol: str
+    name: str
+    decimals: int
+    notes: tuple[str, ...] = ()
+
+
+def fetch_token_metadata(rpc: EthCaller, token: str) -> TokenMetadata:
+    """`symbol()`, `name()` and `decimals()` of `token` by `eth_call` through `rpc`.
+
+    Fallbacks: bytes32 answers are decoded; a missing or unreadable symbol becomes ``""``;
+    missing or absurd decimals become 0, with a note (amounts then stay in base units).
+    """
+
+    def ask(selector: str) -> str | None:
+        try:
+            answer = rpc.call("eth_call", [{"to": token, "data": selector}, "latest"])
+        except SourceRejected:  # reverted, method missing, or refused: the getter is unreadable
+            return None
+        return answer if isinstance(answer, str) else None
+
+    notes = []
+    symbol = decode_symbol(ask(SELECTOR_SYMBOL))
+    name = decode_symbol(ask(SELECTOR_NAME)) or ""
+    decimals = decode_uint(ask(SELECTOR_DECIMALS))
+    if symbol is None:
+        notes.append(f"token {token} has no readable symbol(); shown without a symbol")
+    if decimals is None or decimals > MAX_DECIMALS:
+        notes.append(f"token {token} has no usable decimals(); amounts are in base units (decimals 0)")
+        decimals = 0
+    return TokenMetadata(symbol or "", name, decimals, tuple(notes))

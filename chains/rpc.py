@@ -9,7 +9,7 @@ gives the same :class:`~tracer.core.models.Transfer` records as :class:`chains.e
 - ``EXTERNAL`` (1): the top-level value (> 0) to `to`, or to the created contract;
   `success` is the receipt status;
 - ``INTERNAL``: value-moving calls, creates and self-destructs below the top-level call, at
-  :func:`chains.etherscan.internal_position` of their trace address; `success` is False when
+  :func:`chains.evm_decode.internal_position` of their trace address; `success` is False when
   the call or an ancestor reverted;
 - ``TOKEN`` (1,000,000 + logIndex): ERC-20 `Transfer` logs (3 topics), `logIndex` within the block.
 
@@ -53,20 +53,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from chains.etherscan import internal_position
 from chains.evm_decode import (
-    SELECTOR_DECIMALS,
-    SELECTOR_NAME,
-    SELECTOR_SYMBOL,
     TRANSFER_TOPIC,
     CallFrame,
     TokenLog,
-    decode_symbol,
+    check_tx_hash,
     decode_transfer_log,
-    decode_uint,
+    fetch_token_metadata,
     flatten_call_tracer,
     flatten_parity_traces,
     hex_int,
+    internal_position,
     internal_value_frames,
     pad_topic,
     unknown_value_frames,
@@ -93,7 +90,6 @@ CALL_TRACER = {"tracer": "callTracer"}
 #: Successful chunks in a row after which a lowered block-range ceiling is lifted again.
 REGROW_AFTER = 16
 #: Largest decimals value taken at face value (uint256 max is ~1.2e77).
-MAX_DECIMALS = 77
 
 # -- classification of JSON-RPC answers (once, at the client boundary) ------------------------------
 
@@ -350,8 +346,6 @@ class RpcAdapter:
         with `callTracer` (``ots``, ``debug_scan``); none with ``block_scan`` (noted). An unknown or
         pending hash raises :class:`BadInput`.
         """
-        from chains.etherscan import check_tx_hash
-
         self._check_chain(chain)
         tx_hash = check_tx_hash(tx_hash)
         self.connect()
@@ -764,42 +758,6 @@ def internal_transfers(
             )
         )
     return out
-
-
-@dataclass(frozen=True, slots=True)
-class TokenMetadata:
-    symbol: str
-    name: str
-    decimals: int
-    notes: tuple[str, ...] = ()
-
-
-def fetch_token_metadata(rpc: JsonRpcClient, token: str) -> TokenMetadata:
-    """`symbol()`, `name()` and `decimals()` of `token` by `eth_call`.
-
-    Fallbacks: bytes32 answers are decoded; a missing or unreadable symbol becomes ``""``;
-    missing or absurd decimals become 0, with a note (amounts then stay in base units).
-    """
-
-    def ask(selector: str) -> str | None:
-        try:
-            answer = rpc.call("eth_call", [{"to": token, "data": selector}, "latest"])
-        except (RpcCallReverted, RpcMethodUnsupported):
-            return None
-        except SourceRejected:
-            return None
-        return answer if isinstance(answer, str) else None
-
-    notes = []
-    symbol = decode_symbol(ask(SELECTOR_SYMBOL))
-    name = decode_symbol(ask(SELECTOR_NAME)) or ""
-    decimals = decode_uint(ask(SELECTOR_DECIMALS))
-    if symbol is None:
-        notes.append(f"token {token} has no readable symbol(); shown without a symbol")
-    if decimals is None or decimals > MAX_DECIMALS:
-        notes.append(f"token {token} has no usable decimals(); amounts are in base units (decimals 0)")
-        decimals = 0
-    return TokenMetadata(symbol or "", name, decimals, tuple(notes))
 
 
 def _canonical_order(transfers: Iterable[Transfer]) -> list[Transfer]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from tracer.core.addresses import address_type
 from tracer.core.errors import BadInput
 from tracer.core.models import TxOutput, UtxoTx
 
@@ -59,22 +60,6 @@ class ChangeContext:
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def address_type(address: str | None) -> str:
-    """The script type an address implies: p2pkh, p2sh, p2wpkh, p2wsh, p2tr, or '' when unknown."""
-    if not address:
-        return ""
-    low = address.lower()
-    if low.startswith(("bc1q", "tb1q", "bcrt1q")):
-        return "p2wpkh" if len(low) <= 44 else "p2wsh"
-    if low.startswith(("bc1p", "tb1p", "bcrt1p")):
-        return "p2tr"
-    if address[0] in "1mn":
-        return "p2pkh"
-    if address[0] in "32":
-        return "p2sh"
-    return ""
 
 
 _INPUT_VBYTES = {"p2pkh": 148, "p2sh": 91, "p2wpkh": 68, "p2wsh": 105, "p2tr": 58}

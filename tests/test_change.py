@@ -9,7 +9,6 @@ from chains.emulators.esplora import synthetic_tx, synthetic_txid
 from heuristics.change import (
     HEURISTICS,
     ChangeContext,
-    address_type,
     detect_change,
     detect_change_address_reuse,
     detect_change_address_type,
@@ -20,6 +19,7 @@ from heuristics.change import (
     detect_change_optimal,
     estimate_vsize,
 )
+from tracer.core.addresses import address_type
 from tracer.core.errors import BadInput
 
 A, B, C = addr("alice", "p2wpkh"), addr("bob", "p2pkh"), addr("carol", "p2wpkh")

@@ -26,7 +26,7 @@ from tests.memory_source import (
 )
 from tracer.account.engine import Engine
 from tracer.account.result import build_result
-from tracer.bundle.result import BUCKETS
+from tracer.bundle.schema import BUCKETS
 from tracer.cases.plan import SeedSpec, TraceConfig, Window
 from tracer.core.models import Category, NoiseFlag, Policy, Strategy, Transfer
 

@@ -16,7 +16,8 @@ import requests
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.server import EmulatorServer, Fault, FaultPlan, Reply, Request
 from chains.emulators.world import EvmWorld, WorldInternal, WorldTokenTransfer, WorldTx
-from chains.etherscan import EtherscanAdapter, internal_position, trace_address_of
+from chains.etherscan import EtherscanAdapter, trace_address_of
+from chains.evm_decode import internal_position
 from chains.http import RetryPolicy
 from chains.positions import internal_position_of, token_position_of
 from tracer.core.errors import BadAddress, BadChain, SourceError, SourceRejected

@@ -29,12 +29,13 @@ from chains.emulators.server import EmulatorServer, Reply, Request
 from chains.evm_decode import (
     TRANSFER_TOPIC,
     CallFrame,
+    fetch_token_metadata,
     flatten_call_tracer,
     flatten_parity_traces,
     unknown_value_frames,
 )
 from chains.positions import token_position_of
-from chains.rpc import JsonRpcClient, RpcAdapter, fetch_token_metadata, internal_transfers
+from chains.rpc import JsonRpcClient, RpcAdapter, internal_transfers
 from tracer.core.models import FEE_SINK, TransferKind
 from tracer.core.networks import get_chain
 

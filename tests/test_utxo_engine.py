@@ -13,7 +13,7 @@ from chains.emulators.esplora import synthetic_address as addr
 from chains.emulators.server import Fault, FaultPlan
 from chains.esplora import EsploraAdapter
 from chains.http import RetryPolicy
-from tracer.bundle.result import BUCKETS
+from tracer.bundle.schema import BUCKETS
 from tracer.cases.plan import SeedSpec, TraceConfig
 from tracer.core.errors import OfflineGap
 from tracer.core.models import Category, Label, Policy

@@ -16,8 +16,8 @@ import threading
 import traceback
 from collections.abc import Iterator, Sequence
 
-from tracer import __version__
 from tracer.core.errors import TracerError
+from tracer.core.version import __version__
 from tracer.environment import Environment
 
 #: One module per command group; each has `register(subparsers)` and sets `run(args, env) -> int`.

@@ -46,7 +46,7 @@ def _holder(script: dict[str, Any] | None) -> str | None:
 
 def esplora_json(tx: UtxoTx) -> dict[str, Any]:
     """A :class:`UtxoTx` as Esplora's tx JSON (script hex is a placeholder: records carry no scripts)."""
-    from heuristics.change import address_type
+    from tracer.core.addresses import address_type
 
     def out(address: str | None, value: int, script_type: str) -> dict[str, Any]:
         kind = script_type or (_SCRIPT_TYPES.get(address_type(address), "unknown") if address else "op_return")
@@ -295,7 +295,7 @@ def synthetic_tx(
     """A SYNTHETIC transaction: inputs ``(prev_txid, prev_vout, address, value)`` (prev_txid None =
     coinbase), outputs ``(address, value)`` (address None = OP_RETURN). The fee defaults to
     inputs − outputs (0 for a coinbase)."""
-    from heuristics.change import address_type
+    from tracer.core.addresses import address_type
     from tracer.core.models import TxInput, TxOutput
 
     ins = tuple(

@@ -20,13 +20,15 @@ from typing import Any
 from chains.emulators.world import EvmWorld, WorldInternal, WorldTokenTransfer, WorldTx
 from chains.evm_decode import (
     CallFrame,
+    TokenMetadata,
     decode_transfer_log,
+    fetch_token_metadata,
     flatten_call_tracer,
     flatten_parity_traces,
     hex_int,
     internal_value_frames,
 )
-from chains.rpc import CALL_TRACER, JsonRpcClient, RpcMethodUnsupported, TokenMetadata, fetch_token_metadata
+from chains.rpc import CALL_TRACER, JsonRpcClient, RpcMethodUnsupported
 from tracer.core.errors import SourceRejected
 
 

@@ -7,12 +7,10 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
-from tracer import __version__
 from tracer.account.engine import TraceState
 from tracer.account.frontier import Node
 from tracer.account.ledger import asset_key
 from tracer.bundle.result import (
-    BUCKETS,
     TraceResult,
     build_trace_graph,
     make_frame,
@@ -22,9 +20,11 @@ from tracer.bundle.result import (
     table_row,
     trace_parameters,
 )
+from tracer.bundle.schema import BUCKETS
 from tracer.cases.decisions import is_excluded
 from tracer.core.models import Asset, Label, Policy, Role
 from tracer.core.units import format_units, iso
+from tracer.core.version import __version__
 
 #: Thief funds' balance sheet uses the stolen buckets, with what attributed addresses gained as "gained".
 TF_BUCKETS = {"stolen": "gained"}

@@ -39,18 +39,6 @@ from tracer.core.cells import csv_safe_frame
 from tracer.core.errors import BadInput
 from tracer.core.units import iso
 
-BUCKETS = (
-    "stolen",
-    "swapped_in",
-    "swapped_out",
-    "endpoints",
-    "unmoved",
-    "fees",
-    "below_threshold",
-    "unexplored",
-    "excluded",  # taint stopped by an analyst's `exclude` decision (tracer.cases.decisions)
-)
-
 
 @dataclass
 class TraceResult:

@@ -76,3 +76,17 @@ def table_file(table: str) -> str:
 
 #: The files whose bytes are the deterministic contract; the manifest lists their sha256 (``files``).
 CONTRACT_FILES = (SUMMARY_FILE, *(table_file(t) for t in TABLES), GRAPH_FILE)
+
+
+#: The balance-sheet buckets of summary.json, in column order (every tainted unit ends in one).
+BUCKETS = (
+    "stolen",
+    "swapped_in",
+    "swapped_out",
+    "endpoints",
+    "unmoved",
+    "fees",
+    "below_threshold",
+    "unexplored",
+    "excluded",  # taint stopped by an analyst's `exclude` decision (tracer.cases.decisions)
+)

@@ -250,3 +250,19 @@ def normalize_address(chain: str, address: str) -> str:
     if chain in EVM_CHAINS and isinstance(address, str) and _LOWER_EVM.fullmatch(address):
         return address
     return _normalize_cached(chain, address)
+
+
+def address_type(address: str | None) -> str:
+    """The script type an address implies: p2pkh, p2sh, p2wpkh, p2wsh, p2tr, or '' when unknown."""
+    if not address:
+        return ""
+    low = address.lower()
+    if low.startswith(("bc1q", "tb1q", "bcrt1q")):
+        return "p2wpkh" if len(low) <= 44 else "p2wsh"
+    if low.startswith(("bc1p", "tb1p", "bcrt1p")):
+        return "p2tr"
+    if address[0] in "1mn":
+        return "p2pkh"
+    if address[0] in "32":
+        return "p2sh"
+    return ""

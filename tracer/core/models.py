@@ -125,7 +125,7 @@ class Transfer:
 
     `position` orders transfers inside one transaction: the fee first (0), the
     top-level value (1), internal calls by their trace address (see
-    `chains.etherscan.internal_position`, always in 2..999_999 and in trace order),
+    `chains.evm_decode.internal_position`, always in 2..999_999 and in trace order),
     token transfers in log order (1_000_000 + log index). Canonical order is
     (block, tx_index, position).
     """

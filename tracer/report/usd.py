@@ -11,7 +11,7 @@ from html import escape
 
 from rich.table import Table
 
-from tracer.bundle.result import BUCKETS
+from tracer.bundle.schema import BUCKETS
 from tracer.report.bundle import Bundle
 from tracer.report.svg import SERIES_COLORS, _epoch, _n
 

@@ -35,7 +35,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from heuristics.coinjoin import CoinJoin, detect_coinjoin
-from tracer.bundle.result import BUCKETS
+from tracer.bundle.schema import BUCKETS
 from tracer.cases.plan import SeedSpec, TraceConfig
 from tracer.core.errors import BadInput
 from tracer.core.models import Category, Label, Policy, UtxoTx

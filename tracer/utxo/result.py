@@ -6,9 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from heuristics.peel import detect_peel_chains
-from tracer import __version__
 from tracer.bundle.result import (
-    BUCKETS,
     TraceResult,
     build_trace_graph,
     make_frame,
@@ -18,9 +16,11 @@ from tracer.bundle.result import (
     table_row,
     trace_parameters,
 )
+from tracer.bundle.schema import BUCKETS
 from tracer.core.models import Policy, Role
 from tracer.core.networks import get_chain
 from tracer.core.units import format_units, iso
+from tracer.core.version import __version__
 from tracer.utxo.engine import UNCONFIRMED, UNKNOWN_BLOCK, Flow, UtxoTraceState
 
 

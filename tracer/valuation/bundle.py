@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from heuristics.valuation import decimal_amount, to_cents
-from tracer.bundle.result import BUCKETS
+from tracer.bundle.schema import BUCKETS
 from tracer.core.units import iso
 from tracer.valuation.book import PriceBook
 from tracer.valuation.events import FEE_SINK, arrivals, flow_key, flow_time, tainted_sum, theft_inflows
