@@ -217,10 +217,13 @@ class TronGridAdapter:
                 since = max(since, int(row.get("block_timestamp") or 0))
                 yield row
             fingerprint = (doc.get("meta") or {}).get("fingerprint")
-            if not fingerprint or not rows or (not progressed and fingerprint is None):
+            if not fingerprint or not rows:
                 return
-            if not progressed:  # a page of repeats only: the cursor loops; stop rather than spin
-                return
+            if not progressed:  # only rows already read, yet more pages: stopping here would drop the rest
+                raise SourceRejected(
+                    f"trongrid: {path} pages no further past timestamp {since} ms "
+                    f"(more than {self.page_limit} rows at one time?); the history would be incomplete"
+                )
 
     # -- AccountAdapter ----------------------------------------------------------------------
 
@@ -321,6 +324,8 @@ class TronGridAdapter:
 
 def _classify(response: Any) -> Exception | None:
     """Errors in 200 bodies: ``{"Error": ...}`` (retried when it is about load), else usable."""
+    if b'"Error"' not in response.content:
+        return None  # the usual answer: no need to parse it twice
     try:
         doc = response.json()
     except ValueError:

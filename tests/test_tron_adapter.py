@@ -12,6 +12,7 @@ from chains.emulators.trongrid import Trc20Move, TronGridEmulator, TronInternal,
 from chains.http import RetryPolicy
 from chains.tron import TronGridAdapter
 from tracer.core.addresses import b58check_encode
+from tracer.core.errors import SourceRejected
 from tracer.core.models import FEE_SINK, POSITION_TOKEN_BASE, TransferKind
 from tracer.core.networks import get_chain
 
@@ -106,6 +107,13 @@ def test_a_broken_cursor_restarts_at_the_last_time_read() -> None:
     with TronGridEmulator(w, break_after_pages=2) as server:
         chunk = adapter(server, page_limit=4).fetch_history(TRON, THIEF, start_block=0, end_block=100)
     assert sorted(t.amount for t in chunk.transfers) == [1_000 + i for i in range(30)]
+
+
+def test_a_cursor_that_cannot_move_past_one_time_is_an_error_not_a_short_history() -> None:
+    w = TronWorld()
+    w.add(*(TronTx(txid(200 + i), 10, STRANGER, to=THIEF, amount=1_000 + i) for i in range(5)))  # one block
+    with TronGridEmulator(w, break_after_pages=1) as server, pytest.raises(SourceRejected, match="pages no further"):
+        adapter(server, page_limit=2).fetch_history(TRON, THIEF, start_block=0, end_block=100)
 
 
 def test_ten_percent_faults_give_identical_records() -> None:

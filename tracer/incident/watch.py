@@ -31,7 +31,7 @@ class MovedTips:
     def tip(self, chain: Any, *, pin_key: str | None = None) -> int:
         slug = getattr(chain, "slug", chain)
         if slug not in self.tips:
-            self.tips[slug] = int(self.inner._adapter(get_chain(slug)).fetch_tip(get_chain(slug)))
+            self.tips[slug] = live_tip(self.inner, slug)
         return self.tips[slug]
 
     def history(self, chain: Any, address: str, **options: Any) -> Any:
@@ -43,9 +43,15 @@ class MovedTips:
         return getattr(self.inner, name)
 
 
+def live_tip(history: Any, slug: str) -> int:
+    """The current tip of one chain, from its adapter (never the pinned one)."""
+    chain = get_chain(slug)
+    return int(history._adapter(chain).fetch_tip(chain))
+
+
 def live_tips(history: Any, chains: list[str]) -> dict[str, int]:
-    """The current tip of each chain, from its adapter (never the pinned one)."""
-    return {slug: int(history._adapter(get_chain(slug)).fetch_tip(get_chain(slug))) for slug in chains}
+    """The current tip of each chain."""
+    return {slug: live_tip(history, slug) for slug in chains}
 
 
 def retrace(bundle: Bundle, case: Any, *, store: Any, api_url: str | None, api_key: str | None) -> tuple[Any, dict]:
