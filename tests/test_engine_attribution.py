@@ -226,3 +226,26 @@ def test_an_exchange_withdrawal_to_a_thief_address_is_never_stolen() -> None:
     assert result.summary["assets"][NATIVE]["thief_funds"]["gained"] == "0.000000000000005"  # the thief's, apart
     flows = {(r["from"], r["to"]): (r["tainted_amount"], r["thief_funds_amount"]) for r in result.flows.to_dicts()}
     assert flows[(A, F)] == ("0.000000000000001", "0.000000000000005")
+
+
+def test_an_exchange_withdrawal_into_a_seed_is_not_stolen_and_is_named() -> None:
+    world = [
+        transfer(1, 10, V, T, 1000),  # the theft
+        transfer(2, 11, EX, T, 70),  # the thief withdraws gas money from an exchange: not loot
+        transfer(3, 12, T, A, 1070),
+    ]
+    _, result = run(world)
+    assert result.accounting[NATIVE]["stolen"] == 1000
+    (note,) = [n for n in result.summary["notes"] if "not counted as stolen" in n]
+    assert EX in note and "Synthetic Exchange" in note and "state the amount" in note
+
+
+def test_a_theft_paid_by_a_labelled_exchange_is_stolen_when_the_exchange_is_the_victim_or_amounts_are_stated() -> None:
+    world = [transfer(1, 10, EX, T, 1000), transfer(2, 11, T, A, 1000)]  # an exchange hot wallet is drained
+    for seeds in (
+        (SeedSpec("ethereum", T), SeedSpec("ethereum", EX, role="victim")),
+        (SeedSpec("ethereum", T, amount="0.000000000000001", asset="ETH"),),
+    ):
+        config = TraceConfig("synthetic", seeds, window=Window(since_block=10), min_taint=Fraction(1, 5))
+        state = Engine(config, history=MemoryHistory(world), labels=LABELS).run()
+        assert build_result(state).accounting[NATIVE]["stolen"] == 1000

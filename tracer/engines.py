@@ -66,6 +66,12 @@ def make_engines(
     return engines
 
 
+def with_case_text(summary: dict[str, Any], *, title: str, notes: str) -> dict[str, Any]:
+    """`summary` with the case's `title` and free-text `case_notes` right after its id."""
+    head = {"case": summary.get("case"), "title": title or summary.get("case"), "case_notes": notes}
+    return {**head, **{k: v for k, v in summary.items() if k not in head}}
+
+
 def run_plan(
     plan: TracePlan,
     sources: Sources,
@@ -85,6 +91,7 @@ def run_plan(
         results.append(result)
         keys.extend(engine.evidence_keys(result))
     merged = merge_results(results, seeds=seed_entries(plan.config.seeds))
+    merged.summary = with_case_text(merged.summary, title=plan.title, notes=plan.notes)
     if store is not None and hasattr(store, "list_responses"):
         merged.manifest["raw_responses"] = collect_raw_responses(store, keys)
     return merged

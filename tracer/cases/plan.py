@@ -116,6 +116,7 @@ class TracePlan:
     offline: bool = False
     api_key: str | None = None  # the Etherscan key (never written anywhere)
     title: str = ""
+    notes: str = ""  # the case's free-text notes
     #: the case's `[valuation]` table and file path (prices are chosen from them after the trace)
     valuation: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
@@ -204,6 +205,7 @@ def build_plan(
         offline=offline,
         api_key=api_key,
         title=case.title,
+        notes=case.notes,
         valuation=case.valuation,
         path=case.path,
     )
