@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 from heuristics.attribution import balance_before, first_thief_payment, funded_by_thief
@@ -249,3 +250,37 @@ def test_a_theft_paid_by_a_labelled_exchange_is_stolen_when_the_exchange_is_the_
         config = TraceConfig("synthetic", seeds, window=Window(since_block=10), min_taint=Fraction(1, 5))
         state = Engine(config, history=MemoryHistory(world), labels=LABELS).run()
         assert build_result(state).accounting[NATIVE]["stolen"] == 1000
+
+
+def _deposit_world(gas_funder: str) -> list:
+    """SYNTHETIC: the thief pays 600 USDT to A and 400 to B; A's gas comes from `gas_funder`, A sends all to EX.
+    G, the thief's gas station, also gave gas to T and B (both spread value: B pays C and D)."""
+    G = addr(60)
+    return [
+        transfer(1, 5, G, T, 10),
+        transfer(2, 6, G, B, 10),
+        transfer(3, 10, V, T, 1000, asset=USDT),
+        transfer(4, 11, T, A, 600, asset=USDT),
+        transfer(5, 11, T, B, 400, asset=USDT),
+        transfer(6, 12, gas_funder, A, 10),
+        transfer(7, 13, A, EX, 600, asset=USDT),
+        transfer(8, 14, B, C, 200, asset=USDT),
+        transfer(9, 14, B, D, 200, asset=USDT),
+    ]
+
+
+def test_a_wallet_whose_gas_the_thiefs_gas_station_paid_is_not_a_deposit_address() -> None:
+    _, result = run(_deposit_world(addr(60)), min_taint=Fraction(1, 100))
+    key = f"ethereum:{USDT.contract}"
+    endpoints = {(r["address"], r["asset"]): r for r in result.endpoints.to_dicts()}
+    assert (EX, key) in endpoints and (A, key) not in endpoints  # the exchange wallet is where it went
+    assert Decimal(endpoints[(EX, key)]["tainted_amount"]) * 10**6 == 600
+    evidence = {r["address"]: r["evidence"] for r in result.summary["attributed_addresses"]}
+    assert "thief's side" in evidence[A]["not_a_deposit_address"] and addr(60) in evidence[A]["not_a_deposit_address"]
+
+
+def test_a_deposit_address_whose_gas_the_exchange_side_paid_stays_a_deposit_address() -> None:
+    for funder in (EX, addr(61)):  # the hot wallet itself, or an unlabelled gas funder of the exchange
+        _, result = run(_deposit_world(funder), min_taint=Fraction(1, 100))
+        rows = {r["address"]: r for r in result.endpoints.to_dicts()}
+        assert rows[A]["category"] == "exchange-deposit" and EX not in rows

@@ -124,6 +124,9 @@ class Engine(SeedRules, AddressRules):
         self._resume: tuple[list[Node], int, int] | None = None
         self._request_offset = 0
         self._endpoint_taint: dict[str, int] = {}
+        self._deposit_histories: dict[Node, list[Transfer]] = {}  # deposit endpoints, for the final recheck
+        self._not_deposits: dict[Node, str] = {}  # would-be deposit addresses the thief ran, and why
+        self._thief_side_cache: dict[str, tuple[tuple[Any, ...], set[str]]] = {}
         self._thieves: dict[str, set[str]] = {}  # chain -> thief seeds and attributed addresses
         self._decisions = {(d.chain, normalize_address(d.chain, d.address)): d for d in config.decisions}
 
@@ -185,9 +188,9 @@ class Engine(SeedRules, AddressRules):
             if node is None and self._dirty:
                 self._settle()  # pending changes may put nodes back on the frontier
                 node = self.frontier.pop()
-            if node is None and self._recheck_counterparties():
-                self._settle()  # a counterparty whose senders turned out to be the thief's is traced on
-                node = self.frontier.pop()
+            if node is None and (self._recheck_counterparties() or self._recheck_deposits()):
+                self._settle()  # a counterparty whose senders turned out to be the thief's, or a wallet
+                node = self.frontier.pop()  # the thief ran that looked like a deposit address, is traced on
             if node is None:
                 break
             self._expand(node)
@@ -286,8 +289,12 @@ class Engine(SeedRules, AddressRules):
         if deposit is None and not self._follow(node):
             deposit = self._deposit_of_unlabelled_hub(node, transfers, known)
         if deposit is not None:
-            self._make_endpoint(node, deposit)
-            return
+            reason = self._run_by_thief(node, transfers, deposit)
+            if reason is None:
+                self._deposit_histories[node] = transfers
+                self._make_endpoint(node, deposit)
+                return
+            self._not_deposits[node] = reason
         self._histories[node] = transfers
         self._replay(node)
 
@@ -303,6 +310,14 @@ class Engine(SeedRules, AddressRules):
         for _, (taint, _, tr) in self.state.inflows.get(node, {}).items():
             k = asset_key(tr.asset)
             self._endpoint_taint[k] = self._endpoint_taint.get(k, 0) + taint
+
+    def _undo_endpoint(self, node: Node) -> None:
+        """`node` is no endpoint after all: forget its label and the taint counted there."""
+        self.state.endpoints.pop(node, None)
+        self.state.labels[node] = self._label(node)
+        for _, (taint, _, tr) in self.state.inflows.get(node, {}).items():
+            k = asset_key(tr.asset)
+            self._endpoint_taint[k] = self._endpoint_taint.get(k, 0) - taint
 
     def _replay(self, node: Node) -> None:
         """Recompute `node`'s ledgers (stolen value, then thief funds) and push what changed to its receivers."""
@@ -520,7 +535,7 @@ class Engine(SeedRules, AddressRules):
         if self._replaying and self._resume is not None:
             self._leave_replay(exact=len(self.state.expanded_order) == len(self._resume[0]))
         self._settle()
-        while self._recheck_counterparties():  # within the budget: settle what the rechecks changed
+        while self._recheck_counterparties() or self._recheck_deposits():  # settle what the rechecks changed
             self._settle()
         self._collect_evidence()
         state = self.state
