@@ -1,10 +1,10 @@
 """Etherscan API V2 adapter (and any Etherscan-compatible API, e.g. Blockscout) for every EVM chain.
 
 `fetch_history` reads `txlist`, `txlistinternal` and `tokentx` for one address and block range
-and maps each row to :class:`tracer.core.models.Transfer` records. It decides nothing, except that
-it applies :func:`heuristics.noise.flag_noise` to the finished chunk (flags only; no record
-is ever dropped). `fetch_transaction` reads one transaction (a theft-tx seed) through the
-proxy module and maps it with the same code, so it gives the same records.
+and maps each row to :class:`tracer.core.models.Transfer` records. It decides nothing (noise
+flags are set by the history service, :mod:`tracer.sources.history`). `fetch_transaction` reads
+one transaction (a theft-tx seed) through the proxy module and maps it with the same code, so it
+gives the same records.
 
 Position scheme (shared with the JSON-RPC adapter, so both sources give the same records and
 the store's (chain, tx hash, position) key means the same transfer whoever fetched it):
@@ -59,7 +59,6 @@ import requests
 from chains.evm_decode import check_tx_hash, decode_transfer_log, fetch_token_metadata
 from chains.http import HttpClient, RetryPolicy, check_url, is_loopback, json_body
 from chains.positions import canonical_positions
-from heuristics.noise import KnownTokens, flag_noise
 from tracer.core.addresses import GENESIS, validate_evm
 from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
 from tracer.core.models import (
@@ -163,7 +162,6 @@ class EtherscanAdapter:
         rate_per_s: float | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
-        known_tokens: KnownTokens | None = None,
         url: str | None = None,
     ) -> None:
         """`url` is an alias of `base_url` (the name case files and `tracer.api` use); it wins when given."""
@@ -177,7 +175,6 @@ class EtherscanAdapter:
             rate_per_s = PUBLIC_RATE_PER_S
         self.page_size = page_size
         self._api_key = api_key
-        self._known_tokens = known_tokens
         self._assets: dict[tuple[str, str], Asset] = {}
         self._sleep = sleep or time.sleep
         self._gaps: list[str] = []
@@ -227,8 +224,7 @@ class EtherscanAdapter:
             raise SourceError(f"etherscan: a {chain.slug} row for {address} could not be read ({exc!r})") from None
         gaps = tuple(dict.fromkeys(self._gaps))
         complete = last_full == end_block and not gaps
-        chunk = HistoryChunk(tuple(transfers), start_block, last_full, complete, gaps)
-        return flag_noise(chunk, traced={address}, known_tokens=self._known_tokens)
+        return HistoryChunk(tuple(transfers), start_block, last_full, complete, gaps)
 
     def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
         """Every transfer of one transaction, as `fetch_history` of its sender records them.
@@ -263,10 +259,7 @@ class EtherscanAdapter:
             transfers = self._map(chain, sender, lists, block)
         except (KeyError, ValueError, TypeError) as exc:
             raise SourceError(f"etherscan: transaction {tx_hash} on {chain.slug} could not be read ({exc})") from None
-        chunk = flag_noise(
-            HistoryChunk(tuple(transfers), block, block), traced={sender}, known_tokens=self._known_tokens
-        )
-        return chunk.transfers
+        return tuple(transfers)
 
     # -- extra lookups ----------------------------------------------------------------------------
 

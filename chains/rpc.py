@@ -2,7 +2,7 @@
 
 :class:`RpcAdapter` implements :class:`tracer.core.protocols.AccountAdapter` with ``source = "rpc"`` and
 gives the same :class:`~tracer.core.models.Transfer` records as :class:`chains.etherscan.EtherscanAdapter`
-(same positions, same fee and success rules, same noise flags), so either source can fill the store:
+(same positions, same fee and success rules), so either source can fill the store:
 
 - ``FEE`` (position 0): `gasUsed × effectiveGasPrice` from the receipt, paid by the sender to
   `FEE_SINK`, also for reverted transactions; listed in the sender's history only;
@@ -70,7 +70,6 @@ from chains.evm_decode import (
 )
 from chains.http import HttpClient, RetryPolicy, check_url, json_body
 from chains.positions import canonical_positions
-from heuristics.noise import KnownTokens, flag_noise
 from tracer.core.addresses import validate_evm
 from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
 from tracer.core.models import (
@@ -244,7 +243,6 @@ class RpcAdapter:
         rate_per_s: float | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
-        known_tokens: KnownTokens | None = None,
     ) -> None:
         if expected_chain.kind is not ChainKind.EVM or expected_chain.chain_id is None:
             raise BadChain(f"the JSON-RPC adapter serves EVM chains only, not {expected_chain.slug}")
@@ -264,7 +262,6 @@ class RpcAdapter:
         self._chunk = {"logs": block_chunk, "traces": block_chunk}
         self._cap = {"logs": self._max_chunk, "traces": self._max_chunk}
         self._streak = {"logs": 0, "traces": 0}
-        self._known_tokens = known_tokens
         self._assets: dict[str, Asset] = {}
         self._block_times: dict[int, int] = {}
 
@@ -327,8 +324,7 @@ class RpcAdapter:
             transfer = self._token_transfer(log)
             transfers.setdefault((transfer.tx_hash, transfer.position), transfer)
         ordered = _canonical_order(transfers.values())
-        chunk = _limit(ordered, start_block, end_block, max_rows)
-        return flag_noise(chunk, traced={address}, known_tokens=self._known_tokens)
+        return _limit(ordered, start_block, end_block, max_rows)
 
     # -- extra lookups ---------------------------------------------------------------------------------
 
@@ -339,7 +335,7 @@ class RpcAdapter:
         return isinstance(code, str) and code not in ("", "0x", "0x0")
 
     def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
-        """Every transfer of one transaction, as `fetch_history` records them (same positions and flags).
+        """Every transfer of one transaction, as `fetch_history` records them (same positions).
 
         `eth_getTransactionByHash` and the receipt (fee, status, ERC-20 `Transfer` logs); internal
         calls from `trace_transaction` (method ``trace_filter``), else `debug_traceTransaction`
@@ -377,8 +373,7 @@ class RpcAdapter:
                 transfer = self._token_transfer(log)
                 transfers.setdefault((transfer.tx_hash, transfer.position), transfer)
         ordered = _canonical_order(transfers.values())
-        chunk = HistoryChunk(tuple(ordered), tx.block, tx.block)
-        return flag_noise(chunk, traced={tx.sender}, known_tokens=self._known_tokens).transfers
+        return tuple(ordered)
 
     def fetch_tx_internals(self, chain: Chain, tx_hash: str) -> list[Transfer]:
         """The internal transfers of one transaction, in trace order."""
