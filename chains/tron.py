@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from chains.http import HttpClient, RetryPolicy, is_loopback
-from heuristics.noise import flag_noise
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadAddress, BadChain, BadInput, RetriableSourceError, SourceRejected
 from tracer.core.models import (
@@ -246,7 +245,7 @@ class TronGridAdapter:
             if tr is not None and start_block <= tr.block <= end_block:
                 transfers[(tr.tx_hash, tr.position)] = tr
         ordered = tuple(sorted(transfers.values(), key=lambda t: t.order_key))
-        return flag_noise(HistoryChunk(ordered, start_block, end_block), traced={address})
+        return HistoryChunk(ordered, start_block, end_block)
 
     def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
         slug = self._check_chain(chain)

@@ -9,8 +9,9 @@
   addresses never paid in this history).
 
 Records are never dropped: :func:`detect_noise` returns every record, with `noise` set where it
-applies. :func:`flag_noise` does the same for a :class:`HistoryChunk`; the account adapters call
-it at the end of `fetch_history`, so the store keeps the flags with the records.
+applies. :func:`flag_noise` does the same for a :class:`HistoryChunk`; the history service
+(:mod:`tracer.sources.history`) calls it on what the adapters fetch, so the store keeps the flags
+with the records.
 """
 
 from __future__ import annotations
