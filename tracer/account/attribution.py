@@ -176,10 +176,10 @@ class AddressRules:
         wallets |= {a for c, a in state.attributed if c == chain and (c, a) not in state.endpoints}
         funded: dict[str, int] = {}
         for address in sorted(wallets - {a for c, a in self._not_deposits if c == chain}):
-            history = self._histories.get((chain, address), ())
-            if len(payees(address, history)) < 2:
+            spreads, funders = self._gas_facts(chain, address)
+            if not spreads:
                 continue  # a wallet that pays one address only could be a deposit address itself
-            for sender in gas_funders(address, history):
+            for sender in funders:
                 if sender not in wallets:
                     funded[sender] = funded.get(sender, 0) + 1
         stations = {
@@ -188,6 +188,15 @@ class AddressRules:
         side = wallets | stations
         self._thief_side_cache[chain] = (signature, side)
         return side
+
+    def _gas_facts(self, chain: str, address: str) -> tuple[bool, frozenset[str]]:
+        """Does the wallet pay two or more addresses, and who paid its gas (cached per history length)."""
+        history = self._histories.get((chain, address), ())
+        cached = self._gas_cache.get((chain, address))
+        if cached is None or cached[0] != len(history):
+            cached = (len(history), len(payees(address, history)) >= 2, gas_funders(address, history))
+            self._gas_cache[(chain, address)] = cached
+        return cached[1], cached[2]
 
     def _run_by_thief(self, node: Node, transfers: Sequence[Transfer], deposit: Label) -> str | None:
         """Why the would-be deposit address `node` is not one (its gas came from the thief's side), or None."""

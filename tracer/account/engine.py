@@ -127,6 +127,7 @@ class Engine(SeedRules, AddressRules):
         self._deposit_histories: dict[Node, list[Transfer]] = {}  # deposit endpoints, for the final recheck
         self._not_deposits: dict[Node, str] = {}  # would-be deposit addresses the thief ran, and why
         self._thief_side_cache: dict[str, tuple[tuple[Any, ...], set[str]]] = {}
+        self._gas_cache: dict[Node, tuple[int, bool, frozenset[str]]] = {}
         self._thieves: dict[str, set[str]] = {}  # chain -> thief seeds and attributed addresses
         self._decisions = {(d.chain, normalize_address(d.chain, d.address)): d for d in config.decisions}
 
