@@ -284,3 +284,24 @@ def test_a_deposit_address_whose_gas_the_exchange_side_paid_stays_a_deposit_addr
         _, result = run(_deposit_world(funder), min_taint=Fraction(1, 100))
         rows = {r["address"]: r for r in result.endpoints.to_dicts()}
         assert rows[A]["category"] == "exchange-deposit" and EX not in rows
+
+
+def test_a_per_order_address_of_a_hub_that_serves_others_is_the_hubs_deposit_address() -> None:
+    """SYNTHETIC: the thief pays a fresh order address P, whose gas comes from the exchanger's own gas wallet W;
+    P forwards everything to the hub H, which serves a crowd. P is H's deposit address, H is never traced."""
+    P, H, W = addr(70), addr(71), addr(72)
+    crowd = [transfer(100 + i, 30 + i, addr(200 + i), H, 5_000, asset=USDT) for i in range(12)]
+    world = [
+        transfer(1, 10, V, T, 1000, asset=USDT),
+        transfer(2, 11, T, P, 1000, asset=USDT),
+        transfer(3, 12, W, P, 10),
+        transfer(4, 13, P, H, 1000, asset=USDT),
+        *crowd,
+        transfer(50, 60, H, addr(90), 30_000, asset=USDT),
+    ]
+    state, result = run(world, min_taint=Fraction(1, 100))
+    rows = {r["address"]: r for r in result.endpoints.to_dicts()}
+    assert rows[P]["category"] == "exchange-deposit" and H not in rows
+    assert Decimal(rows[P]["tainted_amount"]) * 10**6 == 1000
+    assert ("ethereum", P) not in state.attributed
+    assert addr(90) not in {r["address"] for r in result.addresses.to_dicts()}  # the hub's business is not traced

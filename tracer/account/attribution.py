@@ -231,6 +231,37 @@ class AddressRules:
             changed = True
         return changed
 
+    def _recheck_endpoints(self) -> bool:
+        """The rechecks once the trace is known: counterparties, deposit addresses, hubs' deposit addresses."""
+        return self._recheck_counterparties() or self._recheck_deposits() or self._recheck_hub_deposits()
+
+    def _recheck_hub_deposits(self) -> bool:
+        """Attributed wallets that sweep everything to a hub the trace found serving others (a counterparty)
+        become that hub's deposit addresses (an instant exchanger's per-order address), unless the thief's
+        side ran their gas. True when any changed."""
+        state = self.state
+        changed = False
+        for node in sorted(state.attributed):
+            transfers = self._histories.get(node)
+            if node in state.endpoints or node in self._not_deposits or not transfers:
+                continue
+            target = sweep_target(node[1], transfers)
+            if target is None or (node[0], target) not in state.counterparties:
+                continue
+            stand_in = replace(state.endpoints[(node[0], target)], category=Category.EXCHANGE)
+            stand_in = replace(stand_in, name=f"unknown service {target}")
+            deposit = detect_deposit_address(node[0], node[1], transfers, {target: stand_in})
+            if deposit is None or self._run_by_thief(node, transfers, deposit) is not None:
+                continue
+            del state.attributed[node]
+            self._tf_injections.pop(node, None)
+            self._thieves.get(node[0], set()).discard(node[1])
+            self._deposit_histories[node] = transfers
+            self._make_endpoint(node, deposit)
+            self._replay(node)  # as an endpoint: what reached it stays there
+            changed = True
+        return changed
+
     def _collect_evidence(self) -> None:
         """Each attributed address's evidence: its funding payment, inflow share of the thief's side, counterparties."""
         state = self.state

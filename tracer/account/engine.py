@@ -189,7 +189,7 @@ class Engine(SeedRules, AddressRules):
             if node is None and self._dirty:
                 self._settle()  # pending changes may put nodes back on the frontier
                 node = self.frontier.pop()
-            if node is None and (self._recheck_counterparties() or self._recheck_deposits()):
+            if node is None and self._recheck_endpoints():
                 self._settle()  # a counterparty whose senders turned out to be the thief's, or a wallet
                 node = self.frontier.pop()  # the thief ran that looked like a deposit address, is traced on
             if node is None:
@@ -326,7 +326,7 @@ class Engine(SeedRules, AddressRules):
         transfers = self._histories[node]
         if node not in self._injections and (node not in state.endpoints or node in state.counterparties):
             self._check_counterparty(node, transfers)
-        if node in state.counterparties:
+        if node in state.counterparties or (node in state.endpoints and node in self._deposit_histories):
             transfers = []  # an endpoint: what reached it stays there, its other business is not followed
         elif self.config.attribution and node not in self._injections and node not in state.endpoints:
             self._attribute(node, transfers)
@@ -536,7 +536,7 @@ class Engine(SeedRules, AddressRules):
         if self._replaying and self._resume is not None:
             self._leave_replay(exact=len(self.state.expanded_order) == len(self._resume[0]))
         self._settle()
-        while self._recheck_counterparties() or self._recheck_deposits():  # settle what the rechecks changed
+        while self._recheck_endpoints():  # settle what the rechecks changed
             self._settle()
         self._collect_evidence()
         state = self.state
