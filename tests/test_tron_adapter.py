@@ -13,7 +13,8 @@ from chains.http import RetryPolicy
 from chains.tron import TronGridAdapter
 from tracer.core.addresses import b58check_encode
 from tracer.core.errors import SourceRejected
-from tracer.core.models import FEE_SINK, POSITION_TOKEN_BASE, TransferKind
+from chains.positions import token_position_of
+from tracer.core.models import FEE_SINK, TransferKind
 from tracer.core.networks import get_chain
 
 TRON = get_chain("tron")
@@ -69,7 +70,8 @@ def test_history_reads_trx_trc20_fees_and_failed_calls() -> None:
     trx = "tron:native"
     assert (txid(1), 1, TransferKind.EXTERNAL, STRANGER, THIEF, 5_000_000, True, trx) in got
     assert (txid(2), 0, TransferKind.FEE, THIEF, FEE_SINK, 13_845_000, True, trx) in got
-    assert (txid(2), POSITION_TOKEN_BASE, TransferKind.TOKEN, THIEF, MULE, 700, True, f"tron:{USDT.contract}") in got
+    usdt_at = token_position_of(USDT.contract, THIEF, MULE, 700)
+    assert (txid(2), usdt_at, TransferKind.TOKEN, THIEF, MULE, 700, True, f"tron:{USDT.contract}") in got
     assert (txid(4), 0, TransferKind.FEE, THIEF, FEE_SINK, 8_000_000, True, trx) in got
     # a failed call moves no value
     assert all(t.tx_hash != txid(4) or t.kind is TransferKind.FEE for t in chunk.transfers)
@@ -81,7 +83,7 @@ def test_a_transfer_has_one_identity_from_both_sides() -> None:
         a = adapter(server)
         chunks = [a.fetch_history(TRON, x, start_block=0, end_block=200) for x in (THIEF, MULE)]
         thief, mule = ({(t.tx_hash, t.position, t.amount) for t in chunk.transfers} for chunk in chunks)
-    assert (txid(2), POSITION_TOKEN_BASE, 700) in thief & mule
+    assert (txid(2), token_position_of(USDT.contract, THIEF, MULE, 700), 700) in thief & mule
     assert (txid(3), 1, 1_000_000) in thief & mule
 
 

@@ -101,7 +101,10 @@ class TronWorld:
         ]
 
     def trc20_rows(self, address: str) -> list[tuple[TronTx, int, Trc20Move]]:
-        return [(t, i, m) for t in self.txs for i, m in enumerate(t.trc20) if address in (m.sender, m.to)]
+        """The Transfer events touching `address` (a failed transaction emits none)."""
+        return [
+            (t, i, m) for t in self.txs if t.success for i, m in enumerate(t.trc20) if address in (m.sender, m.to)
+        ]
 
     def by_id(self, txid: str) -> TronTx | None:
         return next((t for t in self.txs if t.txid == txid), None)
@@ -181,7 +184,7 @@ def tx_info(tx: TronTx) -> dict[str, Any]:
         "contractResult": [""],
         "receipt": {"net_fee": tx.fee} if tx.contract is None else {"result": "SUCCESS" if tx.success else "REVERT"},
     }
-    if tx.trc20:
+    if tx.trc20 and tx.success:
         doc["log"] = [
             {
                 "address": to_hex(m.token.contract)[2:],
