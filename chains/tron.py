@@ -171,8 +171,9 @@ class TronGridAdapter:
                 suspended = exc.http_status == 403 and _SUSPENDED.search(exc.message or "")
                 if not suspended or attempt == SUSPENDED_RETRIES:
                     if exc.http_status == 403:
+                        said = (exc.message or "").split("HTTP 403: ", 1)[-1][:120]
                         hint = "set TRONGRID_API_KEY or lower the rate"
-                        raise SourceRejected(f"trongrid: access refused (HTTP 403); {hint} ({exc.message})") from None
+                        raise SourceRejected(f"trongrid: access refused (HTTP 403: {said}); {hint}") from None
                     raise
                 self._sleep(SUSPENDED_WAIT_S)
         raise AssertionError("unreachable")

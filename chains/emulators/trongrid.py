@@ -6,7 +6,9 @@ error body; ``fingerprint`` cursor; ``min_timestamp``/``max_timestamp`` inclusiv
 ``/wallet/gettransactioninfobyid``. Raw contracts carry hex ``41…`` addresses, trc20 rows base58, as the
 real service does. Quirks on request: the cursor breaks after `break_after_pages` pages of one walk (a
 400 with ``"success": false``); without a ``TRON-PRO-API-KEY`` header the rate limit answers 403
-"suspended" like the free tier; an unknown address answers 200 with ``"success": false``.
+"suspended" like the free tier; an unknown address answers 200 with ``"success": false``; with
+`api_keys` given, a request without a key is refused with 403 and one with an unknown key with 401
+(``ApiKey not exists``), as TronGrid does for keyed-only access.
 """
 
 from __future__ import annotations
@@ -208,10 +210,13 @@ class TronGridEmulator(EmulatorServer):
         faults: FaultPlan | None = None,
         rate_limit_per_s: float | None = None,
         break_after_pages: int | None = None,
+        api_keys: set[str] | None = None,
     ) -> None:
         super().__init__(faults=faults, rate_limit_per_s=rate_limit_per_s)
         self.world = world
         self.break_after_pages = break_after_pages
+        self.api_keys = api_keys
+        self.keys_seen: list[str | None] = []  # the TRON-PRO-API-KEY header of every request (tests check it)
         self.paths: dict[str, int] = defaultdict(int)
 
     def rate_limited_reply(self, request: Request) -> Reply:
@@ -222,6 +227,13 @@ class TronGridEmulator(EmulatorServer):
 
     def handle(self, request: Request) -> Reply:
         self.paths[request.path] += 1
+        key = next((v for k, v in request.headers.items() if k.lower() == "tron-pro-api-key"), None)
+        self.keys_seen.append(key)
+        if self.api_keys is not None:
+            if key is None:
+                return Reply.json({"Error": "please use an API key (TRON-PRO-API-KEY) to access this service"}, 403)
+            if key not in self.api_keys:
+                return Reply.json({"Error": "ApiKey not exists", "Success": False}, 401)
         if request.method == "POST":
             return self._wallet(request)
         match = _ACCOUNT.match(request.path)
