@@ -36,6 +36,7 @@ from __future__ import annotations
 import bisect
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -254,8 +255,10 @@ class TronGridAdapter:
 
     def _pages(self, path: str, *, min_ms: int, max_ms: int | None, key: Callable[[dict], str]) -> Iterator[dict]:
         """Every row of a v1 list between the times, following fingerprints; a broken cursor restarts the
-        walk at the last timestamp read (rows already seen are skipped)."""
-        seen: set[str] = set()
+        walk at the last timestamp read (rows already yielded are skipped, counted per key so that identical
+        rows of one transaction are all kept)."""
+        seen: Counter[str] = Counter()  # rows yielded, per key (identical transfers of one transaction repeat it)
+        walk: Counter[str] = Counter()  # rows read by the current walk, per key
         since = walk_from = min_ms  # a fingerprint walk keeps its window; a restart narrows it
         fingerprint: str | None = None
         while True:
@@ -277,6 +280,7 @@ class TronGridAdapter:
                 if not fingerprint:
                     raise
                 fingerprint, walk_from = None, since  # the cursor broke: narrow the window instead
+                walk = Counter()
                 continue
             rows = doc.get("data")
             if not isinstance(rows, list):
@@ -284,9 +288,10 @@ class TronGridAdapter:
             progressed = False
             for row in rows:
                 ident = key(row)
-                if ident in seen:
-                    continue
-                seen.add(ident)
+                walk[ident] += 1
+                if walk[ident] <= seen[ident]:
+                    continue  # read before the cursor broke
+                seen[ident] += 1
                 progressed = True
                 since = max(since, int(row.get("block_timestamp") or 0))
                 yield row

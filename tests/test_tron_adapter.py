@@ -10,10 +10,10 @@ import pytest
 from chains.emulators.server import FaultPlan
 from chains.emulators.trongrid import Trc20Move, TronGridEmulator, TronInternal, TronToken, TronTx, TronWorld
 from chains.http import RetryPolicy
+from chains.positions import token_position_of
 from chains.tron import TronGridAdapter
 from tracer.core.addresses import b58check_encode
 from tracer.core.errors import SourceRejected
-from chains.positions import token_position_of
 from tracer.core.models import FEE_SINK, TransferKind
 from tracer.core.networks import get_chain
 

@@ -43,10 +43,13 @@ def block_time_ms(block: int, missed_every: int | None = None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class TronInternal:
+    """An internal call moving TRX (`sun`), or a TRC-10 token (`token_id`: then `sun` counts its units)."""
+
     sender: str
     to: str
     sun: int
     rejected: bool = False
+    token_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +149,7 @@ def tx_row(tx: TronTx, ms: int | None = None) -> dict[str, Any]:
         "internal_transactions": [
             {
                 "internal_tx_id": f"{tx.txid[:56]}{n:08x}",
-                "data": {"note": "63616c6c", "rejected": i.rejected, "call_value": {"_": i.sun}},
+                "data": {"note": "63616c6c", "rejected": i.rejected, "call_value": {i.token_id or "_": i.sun}},
                 "block_timestamp": ms,
                 "to_address": to_hex(i.to),
                 "tx_id": tx.txid,
