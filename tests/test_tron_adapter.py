@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from chains.emulators.server import FaultPlan
+from chains.emulators.server import FaultPlan, Reply
 from chains.emulators.trongrid import Trc20Move, TronGridEmulator, TronInternal, TronToken, TronTx, TronWorld
 from chains.http import RetryPolicy
 from chains.positions import token_position_of
@@ -146,3 +146,36 @@ def test_bad_input_is_a_clear_error() -> None:
             a.fetch_transaction(TRON, "nothex")
         with pytest.raises(Exception, match="TronGrid serves TRON only"):
             a.fetch_tip(get_chain("ethereum"))
+
+
+class _BusyThenFine(TronGridEmulator):
+    """Answers its first `busy` requests with TronGrid's 200-body error, then normally (synthetic)."""
+
+    def __init__(self, world: TronWorld, busy: int, text: str = "server is busy, please retry later") -> None:
+        super().__init__(world)
+        self.busy = busy
+        self.text = text
+
+    def handle(self, request):
+        if self.busy > 0:
+            self.busy -= 1
+            return Reply.json({"Error": self.text})  # HTTP 200
+        return super().handle(request)
+
+
+def test_errors_in_200_bodies_are_retried_or_refused() -> None:
+    with _BusyThenFine(world(), busy=3) as server:
+        chunk = adapter(server).fetch_history(TRON, THIEF, start_block=0, end_block=200)
+        assert server.requests >= 3 + 3 and chunk.transfers  # three busy answers were retried
+    text = "class org.tron.core.exception.BadItemException : invalid block number"
+    with _BusyThenFine(world(), busy=1, text=text) as server, pytest.raises(SourceRejected, match="BadItemException"):
+        adapter(server).fetch_tip(TRON)  # an error that is not about load: refused at once, never read as data
+
+
+def test_keyed_rate_limit_429_is_retried_and_the_key_stays_in_its_header() -> None:
+    key = "SYNTHETIC-KEY-429"
+    with TronGridEmulator(world(), rate_limit_per_s=4.0) as server:
+        keyed = TronGridAdapter(url=server.base_url, api_key=key, retry=FAST, sleep=lambda s: time.sleep(0.3))
+        chunk = keyed.fetch_history(TRON, THIEF, start_block=0, end_block=200)
+        assert chunk.transfers and server.rate_limited > 0  # 429s were answered and waited out
+        assert set(server.keys_seen) == {key} and key not in repr(server.request_log)
