@@ -148,6 +148,7 @@ class TronGridAdapter:
             )
         self.client = client
         self._tx_info: dict[str, dict[str, Any]] = {}
+        self._failed: set[str] = set()  # transactions seen to fail: a source listing their events is wrong
         self._block_ms: dict[int, int] = {}
         self.clock = BlockClock()
 
@@ -315,6 +316,8 @@ class TronGridAdapter:
         max_ms = self._block_time_ms(end_block)
         transfers: dict[tuple[str, int], Transfer] = {}
         for row in self._pages(f"/v1/accounts/{address}/transactions", min_ms=min_ms, max_ms=max_ms, key=_txid_of):
+            if ((row.get("ret") or [{}])[0].get("contractRet") or "SUCCESS") != "SUCCESS":
+                self._failed.add(_txid_of(row))
             for tr in parse_transaction(slug, row):
                 self.clock.add(tr.block, int(row.get("block_timestamp") or 0))
                 if start_block <= tr.block <= end_block and address in (tr.sender, tr.receiver):
@@ -389,8 +392,8 @@ class TronGridAdapter:
             time_ms = int(row.get("block_timestamp") or 0)
         except (KeyError, TypeError, ValueError, BadAddress) as exc:
             raise SourceRejected(f"trongrid: malformed trc20 row {row.get('transaction_id')!r}: {exc}") from None
-        if row.get("type") not in (None, "Transfer"):
-            return None  # Approval rows move nothing
+        if row.get("type") not in (None, "Transfer") or txid in self._failed:
+            return None  # Approval rows move nothing; a failed transaction emits no event
         content = (txid, contract, sender, receiver, value)
         occurrence = occurrences.get(content, 0)
         occurrences[content] = occurrence + 1
