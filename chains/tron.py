@@ -151,6 +151,9 @@ class TronGridAdapter:
         self._failed: set[str] = set()  # transactions seen to fail: a source listing their events is wrong
         self._block_ms: dict[int, int] = {}
         self.clock = BlockClock()
+        #: Called with the rows read so far after every list page (a live progress line), if set.
+        self.on_page: Callable[[int], None] | None = None
+        self._rows_read = 0
 
     @property
     def requests(self) -> int:
@@ -286,6 +289,9 @@ class TronGridAdapter:
             rows = doc.get("data")
             if not isinstance(rows, list):
                 raise SourceRejected(f"trongrid: {path} answered without a data list")
+            self._rows_read += len(rows)
+            if self.on_page is not None:
+                self.on_page(self._rows_read)
             progressed = False
             for row in rows:
                 ident = key(row)

@@ -85,3 +85,16 @@ def test_missing_or_wrong_key_and_bad_input_are_one_line(tmp_path: Path) -> None
     ):
         code, _, err = run(tmp_path / "c", *argv)
         assert code == 2 and expected in err and len(err.strip().splitlines()) == 1, (argv, err)
+
+
+def test_progress_reports_rows_and_requests(tmp_path: Path) -> None:
+    from tests.cli_env import make_env
+    from tracer.commands.fetch import read_address_history
+
+    lines: list[str] = []
+    env, _, _ = make_env(tmp_path / "home")
+    with TronGridEmulator(world()) as server:
+        history = read_address_history("tron", THIEF, env=env, api_url=server.base_url, progress=lines.append)
+    assert history.transfers and lines and all("rows read in" in line for line in lines)
+    counts = [int(line.split()[0]) for line in lines]
+    assert counts == sorted(counts) and counts[-1] >= 6  # the thief's list rows (TRX and TRC-20) were counted

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -102,8 +103,9 @@ def read_address_history(
     api_url: str | None = None,
     offline: bool = False,
     refresh: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> AddressHistory:
-    """Load (fetching what the store lacks) the history of `address` on `chain_slug`."""
+    """Load (fetching what the store lacks) the history of `address` on `chain_slug` (`progress`: live line)."""
     from chains.http import check_url
     from tracer.cases.case import SourceSpec
     from tracer.core.addresses import normalize_address
@@ -130,6 +132,8 @@ def read_address_history(
 
             # Built here rather than by the factory: the key comes from this command's environment.
             adapter: Any = TronGridAdapter(url=api_url, api_key=env.api_key(TRON_KEY_ENV), archive=store)
+            if progress is not None:
+                adapter.on_page = lambda rows: progress(f"{rows} rows read in {adapter.requests} requests")
         else:
             adapter = build_adapter(chain, SourceSpec("etherscan", api_url), store=store, api_key=env.api_key(KEY_ENV))
         pin = PIN_PREFIX + address
@@ -238,8 +242,16 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if quiet:
         history = _read(args, env)
     else:
-        with env.stderr.status(f"reading {args.chain} history of {args.address} …"):
-            history = _read(args, env)
+        from chains.http import rate_limit_status
+
+        title = f"reading {args.chain} history of {args.address} …"
+        with env.stderr.status(title) as status:
+
+            def progress(text: str) -> None:
+                waiting = rate_limit_status()
+                status.update(f"{title} {text}" + (f" ({waiting})" if waiting else ""))
+
+            history = _read(args, env, progress)
     if args.json:
         # Plain write: a busy address gives megabytes of JSON, too much for rich's pretty-printer.
         env.stdout.file.write(json.dumps(history_payload(history), indent=1) + "\n")
@@ -249,7 +261,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     return 0
 
 
-def _read(args: argparse.Namespace, env: Environment) -> AddressHistory:
+def _read(args: argparse.Namespace, env: Environment, progress: Callable[[str], None] | None = None) -> AddressHistory:
     return read_address_history(
         args.chain,
         args.address,
@@ -259,6 +271,7 @@ def _read(args: argparse.Namespace, env: Environment) -> AddressHistory:
         api_url=args.api_url,
         offline=args.offline,
         refresh=args.refresh,
+        progress=progress,
     )
 
 
