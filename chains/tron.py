@@ -44,7 +44,7 @@ from chains.http import HttpClient, RetryPolicy, is_loopback
 from chains.positions import token_position_of
 from heuristics.noise import flag_noise
 from tracer.core.addresses import normalize_address
-from tracer.core.errors import BadAddress, BadChain, BadInput, RetriableSourceError, SourceRejected
+from tracer.core.errors import BadAddress, BadChain, BadInput, RetriableSourceError, RetriesExhausted, SourceRejected
 from tracer.core.models import (
     FEE_SINK,
     POSITION_EXTERNAL,
@@ -257,14 +257,27 @@ class TronGridAdapter:
 
     # -- lists -------------------------------------------------------------------------------
 
-    def _pages(self, path: str, *, min_ms: int, max_ms: int | None, key: Callable[[dict], str]) -> Iterator[dict]:
-        """Every row of a v1 list between the times, following fingerprints; a broken cursor restarts the
-        walk at the last timestamp read (rows already yielded are skipped, counted per key so that identical
-        rows of one transaction are all kept)."""
-        seen: Counter[str] = Counter()  # rows yielded, per key (identical transfers of one transaction repeat it)
+    def _pages(
+        self,
+        path: str,
+        *,
+        min_ms: int,
+        max_ms: int | None,
+        key: Callable[[dict], str],
+        true_count: Callable[[dict], int] = lambda row: 1,
+    ) -> Iterator[dict]:
+        """Every row of a v1 list between the times, following fingerprints.
+
+        TronGrid repeats rows at page edges, and a TRC-20 transaction may hold identical transfers (same
+        key): a row whose key the previous page also had is kept only up to the key's `true_count` (one
+        for a transaction; the number of matching logs for a TRC-20 transfer, asked only then). A broken
+        cursor restarts the walk at the last timestamp read (a narrower window); rows it re-reads are
+        skipped by counting them per key."""
+        seen: Counter[str] = Counter()  # rows yielded, per key
         walk: Counter[str] = Counter()  # rows read by the current walk, per key
         since = walk_from = min_ms  # a fingerprint walk keeps its window; a restart narrows it
         fingerprint: str | None = None
+        previous: set[str] = set()  # keys of the previous page of this walk
         while True:
             params: dict[str, Any] = {
                 "limit": self.page_limit,
@@ -280,11 +293,11 @@ class TronGridAdapter:
                 doc = self._get(path, params)
                 if doc.get("success") is False:
                     raise SourceRejected(f"trongrid: {path}: {_error_text(doc)}")
-            except SourceRejected:
+            except (SourceRejected, RetriesExhausted):
                 if not fingerprint:
                     raise
                 fingerprint, walk_from = None, since  # the cursor broke: narrow the window instead
-                walk = Counter()
+                walk, previous = Counter(), set()
                 continue
             rows = doc.get("data")
             if not isinstance(rows, list):
@@ -293,23 +306,44 @@ class TronGridAdapter:
             if self.on_page is not None:
                 self.on_page(self._rows_read)
             progressed = False
+            page: set[str] = set()
             for row in rows:
                 ident = key(row)
+                page.add(ident)
                 walk[ident] += 1
                 if walk[ident] <= seen[ident]:
                     continue  # read before the cursor broke
-                seen[ident] += 1
                 progressed = True
+                if ident in previous and seen[ident] >= true_count(row):
+                    continue  # a page-edge repeat
+                seen[ident] += 1
                 since = max(since, int(row.get("block_timestamp") or 0))
                 yield row
-            fingerprint = (doc.get("meta") or {}).get("fingerprint")
+            previous = page
+            last, fingerprint = fingerprint, (doc.get("meta") or {}).get("fingerprint")
             if not fingerprint or not rows:
                 return
+            if fingerprint == last:
+                raise SourceRejected(f"trongrid: {path} answered the same cursor twice; the history would be cut short")
             if not progressed:  # only rows already read, yet more pages: stopping here would drop the rest
                 raise SourceRejected(
                     f"trongrid: {path} pages no further past timestamp {since} ms "
                     f"(more than {self.page_limit} rows at one time?); the history would be incomplete"
                 )
+
+    def _logged_count(self, row: Mapping[str, Any]) -> int:
+        """How many Transfer logs of its transaction match a trc20 row (asks the transaction's info)."""
+        try:
+            txid = str(row["transaction_id"]).lower()
+            wanted = (
+                tron_address((row.get("token_info") or {})["address"]),
+                tron_address(row["from"]),
+                tron_address(row["to"]),
+                int(row["value"]),
+            )
+        except (KeyError, TypeError, ValueError, BadAddress):
+            return 1
+        return sum(1 for _i, *content in _log_transfers(self._info(txid)) if tuple(content) == wanted)
 
     # -- AccountAdapter ----------------------------------------------------------------------
 
@@ -330,7 +364,11 @@ class TronGridAdapter:
                     transfers[(tr.tx_hash, tr.position)] = tr
         occurrences: dict[tuple[str, str, str, str, int], int] = {}
         for row in self._pages(
-            f"/v1/accounts/{address}/transactions/trc20", min_ms=min_ms, max_ms=max_ms, key=_trc20_key
+            f"/v1/accounts/{address}/transactions/trc20",
+            min_ms=min_ms,
+            max_ms=max_ms,
+            key=_trc20_key,
+            true_count=self._logged_count,
         ):
             tr = self._trc20_transfer(slug, row, occurrences)
             if tr is not None and start_block <= tr.block <= end_block:
@@ -367,7 +405,7 @@ class TronGridAdapter:
             occurrences: dict[tuple[str, str, str, str, int], int] = {}
             rows = [
                 tr
-                for row in self._pages(path, min_ms=ms, max_ms=ms, key=_trc20_key)
+                for row in self._pages(path, min_ms=ms, max_ms=ms, key=_trc20_key, true_count=self._logged_count)
                 if str(row.get("transaction_id", "")).lower() == txid
                 and (tr := self._trc20_transfer(chain, row, occurrences)) is not None
                 and (tr.asset.contract, tr.sender, tr.receiver, tr.amount) == (contract, sender, receiver, value)
@@ -457,7 +495,8 @@ def _txid_of(row: Mapping[str, Any]) -> str:
 
 
 def _trc20_key(row: Mapping[str, Any]) -> str:
-    return f"{row.get('transaction_id')}:{row.get('from')}:{row.get('to')}:{row.get('value')}"
+    token = (row.get("token_info") or {}).get("address")
+    return f"{row.get('transaction_id')}:{token}:{row.get('from')}:{row.get('to')}:{row.get('value')}"
 
 
 def _fee(row: Mapping[str, Any]) -> int:

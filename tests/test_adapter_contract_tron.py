@@ -33,7 +33,10 @@ ROLES = (
     *("deployer", "thief", "hop1", "hop2", "hop3", "hop4", "shop1", "shop2", "shop3", "stranger"),
     *("fan1", "fan2", "fan3", "fan4", "victim", "lookalike", "poisoner", "fanout", "fanout2"),
 )
-ADAPTERS = ("trongrid", "trongrid-paged")  # one walk of 200-row pages; one of 2-row pages with broken cursors
+#: 200-row pages; 2-row pages whose cursor breaks every 3 pages; 3-row pages repeating rows at their edges.
+ADAPTERS = ("trongrid", "trongrid-paged", "trongrid-edges")
+SERVED = {"trongrid": {}, "trongrid-paged": {"break_after_pages": 3}, "trongrid-edges": {"edge_duplicates": True}}
+LIMITS = {"trongrid": 200, "trongrid-paged": 2, "trongrid-edges": 3}
 #: (adapter, role) -> (why, roles of the missing transfers' (sender, receiver)).
 GAPS: dict[tuple[str, str], tuple[str, tuple[str, str]]] = {
     (adapter, role): ("TRC-10 tokens (call values keyed by a token id) are not traced", ("fanout", "fan4"))
@@ -116,8 +119,7 @@ def _row(t: Transfer) -> Row:
 
 
 def _adapter(server: TronGridEmulator, name: str) -> TronGridAdapter:
-    limit = 2 if name == "trongrid-paged" else 200
-    return TronGridAdapter(url=server.base_url, retry=FAST, sleep=lambda s: None, page_limit=limit)
+    return TronGridAdapter(url=server.base_url, retry=FAST, sleep=lambda s: None, page_limit=LIMITS[name])
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +131,7 @@ def world() -> TronWorld:
 def histories(world: TronWorld) -> dict[tuple[str, str], tuple[Transfer, ...]]:
     out = {}
     for name in ADAPTERS:
-        with TronGridEmulator(world, break_after_pages=3 if name == "trongrid-paged" else None) as server:
+        with TronGridEmulator(world, **SERVED[name]) as server:
             adapter = _adapter(server, name)
             for role in ROLES:
                 chunk = adapter.fetch_history(TRON, A[role], start_block=0, end_block=world.tip)
@@ -176,7 +178,7 @@ def test_identity_order_and_positions(adapter: str, histories: dict) -> None:
                 assert 2 <= t.position < 1_000_000
             else:
                 assert t.position >= token_position_of(t.asset.contract or "", t.sender, t.receiver, t.amount)
-    assert histories[("trongrid", "thief")] == histories[("trongrid-paged", "thief")]
+    assert all(histories[("trongrid", r)] == histories[(adapter, r)] for r in ROLES)
 
 
 def _one(transfers: tuple[Transfer, ...], **match: object) -> Transfer:

@@ -179,3 +179,19 @@ def test_keyed_rate_limit_429_is_retried_and_the_key_stays_in_its_header() -> No
         chunk = keyed.fetch_history(TRON, THIEF, start_block=0, end_block=200)
         assert chunk.transfers and server.rate_limited > 0  # 429s were answered and waited out
         assert set(server.keys_seen) == {key} and key not in repr(server.request_log)
+
+
+@pytest.mark.parametrize("limit", [2, 3, 4])
+def test_page_edge_repeats_are_dropped_and_identical_transfers_kept(limit: int) -> None:
+    w = TronWorld()
+    w.add(*(TronTx(txid(300 + i), 10 + i, STRANGER, to=MULE, amount=7_000 + i) for i in range(3)))
+    same = (Trc20Move(USDT, THIEF, MULE, 5),) * 3  # three identical transfers in one transaction
+    w.add(TronTx(txid(310), 20, THIEF, contract=USDT.contract, fee=1, trc20=(Trc20Move(USDT, THIEF, MULE, 1), *same)))
+    w.add(*(TronTx(txid(320 + i), 30 + i, THIEF, contract=USDT.contract, trc20=(Trc20Move(USDT, THIEF, MULE, 9 + i),))
+            for i in range(3)))  # fmt: skip
+    with TronGridEmulator(w) as server:
+        clean = adapter(server).fetch_history(TRON, MULE, start_block=0, end_block=100).transfers
+    with TronGridEmulator(w, edge_duplicates=True) as server:
+        got = adapter(server, page_limit=limit).fetch_history(TRON, MULE, start_block=0, end_block=100).transfers
+    assert got == clean
+    assert sorted(t.amount for t in got if t.kind is TransferKind.TOKEN) == [1, 5, 5, 5, 9, 10, 11]

@@ -5,9 +5,10 @@ error body; ``fingerprint`` cursor; ``min_timestamp``/``max_timestamp`` inclusiv
 ``POST /wallet/getnowblock``, ``/wallet/getblockbynum``, ``/wallet/gettransactionbyid`` and
 ``/wallet/gettransactioninfobyid``. Raw contracts carry hex ``41…`` addresses, trc20 rows base58, as the
 real service does. Blocks come every 3 s; `missed_every` misses one slot in that many (a gap in time,
-not in block numbers, as on mainnet). Quirks on request: the cursor breaks after `break_after_pages`
-pages of one walk (a 400 with ``"success": false``); without a ``TRON-PRO-API-KEY`` header the rate limit answers 403
-"suspended" like the free tier; an unknown address answers 200 with ``"success": false``; with
+not in block numbers, as on mainnet). Quirks on request: `edge_duplicates` repeats the previous page's last
+row at the top of every next page; the cursor breaks after `break_after_pages` pages of one walk (a
+400 with ``"success": false``); without a ``TRON-PRO-API-KEY`` header the rate limit answers 403
+"suspended" like the free tier; ``limit`` over 200 answers 400 with an empty body; an unknown address answers 200 with ``"success": false``; with
 `api_keys` given, a request without a key is refused with 403 and one with an unknown key with 401
 (``ApiKey not exists``), as TronGrid does for keyed-only access.
 """
@@ -215,12 +216,14 @@ class TronGridEmulator(EmulatorServer):
         break_after_pages: int | None = None,
         api_keys: set[str] | None = None,
         missed_every: int | None = None,
+        edge_duplicates: bool = False,
     ) -> None:
         super().__init__(faults=faults, rate_limit_per_s=rate_limit_per_s)
         self.world = world
         self.break_after_pages = break_after_pages
         self.api_keys = api_keys
         self.missed_every = missed_every
+        self.edge_duplicates = edge_duplicates
         self.keys_seen: list[str | None] = []  # the TRON-PRO-API-KEY header of every request (tests check it)
         self.paths: dict[str, int] = defaultdict(int)
 
@@ -261,7 +264,7 @@ class TronGridEmulator(EmulatorServer):
         except ValueError:
             return Reply.json({"success": False, "error": "invalid parameter", "statusCode": 400}, 400)
         if limit > 200:
-            return Reply.json({"success": False, "error": "limit must be at most 200", "statusCode": 400}, 400)
+            return Reply(400, b"", "application/json")
         start, depth = 0, 0
         if q.get("fingerprint"):
             try:
@@ -283,6 +286,8 @@ class TronGridEmulator(EmulatorServer):
                 if lo <= (ms := self._ms(t.block)) <= hi
             ]
         rows.sort(key=lambda r: r[:3])
+        if self.edge_duplicates and start > 0 and limit > 1:
+            start -= 1  # the page repeats the previous page's last row, as TronGrid's pages do at their edges
         page = rows[start : start + limit]
         meta: dict[str, Any] = {"at": self._ms(self.world.tip), "page_size": len(page)}
         if start + limit < len(rows):
