@@ -50,7 +50,8 @@ def trace_tron_world(gen: TronBenchWorld, work_dir: Path, *, faults: FaultPlan |
 
     work_dir.mkdir(parents=True, exist_ok=True)
     book = load_label_book(gen.labels)
-    with TronGridEmulator(gen.world, faults=faults, missed_every=gen.missed_every) as server:
+    served = {"missed_every": gen.missed_every, "edge_duplicates": gen.edge_duplicates}
+    with TronGridEmulator(gen.world, faults=faults, **served) as server:
         case = work_dir / "case.toml"
         case.write_text(gen.case_toml(server.base_url), encoding="utf-8")
         plan = build_plan(case)

@@ -19,7 +19,8 @@ ways laundering on TRON usually looks after an exchange hack:
   ``synthetic-bench``), as an investigator's own import would add.
 * **Hub.** An unlabelled instant-exchange collector with ``hub_users`` unrelated users paying in and
   being paid out (a service by its size: :mod:`heuristics.services`).
-* **Blocks.** One every 3 s, with one slot in ``missed_every`` missed (a gap in time, as on mainnet).
+* **Blocks.** One every 3 s, with one slot in ``missed_every`` missed (a gap in time, as on mainnet);
+  the emulator repeats rows at page edges (``edge_duplicates``), as TronGrid does.
 * **TRX fees.** Every USDT transfer burns TRX for energy (``fee``), paid by its sender. Laundering
   addresses get their TRX from a synthetic energy-rental wallet before their first move.
 * **Noise.** TRX and USDT dust from strangers at laundering addresses; address poisoning: zero-value
@@ -67,6 +68,8 @@ class TronWorldOptions:
     start_block: int = 60_000_000
     #: One block slot in this many is missed (mainnet misses a few; the block clock must cope).
     missed_every: int | None = 200
+    #: TronGrid repeats rows at page edges (the adapter must drop the repeats).
+    edge_duplicates: bool = True
 
 
 @dataclass
@@ -84,6 +87,7 @@ class TronBenchWorld:
     fake_token: TronToken
     since: int
     missed_every: int | None = None
+    edge_duplicates: bool = False
     stats: dict[str, int] = field(default_factory=dict)
 
     def case_toml(self, url: str, *, case_id: str = "synthetic-tron-bench") -> str:
@@ -300,5 +304,6 @@ def generate_tron_world(options: TronWorldOptions | None = None) -> TronBenchWor
         fake_token=fake,
         since=since,
         missed_every=o.missed_every,
+        edge_duplicates=o.edge_duplicates,
         stats=stats,
     )

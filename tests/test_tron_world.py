@@ -89,3 +89,15 @@ def test_a_service_hub_is_recognised_and_never_followed(tmp_path: Path) -> None:
         m.to for t in gen.world.txs for m in t.trc20 if m.sender == gen.hub
     }
     assert not traced_addresses & hub_side  # its payees are strangers, never traced
+
+
+def test_user_tron_labels_in_hex_are_stored_in_base58() -> None:
+    from tracer.labels.files import parse_label_csv
+
+    hot = "TJDENsfBJs4RFETt1X1W8wMDc8M5XnJhCe"  # also a bundled Binance reserve wallet
+    text = f"chain,address,category,name\ntron,{to_hex(hot)},exchange,My exchange (synthetic user label)\n"
+    (label,) = parse_label_csv(text, name="mine.csv")
+    assert label.address == hot
+    book = LabelBook().with_labels([label])
+    assert book.label("tron", hot).name == "My exchange (synthetic user label)"  # user labels win
+    assert {lb.source for lb in book.labels("tron", hot)} >= {"graphsense"}
