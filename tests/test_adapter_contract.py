@@ -6,7 +6,8 @@ Etherscan adapter against the Etherscan emulator serving the world read back fro
 anvil chain (:mod:`chains.emulators.from_node`). The scenario is synthetic (see tests/anvil.py).
 
 Gaps are declared in `GAPS`: an adapter/address pair listed there must differ from the
-reference by exactly the declared transfers, no more and no less.
+reference by exactly the declared transfers, no more and no less. The TRON edition of this suite
+(TronGrid adapter, TronGrid emulator): tests/test_adapter_contract_tron.py.
 """
 
 from __future__ import annotations
