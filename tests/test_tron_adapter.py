@@ -195,3 +195,14 @@ def test_page_edge_repeats_are_dropped_and_identical_transfers_kept(limit: int) 
         got = adapter(server, page_limit=limit).fetch_history(TRON, MULE, start_block=0, end_block=100).transfers
     assert got == clean
     assert sorted(t.amount for t in got if t.kind is TransferKind.TOKEN) == [1, 5, 5, 5, 9, 10, 11]
+
+
+def test_a_transaction_read_alone_matches_the_histories() -> None:
+    with TronGridEmulator(world()) as server:
+        a = adapter(server)
+        history = set(a.fetch_history(TRON, THIEF, start_block=0, end_block=200).transfers)
+        alone = adapter(server).fetch_transaction(TRON, "0x" + txid(2).upper())
+    assert [t.kind for t in alone] == [TransferKind.FEE, TransferKind.TOKEN]
+    assert {(t.tx_hash, t.position, t.amount, t.block) for t in alone} <= {
+        (t.tx_hash, t.position, t.amount, t.block) for t in history
+    }
