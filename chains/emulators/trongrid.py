@@ -1,16 +1,18 @@
 """A TronGrid v1 emulator on 127.0.0.1 serving a :class:`TronWorld`, with TronGrid's shapes and quirks.
 
 Served: ``GET /v1/accounts/{a}/transactions`` and ``…/transactions/trc20`` (``limit`` ≤ 200, else a 400
-error body; ``fingerprint`` cursor; ``min_timestamp``/``max_timestamp`` inclusive; ascending order),
-``POST /wallet/getnowblock``, ``/wallet/getblockbynum``, ``/wallet/gettransactionbyid`` and
+with an empty body; ``fingerprint`` cursor; ``min_timestamp``/``max_timestamp`` inclusive; ascending
+order), ``POST /wallet/getnowblock``, ``/wallet/getblockbynum``, ``/wallet/gettransactionbyid`` and
 ``/wallet/gettransactioninfobyid``. Raw contracts carry hex ``41…`` addresses, trc20 rows base58, as the
-real service does. Blocks come every 3 s; `missed_every` misses one slot in that many (a gap in time,
-not in block numbers, as on mainnet). Quirks on request: `edge_duplicates` repeats the previous page's last
-row at the top of every next page; the cursor breaks after `break_after_pages` pages of one walk (a
-400 with ``"success": false``); without a ``TRON-PRO-API-KEY`` header the rate limit answers 403
-"suspended" like the free tier; ``limit`` over 200 answers 400 with an empty body; an unknown address answers 200 with ``"success": false``; with
-`api_keys` given, a request without a key is refused with 403 and one with an unknown key with 401
-(``ApiKey not exists``), as TronGrid does for keyed-only access.
+real service does; a failed transaction emits no Transfer event. Blocks come every 3 s; `missed_every`
+misses one slot in that many (a gap in time, not in block numbers, as on mainnet).
+
+Quirks on request: `edge_duplicates` repeats the previous page's last row at the top of every next page;
+the cursor breaks after `break_after_pages` pages of one walk (a 400 with ``"success": false``); without
+a ``TRON-PRO-API-KEY`` header the rate limit answers 403 "suspended" like the free tier (429 with one);
+an unknown address answers 200 with ``"success": false``; with `api_keys` given, a request without a key
+is refused with 403 and one with an unknown key with 401 (``ApiKey not exists``), as TronGrid does for
+keyed-only access.
 """
 
 from __future__ import annotations
