@@ -11,7 +11,7 @@ from heuristics.change import DEFAULT_HEURISTICS, HEURISTICS
 DEFAULT_CLUSTER_DEPTH = 1
 MAX_CLUSTER_DEPTH = 5
 #: A merge making a cluster larger than this is refused as service-sized (and reported).
-DEFAULT_CLUSTER_MAX_SIZE = 200
+DEFAULT_CLUSTER_MAX_SIZE = 500
 MAX_CLUSTER_MAX_SIZE = 1_000_000
 #: Address histories read at most for one clustering decision.
 DEFAULT_CLUSTER_READS = 8

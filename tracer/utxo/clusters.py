@@ -3,9 +3,11 @@
 When taint reaches an output, :class:`ClusterOracle` looks at the transaction that spends it (the
 trace reads it anyway) and, up to `cluster_depth` rounds, at the histories of the addresses
 co-spent with it (:mod:`heuristics.cluster`: multi-input, CoinJoins excluded, service-sized
-merges and merges of two different services refused). When the address's cluster holds an
-address the label book calls a service endpoint, the output is an endpoint of that service: its
-category and name are inherited, and the linking transactions are named as evidence.
+merges and merges of two different services refused). A hop's change output, which belongs to
+the spender's wallet by the change rules, gets the free look at its spending transaction only.
+When the address's cluster holds an address the label book calls a service endpoint, the output
+is an endpoint of that service: its category and name are inherited, and the linking
+transactions are named as evidence.
 
 A decision depends on the address and its spending transaction only (never on what the trace
 met before), so it is the same whatever order outputs are reached in. Histories are read
@@ -104,19 +106,23 @@ class ClusterOracle:
             self._histories[address] = found
         return found
 
-    def decide(self, address: str, spender: UtxoTx) -> ClusterDecision | None:
-        """The service `address` belongs to by co-spending, starting from `spender` (the tx spending the output)."""
-        key = (address, spender.txid)
+    def decide(self, address: str, spender: UtxoTx, *, histories: bool = True) -> ClusterDecision | None:
+        """The service `address` belongs to by co-spending, starting from `spender` (the tx spending the output).
+
+        `histories=False` looks at `spender` only (no request): what a hop's change output gets.
+        """
+        rounds = self.options.cluster_depth if histories else 0
+        key = (address, spender.txid, rounds)
         if key not in self._decided:
-            self._decided[key] = self._decide(address, spender)
+            self._decided[key] = self._decide(address, spender, rounds)
         return self._decided[key]
 
-    def _decide(self, address: str, spender: UtxoTx) -> ClusterDecision | None:
+    def _decide(self, address: str, spender: UtxoTx, rounds: int) -> ClusterDecision | None:
         opts = self.options
         txs: dict[str, UtxoTx] = {spender.txid: spender}
         expanded: set[str] = set()
         reads = 0
-        for depth in range(opts.cluster_depth + 1):
+        for depth in range(rounds + 1):
             clustering = cluster_addresses(
                 txs.values(), max_cluster_size=opts.cluster_max_size, service_of=self._service
             )
@@ -132,7 +138,7 @@ class ClusterOracle:
                 label = self.label_of(best)
                 assert label is not None
                 return ClusterDecision(address, best, label, tuple(paths[best]))
-            if depth == opts.cluster_depth:
+            if depth == rounds:
                 break
             grew = False
             for other in sorted(cluster - expanded):

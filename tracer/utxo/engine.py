@@ -8,8 +8,9 @@ Each transaction lays its inputs' taint onto its outputs and fee under the polic
 - at an output whose address a :class:`~tracer.core.protocols.LabelLookup` labels as a service
   endpoint (exchange, mixer, bridge, ...) -> ``endpoints``;
 - at an output whose address is co-spent with such a labelled address (:mod:`tracer.utxo.clusters`,
-  switched by the config's `utxo.clustering`; never for a hop's change output) -> ``endpoints``,
-  of that service, with the linking transactions as evidence (``summary["clustering"]``);
+  switched by the config's `utxo.clustering`; a hop's change output gets only the look at its own
+  spending transaction, no history reads) -> ``endpoints``, of that service, with the linking
+  transactions as evidence (``summary["clustering"]``);
 - at a detected CoinJoin (:mod:`heuristics.coinjoin`): the coins that entered it are a
   ``mixer`` endpoint whose label names the pattern;
 - at an unspent output -> ``unmoved``; at the fee -> ``fees``;
@@ -360,8 +361,8 @@ class UtxoEngine:
                 self._gap(f"budget of {self.config.max_addresses} spending transactions reached")
                 return
             self._txs[spender] = self.source.tx(spender)
-        if self.oracle is not None and not seed and not change:
-            decision = self.oracle.decide(coin.address, self._txs[spender])
+        if self.oracle is not None and not seed:
+            decision = self.oracle.decide(coin.address, self._txs[spender], histories=not change)
             if decision is not None:
                 self.state.cluster_decisions[coin.address] = decision
                 self._endpoint(coin, decision.label(self.chain), coin.txid)
