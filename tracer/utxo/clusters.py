@@ -63,28 +63,46 @@ class ClusterDecision:
         )
 
 
+class HistoryReader:
+    """Address histories read for clustering and change rules: cached, counted (budget and requests)."""
+
+    def __init__(self, source: UtxoHistoryProvider, may_read: Callable[[], bool] = lambda: True) -> None:
+        self.source = source
+        self.may_read = may_read
+        self.reads = 0  # address histories read (they count towards the trace budget)
+        self.requests = 0  # requests those reads made
+        self._histories: dict[str, tuple[UtxoTx, ...]] = {}
+
+    def history(self, address: str) -> tuple[UtxoTx, ...] | None:
+        """The confirmed transactions touching `address`, oldest first (None: the budget is spent)."""
+        found = self._histories.get(address)
+        if found is None:
+            if not self.may_read():
+                return None
+            before = self.source.requests
+            found = tuple(self.source.address_txs(address))
+            self.requests += self.source.requests - before
+            self.reads += 1
+            self._histories[address] = found
+        return found
+
+
 class ClusterOracle:
     """Decides whether an output's address belongs to a labelled service's cluster (see the module docstring)."""
 
     def __init__(
         self,
-        source: UtxoHistoryProvider,
+        reader: HistoryReader,
         options: UtxoOptions,
         label_of: Callable[[str], Label | None],
-        *,
-        may_read: Callable[[], bool] = lambda: True,
     ) -> None:
-        self.source = source
+        self.reader = reader
         self.options = options
         self.label_of = label_of
-        self.may_read = may_read
-        self.reads = 0  # address histories read (they count towards the trace budget)
-        self.requests = 0  # requests those reads made
         self.refusals: dict[str, Refusal] = {}  # txid -> a merge refused in a decision
         self.skipped: dict[str, str] = {}  # txid -> CoinJoin pattern not used for clustering
         self.short: set[str] = set()  # addresses whose decision stopped at the read limit or budget
-        self._histories: dict[str, tuple[UtxoTx, ...]] = {}
-        self._decided: dict[tuple[str, str], ClusterDecision | None] = {}
+        self._decided: dict[tuple[str, str, int], ClusterDecision | None] = {}
 
     def _service(self, address: str) -> str | None:
         label = self.label_of(address)
@@ -93,18 +111,9 @@ class ClusterOracle:
         return label.name
 
     def _spends(self, address: str) -> tuple[UtxoTx, ...] | None:
-        """The transactions in which `address` spends (None: not read, the budget or read limit is reached)."""
-        found = self._histories.get(address)
-        if found is None:
-            if not self.may_read():
-                return None
-            before = self.source.requests
-            txs = self.source.address_txs(address)
-            self.requests += self.source.requests - before
-            self.reads += 1
-            found = tuple(t for t in txs if any(i.address == address for i in t.inputs))
-            self._histories[address] = found
-        return found
+        """The transactions in which `address` spends (None: not read, the budget is spent)."""
+        txs = self.reader.history(address)
+        return None if txs is None else tuple(t for t in txs if any(i.address == address for i in t.inputs))
 
     def decide(self, address: str, spender: UtxoTx, *, histories: bool = True) -> ClusterDecision | None:
         """The service `address` belongs to by co-spending, starting from `spender` (the tx spending the output).

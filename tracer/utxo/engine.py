@@ -49,8 +49,9 @@ from tracer.core.errors import BadInput
 from tracer.core.models import Category, Label, Policy, UtxoTx
 from tracer.core.protocols import CheckpointStore, LabelLookup, Progress, UtxoHistoryProvider
 from tracer.core.units import format_units
-from tracer.utxo.clusters import ClusterDecision, ClusterOracle
+from tracer.utxo.clusters import ClusterDecision, ClusterOracle, HistoryReader
 from tracer.utxo.ledger import Lots, clean, propagate, taint_of
+from tracer.utxo.steering import change_context
 
 CHECKPOINT_FORMAT = 1
 OP_RETURN = "op_return"
@@ -114,6 +115,7 @@ class UtxoTraceState:
     changes: dict[str, ChangeResult] = field(default_factory=dict)  # txid -> its unique change output
     cluster_decisions: dict[str, ClusterDecision] = field(default_factory=dict)  # address -> why it is an endpoint
     oracle: ClusterOracle | None = None
+    reader: HistoryReader | None = None
 
 
 # ----------------------------------------------------------------------------- the engine
@@ -151,10 +153,9 @@ class UtxoEngine:
         self._queued: set[str] = set()
         self._stolen = 0
         options = config.utxo
-        self.oracle = (
-            ClusterOracle(source, options, self._label, may_read=self._may_read) if options.clustering else None
-        )
-        self.state.oracle = self.oracle
+        self.reader = HistoryReader(source, self._may_read)
+        self.oracle = ClusterOracle(self.reader, options, self._label) if options.clustering else None
+        self.state.oracle, self.state.reader = self.oracle, self.reader
 
     # -- driver -----------------------------------------------------------------------------------
 
@@ -328,7 +329,7 @@ class UtxoEngine:
 
     def _may_read(self) -> bool:
         """The budget (spending transactions and address histories read) is not spent yet."""
-        reads = len(self._txs) + (self.oracle.reads if self.oracle is not None else 0)
+        reads = len(self._txs) + self.reader.reads
         return self.config.max_addresses is None or reads < self.config.max_addresses
 
     def _place(self, coin: Coin, *, seed: bool = False, change: bool = False) -> None:
@@ -472,7 +473,8 @@ class UtxoEngine:
         rules = self.config.utxo.change_rules
         if not rules:
             return None
-        found = detect_change(tx, heuristics=rules)
+        ctx = change_context(tx, rules, self.source, self._txs, self.reader, self._may_read)
+        found = detect_change(tx, ctx, heuristics=rules)
         if found.change is not None:
             self.state.changes[tx.txid] = found
         return found.change

@@ -105,7 +105,7 @@ def clustering_summary(state: UtxoTraceState, units: Units) -> dict[str, Any]:
     """`summary["clustering"]`: the options, each endpoint found by co-spending with its linking
     transactions, the merges refused as service-sized (or joining two services), the CoinJoins left out."""
     opts = state.config.utxo
-    oracle = state.oracle
+    oracle, reader = state.oracle, state.reader
     decisions = []
     for address, d in sorted(state.cluster_decisions.items()):
         row = state.endpoint_rows.get(address)
@@ -132,6 +132,6 @@ def clustering_summary(state: UtxoTraceState, units: Units) -> dict[str, Any]:
         "endpoints": decisions,
         "refused_merges": refused,
         "coinjoins_not_clustered": [{"tx_hash": t, "pattern": p} for t, p in skipped.items()],
-        "address_histories_read": oracle.reads if oracle is not None else 0,
+        "address_histories_read": reader.reads if reader is not None else 0,
         "decisions_cut_short": sorted(oracle.short) if oracle is not None else [],
     }

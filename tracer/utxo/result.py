@@ -137,8 +137,8 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
             "endpoints": len(state.endpoint_rows),
             "transactions_followed": state.expanded,
             "outputs_with_unknown_spender": state.spends_unknown,
-            # requests of the address histories read for clustering (run statistics: moved to run.json)
-            "cluster_requests": state.oracle.requests if state.oracle is not None else 0,
+            # requests of the address histories read for clustering and change rules (run statistics: run.json)
+            "cluster_requests": state.reader.requests if state.reader is not None else 0,
         },
         "gaps": list(state.gaps),
         "coinjoins": [
