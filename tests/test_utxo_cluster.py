@@ -334,3 +334,21 @@ def test_case_file_keys_reach_the_plan(tmp_path):
     assert options == UtxoOptions(True, 2, 50, 3, ("address-type", "peel-shape"))
     path.write_text(path.read_text().replace('change_rules = ["address-type", "peel-shape"]', "change_rules = []"))
     assert build_plan(path).config.utxo.change_rules == ()
+
+
+def test_report_lists_clustered_endpoints_with_their_linking_transactions(tmp_path):
+    from tracer.report.bundle import read_bundle
+    from tracer.report.casefile import analyse_bundle
+    from tracer.report.terminal import attribution_note
+
+    w = World()
+    sweep = w.consolidate("sweep", [w.payments[2]])
+    result = trace(w, tmp_path)
+    out = result.write(tmp_path / "bundle", report=True)
+    html = (out / "report.html").read_text()
+    assert 'id="clustering"' in html and w.payments[2][2] in html and sweep.txid in html
+    bundle = read_bundle(out)
+    (row,) = bundle.clustered
+    assert row.linked_by == (sweep.txid,) and row.service_address == HOT and row.label == HOT_LABEL.name
+    note = attribution_note(analyse_bundle(bundle))
+    assert note is not None and "1 endpoint found by clustering" in note.plain

@@ -111,6 +111,7 @@ def clustering_summary(state: UtxoTraceState, units: Units) -> dict[str, Any]:
         row = state.endpoint_rows.get(address)
         decisions.append(
             {
+                "chain": state.chain,
                 "address": address,
                 "category": str(d.service.category),
                 "label": d.service.name,
