@@ -47,6 +47,16 @@ WORLDS = (
     PeelKnobs(seed=1),
     PeelKnobs(seed=2, exchanges=4, chains=12, hops=12),
     PeelKnobs(seed=3, chains=8, hops=16, presweep_share=0.3),
+    # harder: big payments (the peel shape often fails), big consolidations to an unlabelled cold wallet,
+    # every deposit address of the thief's own script type (the address-type rule tells nothing)
+    PeelKnobs(
+        seed=4,
+        pay_permille=(50, 300),
+        consolidate_every=10,
+        sweep_to_hot=False,
+        deposit_kinds=("p2wpkh",),
+        customers_per_block=6,
+    ),
 )
 POLICIES = (Policy.HAIRCUT, Policy.FIFO, Policy.TIHO)
 EXCHANGE_CATEGORIES = {"exchange", "exchange-deposit"}

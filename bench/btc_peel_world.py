@@ -37,7 +37,7 @@ from tracer.core.models import Category, Label, UtxoTx
 BTC = 10**8
 FEE = 2_000
 START = 800_000
-SCRIPT_KINDS = ("p2wpkh", "p2wpkh", "p2sh", "p2pkh")
+SCRIPT_KINDS: tuple[str, ...] = ("p2wpkh", "p2wpkh", "p2sh", "p2pkh")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,12 @@ class PeelKnobs:
     batch_inputs: int = 800
     customers_per_block: int = 2
     consolidate_every: int = 5
+    #: a payment is this many per mille of the coin (drawn uniformly)
+    pay_permille: tuple[int, int] = (10, 60)
+    #: consolidations pay the labelled hot wallet (else a fresh, unlabelled cold wallet)
+    sweep_to_hot: bool = True
+    #: script types of deposit addresses (the thief's change is always p2wpkh)
+    deposit_kinds: tuple[str, ...] = SCRIPT_KINDS
 
 
 @dataclass
@@ -155,8 +161,15 @@ class _Builder:
         hot_txid, hot_vout, hot_value = self.hot_coin[x]
         ins = [*coins, (hot_txid, hot_vout, self.hot[x], hot_value)]
         total = sum(v for *_, v in ins)
-        t = self.tx("consolidation", ins, [(self.hot[x], total - FEE * len(ins))], self.hot_spend_block(x, block))
-        self.hot_coin[x] = (t.txid, 0, total - FEE * len(ins))
+        left = total - FEE * len(ins)
+        if self.k.sweep_to_hot:
+            t = self.tx("consolidation", ins, [(self.hot[x], left)], self.hot_spend_block(x, block))
+            self.hot_coin[x] = (t.txid, 0, left)
+        else:  # to a cold wallet; the hot wallet keeps a coin of what it put in
+            hot_back = hot_value - FEE
+            outs = [(self.address(f"{x}-cold"), left - hot_back), (self.hot[x], hot_back)]
+            t = self.tx("consolidation", ins, outs, self.hot_spend_block(x, block))
+            self.hot_coin[x] = (t.txid, 1, hot_back)
         self.waiting[x] = []
 
     def presweep(self, x: str, deposit: tuple[str, int, str, int], block: int) -> None:
@@ -241,12 +254,12 @@ class _Builder:
             for c in range(k.chains):
                 txid, vout, holder, value = coins[c]
                 what = kinds[hop * k.chains + c]
-                pay = value * rng.randint(10, 60) // 1000
+                pay = value * rng.randint(*k.pay_permille) // 1000
                 if rng.random() < 0.3:
                     pay = max(BTC // 100, pay // (BTC // 100) * (BTC // 100))
                 if what == "deposit":
                     x = rng.choice(self.exchanges)
-                    to = self.address(f"deposit-{x}", rng.choice(SCRIPT_KINDS))
+                    to = self.address(f"deposit-{x}", rng.choice(k.deposit_kinds))
                 elif what == "merchant":
                     to = self.address("merchant", rng.choice(SCRIPT_KINDS))
                 elif what == "coinjoin":
