@@ -352,3 +352,45 @@ def test_report_lists_clustered_endpoints_with_their_linking_transactions(tmp_pa
     assert row.linked_by == (sweep.txid,) and row.service_address == HOT and row.label == HOT_LABEL.name
     note = attribution_note(analyse_bundle(bundle))
     assert note is not None and "1 endpoint found by clustering" in note.plain
+
+
+def test_interrupted_and_resumed_equals_uninterrupted_with_history_reads(tmp_path, monkeypatch):
+    import tracer.utxo.engine as engine_module
+    from tracer.utxo.run import UtxoTrace
+
+    w = World(hops=6)
+    static = addr("static-deposit")
+    first = w.add("static-in-1", [outside("u1", addr("u1"), BTC + FEE)], [(static, BTC)], 800_001)
+    second = w.add("static-in-2", [outside("u2", addr("u2"), BTC + FEE)], [(static, BTC)], 800_001)
+    w.consolidate("presweep", [w.payments[3], (first.txid, 0, static, BTC)], with_hot=False)
+    w.consolidate("sweep", [(second.txid, 0, static, BTC), w.payments[1]])
+    config = TraceConfig(
+        "synthetic", (SeedSpec("bitcoin", tx=w.theft.txid),), min_taint=Fraction(0), checkpoint_every=1
+    )
+
+    def run(store_path, out):
+        with EsploraEmulator(w.txs) as server, Store.open(store_path) as store:
+            source = UtxoHistoryService(EsploraAdapter(url=server.base_url, retry=FAST), store)
+            job = UtxoTrace(config, source, labels=Labels(HOT_LABEL), checkpoints=store)
+            job.run()
+            job.result(manifest={}).write(out, report=False)
+
+    run(tmp_path / "whole.sqlite3", tmp_path / "whole")
+    original = engine_module.UtxoEngine._spend
+    calls = {"n": 0}
+
+    def flaky(self, txid):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return original(self, txid)
+
+    monkeypatch.setattr(engine_module.UtxoEngine, "_spend", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "again.sqlite3", tmp_path / "resumed")
+    monkeypatch.setattr(engine_module.UtxoEngine, "_spend", original)
+    run(tmp_path / "again.sqlite3", tmp_path / "resumed")
+    summary = json.loads((tmp_path / "whole" / "summary.json").read_text())
+    assert len(summary["clustering"]["endpoints"]) == 2  # the direct and the pre-swept deposit
+    for name in ("summary.json", "flows.csv", "addresses.csv", "endpoints.csv", "graph.graphml"):
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "resumed" / name).read_bytes(), name
