@@ -352,6 +352,10 @@ def test_report_lists_clustered_endpoints_with_their_linking_transactions(tmp_pa
     assert row.linked_by == (sweep.txid,) and row.service_address == HOT and row.label == HOT_LABEL.name
     note = attribution_note(analyse_bundle(bundle))
     assert note is not None and "1 endpoint found by clustering" in note.plain
+    from tracer.report import write_report
+
+    markdown = write_report(out, fmt="md").read_text()
+    assert "Endpoints found by clustering (1)" in markdown and sweep.txid[:8] in markdown
 
 
 def test_interrupted_and_resumed_equals_uninterrupted_with_history_reads(tmp_path, monkeypatch):
