@@ -115,6 +115,10 @@ class MemorySource:
         touching = [t for t in self.by_id.values() if any(i.address == address for i in t.inputs)]
         return sorted(touching, key=lambda t: (t.block or 0, t.txid))
 
+    def address_txs_within(self, address: str, limit: int) -> list[UtxoTx] | None:
+        found = self.address_txs(address)
+        return found if len(found) <= limit else None
+
 
 def labels(address: str) -> Label | None:
     return SERVICE_LABEL if address == SERVICE else None

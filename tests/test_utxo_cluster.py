@@ -398,3 +398,29 @@ def test_interrupted_and_resumed_equals_uninterrupted_with_history_reads(tmp_pat
     assert len(summary["clustering"]["endpoints"]) == 2  # the direct and the pre-swept deposit
     for name in ("summary.json", "flows.csv", "addresses.csv", "endpoints.csv", "graph.graphml"):
         assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "resumed" / name).read_bytes(), name
+
+
+def test_a_service_sized_history_is_not_read(tmp_path, monkeypatch):
+    """The payment is co-spent with an unlabelled address of long history (which elsewhere co-spends with the hot
+    wallet): its history is not read past the limit, the decision says so, and the read costs a few pages."""
+    import tracer.utxo.clusters as clusters
+
+    monkeypatch.setattr(clusters, "HISTORY_LIMIT", 30)
+    w = World()
+    busy = addr("busy-unlabelled")
+    coins = [
+        w.add(f"busy-in-{n}", [outside(f"b{n}", addr(f"b{n}"), BTC + FEE)], [(busy, BTC)], 800_001) for n in range(40)
+    ]
+    w.consolidate("busy-with-hot", [(coins[0].txid, 0, busy, BTC)])
+    w.consolidate("busy-with-payment", [w.payments[2], (coins[1].txid, 0, busy, BTC)], with_hot=False)
+    result = trace(w, tmp_path)
+    clustering = result.summary["clustering"]
+    assert w.payments[2][2] not in endpoint_rows(result)
+    assert busy in clustering["histories_too_long"]
+    assert result.summary["counts"]["cluster_requests"] <= 3 * 2 + 6  # two pages for busy; one per other history
+    # with a limit the busy address fits in, the link is found (two transactions, through busy)
+    monkeypatch.setattr(clusters, "HISTORY_LIMIT", 200)
+    again = trace(w, tmp_path / "b")
+    assert endpoint_rows(again)[w.payments[2][2]]["label_source"] == "heuristic:cluster"
+    (decision,) = again.summary["clustering"]["endpoints"]
+    assert len(decision["linked_by"]) == 2

@@ -63,28 +63,38 @@ class ClusterDecision:
         )
 
 
+#: An address with a longer history is service-sized: its history is not read (a few pages at most).
+HISTORY_LIMIT = 200
+
+
 class HistoryReader:
-    """Address histories read for clustering and change rules: cached, counted (budget and requests)."""
+    """Address histories read for clustering and change rules: cached, counted (budget and requests).
+
+    A history longer than :data:`HISTORY_LIMIT` transactions is not read (a service's address:
+    thousands of pages); such addresses are listed in :attr:`too_long`.
+    """
 
     def __init__(self, source: UtxoHistoryProvider, may_read: Callable[[], bool] = lambda: True) -> None:
         self.source = source
         self.may_read = may_read
         self.reads = 0  # address histories read (they count towards the trace budget)
         self.requests = 0  # requests those reads made
-        self._histories: dict[str, tuple[UtxoTx, ...]] = {}
+        self.too_long: set[str] = set()
+        self._histories: dict[str, tuple[UtxoTx, ...] | None] = {}
 
     def history(self, address: str) -> tuple[UtxoTx, ...] | None:
-        """The confirmed transactions touching `address`, oldest first (None: the budget is spent)."""
-        found = self._histories.get(address)
-        if found is None:
+        """The confirmed transactions touching `address`, oldest first (None: too long, or the budget is spent)."""
+        if address not in self._histories:
             if not self.may_read():
                 return None
             before = self.source.requests
-            found = tuple(self.source.address_txs(address))
+            found = self.source.address_txs_within(address, HISTORY_LIMIT)
             self.requests += self.source.requests - before
             self.reads += 1
-            self._histories[address] = found
-        return found
+            if found is None:
+                self.too_long.add(address)
+            self._histories[address] = None if found is None else tuple(found)
+        return self._histories[address]
 
 
 class ClusterOracle:
@@ -155,11 +165,13 @@ class ClusterOracle:
                     self.short.add(address)
                     break
                 spends = self._spends(other)
-                if spends is None:
-                    self.short.add(address)
-                    break
                 reads += 1
                 expanded.add(other)
+                if spends is None:
+                    if other in self.reader.too_long:
+                        continue  # a service-sized history is not read; the address still counts in the cluster
+                    self.short.add(address)
+                    break
                 for tx in spends:
                     if tx.txid not in txs:
                         txs[tx.txid] = tx

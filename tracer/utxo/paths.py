@@ -135,4 +135,5 @@ def clustering_summary(state: UtxoTraceState, units: Units) -> dict[str, Any]:
         "coinjoins_not_clustered": [{"tx_hash": t, "pattern": p} for t, p in skipped.items()],
         "address_histories_read": reader.reads if reader is not None else 0,
         "decisions_cut_short": sorted(oracle.short) if oracle is not None else [],
+        "histories_too_long": sorted(reader.too_long) if reader is not None else [],
     }

@@ -20,6 +20,7 @@ from tracer.utxo.clusters import HistoryReader
 
 SPENDER_RULES = frozenset({"locktime", "fee-rate"})
 HISTORY_RULES = frozenset({"fresh-address"})
+LONG_HISTORY = "(a history too long to read)"
 
 
 def change_context(
@@ -48,6 +49,9 @@ def change_context(
             if out.address is None:
                 continue
             history = reader.history(out.address)
+            if history is None and out.address in reader.too_long:
+                first_seen[out.address] = LONG_HISTORY  # hundreds of transactions: not a fresh address
+                continue
             first = next((t.txid for t in history or () if any(o.address == out.address for o in t.outputs)), None)
             if first is not None:
                 first_seen[out.address] = first
