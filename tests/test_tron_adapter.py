@@ -64,8 +64,7 @@ def test_history_reads_trx_trc20_fees_and_failed_calls() -> None:
     with TronGridEmulator(world()) as server:
         chunk = adapter(server).fetch_history(TRON, THIEF, start_block=0, end_block=200)
     got = [
-        (t.tx_hash, t.position, t.kind, t.sender, t.receiver, t.amount, t.success, t.asset.key)
-        for t in chunk.transfers
+        (t.tx_hash, t.position, t.kind, t.sender, t.receiver, t.amount, t.success, t.asset.key) for t in chunk.transfers
     ]
     trx = "tron:native"
     assert (txid(1), 1, TransferKind.EXTERNAL, STRANGER, THIEF, 5_000_000, True, trx) in got
