@@ -61,6 +61,7 @@ from chains.http import HttpClient, RetryPolicy, check_url, is_loopback, json_bo
 from chains.positions import canonical_positions
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.core.addresses import GENESIS, validate_evm
+from tracer.core.crossings import EvmLog, EvmTxFacts
 from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
 from tracer.core.models import (
     FEE_SINK,
@@ -269,6 +270,35 @@ class EtherscanAdapter:
         return chunk.transfers
 
     # -- extra lookups ----------------------------------------------------------------------------
+
+    def fetch_tx_facts(self, chain: Chain, tx_hash: str) -> EvmTxFacts:
+        """What one transaction says itself: calldata, value, status and receipt logs (bridge deposits)."""
+        tx_hash = check_tx_hash(tx_hash)
+        tx = self._proxy(chain, "eth_getTransactionByHash", {"txhash": tx_hash})
+        if not isinstance(tx, dict) or tx.get("blockNumber") is None:
+            raise BadInput(f"transaction {tx_hash} on {chain.slug} is not known to {self.source} or still pending")
+        receipt = self._proxy(chain, "eth_getTransactionReceipt", {"txhash": tx_hash})
+        if not isinstance(receipt, dict):
+            raise SourceError(f"etherscan: no receipt for transaction {tx_hash} on {chain.slug}")
+        try:
+            logs = tuple(
+                EvmLog(str(log["address"]).lower(), tuple(str(t).lower() for t in log.get("topics") or ()),
+                       str(log.get("data") or "0x"), _hex_int(log.get("logIndex"), "logIndex"))
+                for log in receipt.get("logs") or ()
+            )
+            return EvmTxFacts(
+                chain=chain.slug,
+                tx_hash=tx_hash,
+                sender=str(tx["from"]).lower(),
+                to=str(tx["to"]).lower() if tx.get("to") else None,
+                value=_hex_int(tx.get("value"), "value"),
+                input=str(tx.get("input") or "0x"),
+                success=receipt.get("status") in (None, "0x1", 1, "1"),
+                logs=logs,
+                block=_hex_int(tx["blockNumber"], "blockNumber"),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise SourceError(f"etherscan: transaction {tx_hash} on {chain.slug} could not be read ({exc})") from None
 
     def fetch_is_contract(self, chain: Chain, address: str) -> bool:
         """True when `address` has code (proxy `eth_getCode`)."""

@@ -74,17 +74,33 @@ def run_plan(
     store: Any = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> TraceResult:
-    """Trace `plan` with one engine per chain family and merge their tables into one result."""
+    """Trace `plan` with one engine per chain family and merge their tables into one result.
+
+    With the case's `[crosschain] follow` on (the default), crossings through bridges are resolved and
+    their destinations traced on (:mod:`tracer.crosschain.follow`), into the same result.
+    """
     checkpoints = store if store is not None and hasattr(store, "write_checkpoint") else None
-    engines = make_engines(plan, sources, labels=labels, checkpoints=checkpoints, progress=progress)
-    manifest = {"case_file_sha256": plan.case_sha256, "sources": sources.describe()}
-    results, keys = [], []
-    for engine in engines:
-        engine.run()
-        result = engine.result(manifest=manifest)
-        results.append(result)
-        keys.extend(engine.evidence_keys(result))
-    merged = merge_results(results, seeds=seed_entries(plan.config.seeds))
+
+    def run_round(round_plan: TracePlan, round_sources: Sources) -> tuple[TraceResult, list[str]]:
+        engines = make_engines(round_plan, round_sources, labels=labels, checkpoints=checkpoints, progress=progress)
+        manifest = {"case_file_sha256": plan.case_sha256, "sources": round_sources.describe()}
+        results, keys = [], []
+        for engine in engines:
+            engine.run()
+            result = engine.result(manifest=manifest)
+            results.append(result)
+            keys.extend(engine.evidence_keys(result))
+        return merge_results(results, seeds=seed_entries(round_plan.config.seeds)), keys
+
+    merged, keys = run_round(plan, sources)
+    if plan.crosschain.follow and plan.crosschain.max_crossings > 0:
+        from tracer.crosschain.follow import follow_crossings
+        from tracer.sources.factory import build_sources
+
+        merged, more = follow_crossings(
+            plan, merged, sources=sources, store=store, run_round=run_round, build_sources=build_sources
+        )
+        keys.extend(more)
     if store is not None and hasattr(store, "list_responses"):
         merged.manifest["raw_responses"] = collect_raw_responses(store, keys)
     return merged

@@ -460,6 +460,20 @@ class EtherscanEmulator(EmulatorServer):
                     "transactionIndex": hex(tx.tx_index),
                 }
                 for tok in tx.tokens
+            ]
+            + [
+                {
+                    "address": log.address,
+                    "blockHash": _block_hash(tx.block),
+                    "blockNumber": hex(tx.block),
+                    "logIndex": hex(log.log_index),
+                    "removed": False,
+                    "topics": list(log.topics),
+                    "data": log.data,
+                    "transactionHash": tx.hash,
+                    "transactionIndex": hex(tx.tx_index),
+                }
+                for log in tx.logs
             ],
             "status": "0x1" if tx.success else "0x0",
             "to": tx.to,

@@ -1,0 +1,160 @@
+"""A SYNTHETIC multi-chain world (fictional addresses and amounts): an ETH thief swaps ETH into BTC through
+THORChain and bridges USDC to Arbitrum through LI.FI; on both destinations the money reaches an exchange.
+
+Served by independent emulators on 127.0.0.1: Etherscan (chain ids 1 and 42161), Esplora (Bitcoin),
+Midgard and LI.FI.
+"""
+
+from __future__ import annotations
+
+from eth_abi import encode
+
+from chains.crosschain.evm_inbound import (
+    DEPOSIT_TOPIC,
+    DEPOSIT_WITH_EXPIRY,
+    LIFI_BRIDGE_DATA,
+    LIFI_DIAMOND,
+    LIFI_STARTED_TOPIC,
+)
+from chains.crosschain.thorchain_memo import inbound_id
+from chains.emulators.esplora import esplora_json, synthetic_address, synthetic_tx, synthetic_txid
+from chains.emulators.lifi import lifi_transfer
+from chains.emulators.midgard import midgard_action
+from chains.emulators.world import EvmWorld, WorldInternal, WorldLog, WorldTokenTransfer, WorldTx
+from chains.evm_decode import pad_topic
+from tracer.core.models import Category, Label
+
+ETH = 10**18
+ROUTER = "0xd37bbe5744d730a1d98d8dc97c42f0ca46ad7146"
+VAULT = "0x" + "7a" * 20
+VICTIM = "0x" + "0e" * 20
+FUNDER = "0x" + "0f" * 20
+THIEF = "0x" + "11" * 20
+ARB_THIEF = "0x" + "12" * 20
+ARB_RELAYER = "0x" + "13" * 20
+ARB_EXCHANGE = "0x" + "14" * 20
+USDC_ETH = "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48"  # the real contract (else: flagged as spoofed)
+USDC_ARB = "0xaf88d065e77c8cc2239327c5edb3a432268e5831"
+BTC_VAULT = synthetic_address("thorchain-vault")
+BTC_THIEF = synthetic_address("thief-btc")
+BTC_EXCHANGE = synthetic_address("btc-exchange")
+BTC_KEEP = synthetic_address("thief-btc-change")
+
+
+def h(n: int) -> str:
+    return "0x" + f"{n:064x}"
+
+
+SWAP_TX, LIFI_TX, ARB_IN, ARB_OUT = h(0xE1), h(0xE2), h(0xA1), h(0xA2)
+BTC_OUT = synthetic_txid("thorchain-outbound")
+BTC_FUND = synthetic_txid("thorchain-vault-funding")
+BTC_SPEND = synthetic_txid("thief-spends")
+MEMO = f"=:b:{BTC_THIEF}:0/1/0:t:30"
+USDC = dict(token=USDC_ETH, symbol="USDC", name="Synthetic USD Coin", decimals=6)
+ARB_USDC = dict(token=USDC_ARB, symbol="USDC", name="Synthetic USD Coin", decimals=6)
+BTC_PAID = 40_000_000  # 0.4 BTC for 10 ETH (fictional rate)
+USDC_SENT, USDC_PAID = 5_000 * 10**6, 4_990 * 10**6
+
+
+def ethereum() -> EvmWorld:
+    memo_args = encode(["address", "address", "uint256", "string", "uint256"], [VAULT, "0x" + "0" * 40, 10 * ETH, MEMO, 2**40])
+    deposit = WorldLog(ROUTER, (DEPOSIT_TOPIC, pad_topic(VAULT), pad_topic("0x" + "0" * 40)),
+                       "0x" + encode(["uint256", "string"], [10 * ETH, MEMO]).hex(), 0)
+    bridge_data = (b"\x42" * 32, "stargate", "synthetic", "0x" + "0" * 40, USDC_ETH, ARB_THIEF, USDC_SENT, 42161,
+                   False, False)
+    started = WorldLog(LIFI_DIAMOND, (LIFI_STARTED_TOPIC,), "0x" + encode([LIFI_BRIDGE_DATA], [bridge_data]).hex(), 1)
+    txs = [
+        WorldTx(h(1), 90, 0, 1_700_000_000, FUNDER, THIEF, 4 * ETH),  # clean money before the theft
+        WorldTx(h(2), 100, 0, 1_700_001_200, VICTIM, THIEF, 12 * ETH),  # the theft (ETH)
+        WorldTx(h(3), 100, 1, 1_700_001_200, VICTIM, THIEF, 0, input="0xa9059cbb",
+                tokens=(WorldTokenTransfer(sender=VICTIM, to=THIEF, value=USDC_SENT, log_index=0, **USDC),)),
+        WorldTx(SWAP_TX, 101, 0, 1_700_001_212, THIEF, ROUTER, 10 * ETH, gas_used=80_000,
+                input=DEPOSIT_WITH_EXPIRY + memo_args.hex(),
+                internals=(WorldInternal(ROUTER, VAULT, 10 * ETH, "0"),), logs=(deposit,)),
+        WorldTx(LIFI_TX, 102, 0, 1_700_001_224, THIEF, LIFI_DIAMOND, 0, gas_used=120_000, input="0x4630a0d8",
+                tokens=(WorldTokenTransfer(sender=THIEF, to=LIFI_DIAMOND, value=USDC_SENT, log_index=0, **USDC),),
+                logs=(started,)),
+    ]
+    world = EvmWorld(chain_id=1)
+    world.contracts.update({ROUTER, VAULT, LIFI_DIAMOND, USDC_ETH})
+    world.add(txs)
+    return world
+
+
+def arbitrum() -> EvmWorld:
+    txs = [
+        WorldTx(ARB_IN, 5_000, 0, 1_700_001_300, ARB_RELAYER, USDC_ARB, 0, input="0xa9059cbb",
+                tokens=(WorldTokenTransfer(sender=ARB_RELAYER, to=ARB_THIEF, value=USDC_PAID, log_index=0, **ARB_USDC),)),
+        WorldTx(h(0xA0), 4_990, 0, 1_700_001_000, FUNDER, ARB_THIEF, ETH // 100),  # gas money, clean
+        WorldTx(ARB_OUT, 5_010, 0, 1_700_001_400, ARB_THIEF, USDC_ARB, 0, input="0xa9059cbb",
+                tokens=(WorldTokenTransfer(sender=ARB_THIEF, to=ARB_EXCHANGE, value=4_000 * 10**6, log_index=0,
+                                           **ARB_USDC),)),
+    ]
+    world = EvmWorld(chain_id=42161)
+    world.contracts.add(USDC_ARB)
+    world.add(txs)
+    return world
+
+
+def bitcoin() -> list[dict]:
+    fund = synthetic_tx("thorchain-vault-funding", [(None, None, None, 0)], [(BTC_VAULT, 900_000_000)], block=800_000,
+                        timestamp=1_700_000_000)
+    out = synthetic_tx("thorchain-outbound", [(fund.txid, 0, BTC_VAULT, 900_000_000)],
+                       [(BTC_THIEF, BTC_PAID), (BTC_VAULT, 859_990_000), (None, 0)], block=800_010,
+                       timestamp=1_700_001_800)
+    spend = synthetic_tx("thief-spends", [(out.txid, 0, BTC_THIEF, BTC_PAID)],
+                         [(BTC_EXCHANGE, 30_000_000), (BTC_KEEP, 9_995_000)], block=800_020, timestamp=1_700_002_400)
+    docs = [esplora_json(tx) for tx in (fund, out, spend)]
+    memo = f"OUT:{inbound_id(SWAP_TX)}".encode()
+    docs[1]["vout"][2]["scriptpubkey"] = "6a" + bytes([len(memo)]).hex() + memo.hex()
+    return docs
+
+
+def midgard_actions() -> list[dict]:
+    return [midgard_action(in_tx=SWAP_TX, in_address=THIEF, in_asset="ETH.ETH", in_amount=10 * 10**8,
+                           outs=[(BTC_THIEF, BTC_OUT.upper(), "BTC.BTC", BTC_PAID)],
+                           affiliate_outs=[("thor1syntheticaffiliate", "", "THOR.RUNE", 123)],
+                           date_s=1_700_001_212, memo=MEMO)]
+
+
+def lifi_transfers() -> list[dict]:
+    return [lifi_transfer(tool="stargate", sending=(LIFI_TX, 1, USDC_SENT, USDC_ETH, "USDC", 6),
+                          receiving=(ARB_IN, 42161, USDC_PAID, USDC_ARB, "USDC", 6), from_address=THIEF,
+                          to_address=ARB_THIEF, timestamp=1_700_001_300)]
+
+
+def labels() -> list[Label]:
+    src = "test-synthetic"
+    return [
+        Label("ethereum", ROUTER, Category.BRIDGE, "THORChain router (synthetic)", source=src),
+        Label("ethereum", VAULT, Category.BRIDGE, "THORChain vault (synthetic)", source=src),
+        Label("ethereum", LIFI_DIAMOND, Category.BRIDGE, "LI.FI diamond (synthetic)", source=src),
+        Label("arbitrum", ARB_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Arbitrum)", source=src),
+        Label("bitcoin", BTC_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Bitcoin)", source=src),
+    ]
+
+
+CASE = """[case]
+id = "synthetic-crosschain"
+title = "Synthetic cross-chain hack (fictional)"
+
+[[seeds]]
+chain = "ethereum"
+address = "{thief}"
+
+[trace]
+since = 100
+policy = "haircut"
+max_hops = 10
+min_taint = "0"
+max_addresses = 50
+
+[crosschain]
+thorchain = "{midgard}"
+lifi = "{lifi}"
+
+[source]
+ethereum = {{ kind = "etherscan", url = "{eth}" }}
+arbitrum = {{ kind = "etherscan", url = "{eth}" }}
+bitcoin = {{ kind = "esplora", url = "{btc}/api" }}
+"""

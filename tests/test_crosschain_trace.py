@@ -1,0 +1,120 @@
+"""End to end across chains (SYNTHETIC world, independent emulators on 127.0.0.1): ETH → BTC through
+THORChain and USDC ethereum → arbitrum through LI.FI; the trace goes on to exchanges on both
+destinations; every chain's sheet closes; the report shows the crossings; a re-run is identical."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from chains.emulators.esplora import EsploraEmulator
+from chains.emulators.etherscan import EtherscanEmulator
+from chains.emulators.lifi import LifiEmulator
+from chains.emulators.midgard import MidgardEmulator
+from tests import crosschain_world as w
+from tests.cli_env import make_env
+from tracer.cli import main
+from tracer.store import Store
+
+IN = ("stolen", "swapped_in", "bridged_in")
+OUT = ("swapped_out", "bridged_out", "endpoints", "unmoved", "fees", "below_threshold", "unexplored", "excluded")
+
+
+@pytest.fixture(scope="module")
+def servers():
+    with (
+        EtherscanEmulator({1: w.ethereum(), 42161: w.arbitrum()}) as eth,
+        EsploraEmulator(w.bitcoin()) as btc,
+        MidgardEmulator(w.midgard_actions()) as midgard,
+        LifiEmulator(w.lifi_transfers()) as lifi,
+    ):
+        yield eth, btc, midgard, lifi
+
+
+def setup(tmp: Path, servers) -> tuple[Path, Path]:
+    eth, btc, midgard, lifi = servers
+    home = tmp / "home"
+    home.mkdir(parents=True)
+    with Store.open(home / "store.sqlite3") as store:
+        store.write_user_labels(w.labels())
+    case = tmp / "case.toml"
+    case.write_text(w.CASE.format(thief=w.THIEF, eth=eth.api_url, btc=btc.base_url, midgard=midgard.base_url,
+                                  lifi=lifi.base_url))
+    return home, case
+
+
+def run(home: Path, case: Path, out: Path, *extra: str) -> None:
+    env, _, err = make_env(home)
+    assert main(["trace", str(case), "--out", str(out), *extra], env=env) == 0, err.getvalue()
+
+
+def closes(row: dict[str, str]) -> bool:
+    d = {k: Decimal(v) for k, v in row.items() if isinstance(v, str) and k != "symbol"}
+    return sum(d.get(k, 0) for k in IN) == sum(d.get(k, 0) for k in OUT)
+
+
+def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
+    home, case = setup(tmp_path, servers)
+    run(home, case, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assets = summary["assets"]
+    for key, row in assets.items():
+        assert closes(row), (key, row)
+    crossings = {c["protocol"]: c for c in summary["crossings"]}
+    assert set(crossings) == {"thorchain", "lifi"}
+    thor, lifi = crossings["thorchain"], crossings["lifi"]
+    assert (thor["status"], thor["method"], thor["to"]["chain"], thor["to"]["tx"]) == (
+        "resolved", "midgard", "bitcoin", w.BTC_OUT)
+    assert all(thor["checks"].values()) and thor["checks"]  # the OUT:<id> OP_RETURN is on the BTC outbound
+    assert (lifi["status"], lifi["method"], lifi["to"]["chain"], lifi["to"]["address"]) == (
+        "resolved", "lifi-status", "arbitrum", w.ARB_THIEF)
+    # haircut-proportional share: paid × tainted / what the bridge took in
+    for c in (thor, lifi):
+        paid, tainted, took = (Decimal(x) for x in (c["to"]["paid"], c["from"]["amount"], c["from"]["bridge_received"]))
+        scale = Decimal(10) ** (8 if c["to"]["chain"] == "bitcoin" else 6)
+        assert Decimal(c["to"]["amount"]) * scale == int(paid * scale * tainted / took)
+    eth, btc, usdc_arb = assets["ethereum:native"], assets["bitcoin:native"], assets[f"arbitrum:{w.USDC_ARB}"]
+    assert Decimal(eth["bridged_out"]) == Decimal(thor["from"]["amount"]) > 0
+    assert Decimal(btc["bridged_in"]) == Decimal(thor["to"]["amount"]) and Decimal(btc["stolen"]) == 0
+    assert Decimal(usdc_arb["bridged_in"]) == Decimal(lifi["to"]["amount"]) == Decimal("4990")
+    assert Decimal(assets[f"ethereum:{w.USDC_ETH}"]["bridged_out"]) == Decimal("5000")
+    # the trace went on to exchanges on both destinations
+    ends = {(e["chain"], e["address"]): Decimal(e["amount"]) for e in summary["endpoints"]}
+    assert ends[("bitcoin", w.BTC_EXCHANGE)] > 0 and ends[("arbitrum", w.ARB_EXCHANGE)] == Decimal("4000")
+    assert ("ethereum", w.VAULT) not in ends and ("ethereum", w.LIFI_DIAMOND) not in ends  # crossed, not stopped
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "Crossings" in report and "midgard" in report and "lifi-status" in report
+    # a re-run gives byte-identical contract files (resolutions come from the store)
+    run(home, case, tmp_path / "again")
+    for name in ("summary.json", "flows.csv", "endpoints.csv", "addresses.csv", "graph.graphml"):
+        assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+
+
+def test_no_crosschain_stops_at_the_bridges(servers, tmp_path: Path) -> None:
+    home, case = setup(tmp_path, servers)
+    run(home, case, tmp_path / "out", "--no-crosschain")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert not summary.get("crossings")
+    assert {a.split(":")[0] for a in summary["assets"]} == {"ethereum"}
+    ends = {(e["chain"], e["address"]) for e in summary["endpoints"]}
+    assert ("ethereum", w.VAULT) in ends and ("ethereum", w.LIFI_DIAMOND) in ends
+
+
+def test_pending_crossing_leaves_the_bridge_as_endpoint_and_names_the_gap(servers, tmp_path: Path) -> None:
+    eth, btc, _, lifi = servers
+    pending = w.midgard_actions()
+    pending[0]["status"], pending[0]["out"] = "pending", []
+    with MidgardEmulator(pending) as midgard:
+        home, case = setup(tmp_path, (eth, btc, midgard, lifi))
+        run(home, case, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    thor = next(c for c in summary["crossings"] if c["protocol"] == "thorchain")
+    assert thor["status"] == "pending" and thor["to"] is None
+    assert any("pending" in g and w.SWAP_TX in g for g in summary["gaps"]) and summary["complete"] is False
+    ends = {(e["chain"], e["address"]) for e in summary["endpoints"]}
+    assert ("ethereum", w.VAULT) in ends and "bitcoin:native" not in summary["assets"]
+    for key, row in summary["assets"].items():
+        assert closes(row), key

@@ -1,0 +1,160 @@
+"""The resolver interface and the resolvers: from a source-chain transaction that paid a bridge to its
+destination payment(s), with the method used and a confidence.
+
+A :class:`Resolver` gets the :class:`CrossingRequest` (the transaction, the bridge addresses it paid,
+the tainted amount) and what the transaction says itself (:class:`tracer.core.crossings.EvmTxFacts`);
+it answers None when the deposit is not its protocol's. Answers that cannot change any more
+(resolved, refunded, failed) are kept in the store, so a re-run asks nobody and gives the same
+bundle; pending and not-found answers are asked again next time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chains.crosschain.evm_inbound import LIFI_DIAMOND, THORCHAIN_ROUTERS, lifi_deposits, thorchain_deposits
+from chains.crosschain.lifi import LifiClient
+from chains.crosschain.midgard import MidgardClient
+from chains.crosschain.thorchain_memo import MemoError, inbound_id, parse_memo
+from tracer.core.crossings import (
+    FAILED,
+    REFUNDED,
+    RESOLVED,
+    UNRESOLVED,
+    CrossingOut,
+    EvmTxFacts,
+    Resolution,
+)
+from tracer.core.errors import OfflineGap
+from tracer.core.networks import get_chain
+
+#: Addresses the resolvers recognise without a label (each protocol's own contracts).
+KNOWN_CONTRACTS = frozenset({*THORCHAIN_ROUTERS, LIFI_DIAMOND})
+FINAL = (RESOLVED, REFUNDED, FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class CrossingRequest:
+    """Taint that entered a bridge in one source-chain transaction."""
+
+    chain: str
+    tx_hash: str
+    sender: str  # who paid the bridge
+    bridges: frozenset[str]  # the bridge addresses paid in the transaction
+    asset_key: str
+    amount_in: int  # what entered the bridge (base units)
+    tainted: int  # the taint in it (base units)
+    timestamp: int
+
+
+class Resolver(Protocol):
+    """One protocol's resolver."""
+
+    protocol: str
+
+    def resolve(self, request: CrossingRequest, facts: EvmTxFacts) -> Resolution | None:
+        """The crossing's destination, or None when the transaction is not this protocol's."""
+        ...
+
+
+class ThorchainResolver:
+    """THORChain: the router's deposit or a vault send, resolved by Midgard, checked on Bitcoin by `OUT:<id>`."""
+
+    protocol = "thorchain"
+
+    def __init__(self, midgard: MidgardClient, op_returns: Callable[[str, str], list[bytes]] | None) -> None:
+        self.midgard = midgard
+        self.op_returns = op_returns
+
+    def resolve(self, request: CrossingRequest, facts: EvmTxFacts) -> Resolution | None:
+        deposits = thorchain_deposits(facts, vaults=request.bridges)
+        if not deposits:
+            return None
+        notes = []
+        try:
+            memo = parse_memo(deposits[0].memo or "")
+        except MemoError as exc:
+            memo, notes = None, [f"memo {deposits[0].memo!r} is malformed ({exc}): THORChain refunds such inbounds"]
+        found = self.midgard.resolve(request.tx_hash, source_chain=request.chain)
+        checks = dict(found.checks)
+        confidence = found.confidence
+        for out in found.outs:
+            if memo is not None and memo.destination and not out.refund and out.address != memo.destination:
+                notes.append(f"Midgard pays {out.address}, the memo named {memo.destination}")
+            if get_chain(out.chain).kind.value == "utxo" and self.op_returns is not None:
+                expected = f"{'REFUND' if out.refund else 'OUT'}:{inbound_id(request.tx_hash)}"
+                memos = [d.decode("utf-8", "replace").strip() for d in self.op_returns(out.chain, out.tx_hash)]
+                ok = any(m.upper() == expected for m in memos)
+                checks[f"{out.chain} {out.tx_hash[:12]}… carries {expected[:16]}…"] = ok
+                if not ok:
+                    confidence = min(confidence, 0.6)
+                    notes.append(f"{out.chain} {out.tx_hash} does not carry the OP_RETURN {expected}")
+        if memo is not None and memo.action == "swap":
+            notes.insert(0, f"memo {memo.raw}")
+        note = "; ".join(n for n in (found.note, *notes) if n)
+        return dataclasses.replace(found, confidence=confidence, checks=checks, note=note)
+
+
+class LifiResolver:
+    """LI.FI: a `LiFiTransferStarted` log (or a payment to the diamond), resolved by the status API."""
+
+    protocol = "lifi"
+
+    def __init__(self, client: LifiClient) -> None:
+        self.client = client
+
+    def resolve(self, request: CrossingRequest, facts: EvmTxFacts) -> Resolution | None:
+        deposits = lifi_deposits(facts)
+        if not deposits and LIFI_DIAMOND not in request.bridges:
+            return None
+        found = self.client.resolve(request.tx_hash, source_chain=request.chain)
+        notes = [found.note] if found.note else []
+        for dep in deposits[:1]:
+            for out in found.outs:
+                if dep.declared_chain and out.chain != dep.declared_chain and not out.refund:
+                    notes.append(f"the source chain declared {dep.declared_chain}, LI.FI paid on {out.chain}")
+                if dep.declared_recipient and out.address != dep.declared_recipient and not out.refund:
+                    notes.append(
+                        f"the source chain declared receiver {dep.declared_recipient}, LI.FI paid {out.address}"
+                    )
+        return dataclasses.replace(found, note="; ".join(notes))
+
+
+class CachedResolution:
+    """Final answers kept in the store's meta table (a re-run asks nobody); offline, a missing one is a gap."""
+
+    def __init__(self, store: Any, *, offline: bool) -> None:
+        self.store = store if store is not None and hasattr(store, "read_meta") else None
+        self.offline = offline
+
+    def get(self, chain: str, tx_hash: str, ask: Callable[[], Resolution]) -> Resolution:
+        key = f"crossing:{chain}:{tx_hash}"
+        if self.store is not None:
+            stored = self.store.read_meta(key)
+            if stored is not None:
+                return decode_resolution(stored)
+        if self.offline:
+            raise OfflineGap(f"offline: the store lacks the crossing of {chain} {tx_hash}; run once online first")
+        answer = ask()
+        if self.store is not None and answer.status in FINAL:
+            self.store.write_meta(key, encode_resolution(answer))
+        return answer
+
+
+def unresolved(request: CrossingRequest, why: str) -> Resolution:
+    return Resolution("unknown", UNRESOLVED, "none", 0.0, note=why)
+
+
+def encode_resolution(r: Resolution) -> str:
+    return json.dumps(dataclasses.asdict(r), sort_keys=True)
+
+
+def decode_resolution(text: str) -> Resolution:
+    doc = json.loads(text)
+    doc["outs"] = tuple(CrossingOut(**o) for o in doc["outs"])
+    doc["evidence"] = tuple(doc["evidence"])
+    return Resolution(**doc)
