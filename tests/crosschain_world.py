@@ -57,23 +57,68 @@ USDC_SENT, USDC_PAID = 5_000 * 10**6, 4_990 * 10**6
 
 
 def ethereum() -> EvmWorld:
-    memo_args = encode(["address", "address", "uint256", "string", "uint256"], [VAULT, "0x" + "0" * 40, 10 * ETH, MEMO, 2**40])
-    deposit = WorldLog(ROUTER, (DEPOSIT_TOPIC, pad_topic(VAULT), pad_topic("0x" + "0" * 40)),
-                       "0x" + encode(["uint256", "string"], [10 * ETH, MEMO]).hex(), 0)
-    bridge_data = (b"\x42" * 32, "stargate", "synthetic", "0x" + "0" * 40, USDC_ETH, ARB_THIEF, USDC_SENT, 42161,
-                   False, False)
+    memo_args = encode(
+        ["address", "address", "uint256", "string", "uint256"], [VAULT, "0x" + "0" * 40, 10 * ETH, MEMO, 2**40]
+    )
+    deposit = WorldLog(
+        ROUTER,
+        (DEPOSIT_TOPIC, pad_topic(VAULT), pad_topic("0x" + "0" * 40)),
+        "0x" + encode(["uint256", "string"], [10 * ETH, MEMO]).hex(),
+        0,
+    )
+    bridge_data = (
+        b"\x42" * 32,
+        "stargate",
+        "synthetic",
+        "0x" + "0" * 40,
+        USDC_ETH,
+        ARB_THIEF,
+        USDC_SENT,
+        42161,
+        False,
+        False,
+    )
     started = WorldLog(LIFI_DIAMOND, (LIFI_STARTED_TOPIC,), "0x" + encode([LIFI_BRIDGE_DATA], [bridge_data]).hex(), 1)
     txs = [
         WorldTx(h(1), 90, 0, 1_700_000_000, FUNDER, THIEF, 4 * ETH),  # clean money before the theft
         WorldTx(h(2), 100, 0, 1_700_001_200, VICTIM, THIEF, 12 * ETH),  # the theft (ETH)
-        WorldTx(h(3), 100, 1, 1_700_001_200, VICTIM, THIEF, 0, input="0xa9059cbb",
-                tokens=(WorldTokenTransfer(sender=VICTIM, to=THIEF, value=USDC_SENT, log_index=0, **USDC),)),
-        WorldTx(SWAP_TX, 101, 0, 1_700_001_212, THIEF, ROUTER, 10 * ETH, gas_used=80_000,
-                input=DEPOSIT_WITH_EXPIRY + memo_args.hex(),
-                internals=(WorldInternal(ROUTER, VAULT, 10 * ETH, "0"),), logs=(deposit,)),
-        WorldTx(LIFI_TX, 102, 0, 1_700_001_224, THIEF, LIFI_DIAMOND, 0, gas_used=120_000, input="0x4630a0d8",
-                tokens=(WorldTokenTransfer(sender=THIEF, to=LIFI_DIAMOND, value=USDC_SENT, log_index=0, **USDC),),
-                logs=(started,)),
+        WorldTx(
+            h(3),
+            100,
+            1,
+            1_700_001_200,
+            VICTIM,
+            THIEF,
+            0,
+            input="0xa9059cbb",
+            tokens=(WorldTokenTransfer(sender=VICTIM, to=THIEF, value=USDC_SENT, log_index=0, **USDC),),
+        ),
+        WorldTx(
+            SWAP_TX,
+            101,
+            0,
+            1_700_001_212,
+            THIEF,
+            ROUTER,
+            10 * ETH,
+            gas_used=80_000,
+            input=DEPOSIT_WITH_EXPIRY + memo_args.hex(),
+            internals=(WorldInternal(ROUTER, VAULT, 10 * ETH, "0"),),
+            logs=(deposit,),
+        ),
+        WorldTx(
+            LIFI_TX,
+            102,
+            0,
+            1_700_001_224,
+            THIEF,
+            LIFI_DIAMOND,
+            0,
+            gas_used=120_000,
+            input="0x4630a0d8",
+            tokens=(WorldTokenTransfer(sender=THIEF, to=LIFI_DIAMOND, value=USDC_SENT, log_index=0, **USDC),),
+            logs=(started,),
+        ),
     ]
     world = EvmWorld(chain_id=1)
     world.contracts.update({ROUTER, VAULT, LIFI_DIAMOND, USDC_ETH})
@@ -83,12 +128,31 @@ def ethereum() -> EvmWorld:
 
 def arbitrum() -> EvmWorld:
     txs = [
-        WorldTx(ARB_IN, 5_000, 0, 1_700_001_300, ARB_RELAYER, USDC_ARB, 0, input="0xa9059cbb",
-                tokens=(WorldTokenTransfer(sender=ARB_RELAYER, to=ARB_THIEF, value=USDC_PAID, log_index=0, **ARB_USDC),)),
+        WorldTx(
+            ARB_IN,
+            5_000,
+            0,
+            1_700_001_300,
+            ARB_RELAYER,
+            USDC_ARB,
+            0,
+            input="0xa9059cbb",
+            tokens=(WorldTokenTransfer(sender=ARB_RELAYER, to=ARB_THIEF, value=USDC_PAID, log_index=0, **ARB_USDC),),
+        ),
         WorldTx(h(0xA0), 4_990, 0, 1_700_001_000, FUNDER, ARB_THIEF, ETH // 100),  # gas money, clean
-        WorldTx(ARB_OUT, 5_010, 0, 1_700_001_400, ARB_THIEF, USDC_ARB, 0, input="0xa9059cbb",
-                tokens=(WorldTokenTransfer(sender=ARB_THIEF, to=ARB_EXCHANGE, value=4_000 * 10**6, log_index=0,
-                                           **ARB_USDC),)),
+        WorldTx(
+            ARB_OUT,
+            5_010,
+            0,
+            1_700_001_400,
+            ARB_THIEF,
+            USDC_ARB,
+            0,
+            input="0xa9059cbb",
+            tokens=(
+                WorldTokenTransfer(sender=ARB_THIEF, to=ARB_EXCHANGE, value=4_000 * 10**6, log_index=0, **ARB_USDC),
+            ),
+        ),
     ]
     world = EvmWorld(chain_id=42161)
     world.contracts.add(USDC_ARB)
@@ -97,13 +161,27 @@ def arbitrum() -> EvmWorld:
 
 
 def bitcoin() -> list[dict]:
-    fund = synthetic_tx("thorchain-vault-funding", [(None, None, None, 0)], [(BTC_VAULT, 900_000_000)], block=800_000,
-                        timestamp=1_700_000_000)
-    out = synthetic_tx("thorchain-outbound", [(fund.txid, 0, BTC_VAULT, 900_000_000)],
-                       [(BTC_THIEF, BTC_PAID), (BTC_VAULT, 859_990_000), (None, 0)], block=800_010,
-                       timestamp=1_700_001_800)
-    spend = synthetic_tx("thief-spends", [(out.txid, 0, BTC_THIEF, BTC_PAID)],
-                         [(BTC_EXCHANGE, 30_000_000), (BTC_KEEP, 9_995_000)], block=800_020, timestamp=1_700_002_400)
+    fund = synthetic_tx(
+        "thorchain-vault-funding",
+        [(None, None, None, 0)],
+        [(BTC_VAULT, 900_000_000)],
+        block=800_000,
+        timestamp=1_700_000_000,
+    )
+    out = synthetic_tx(
+        "thorchain-outbound",
+        [(fund.txid, 0, BTC_VAULT, 900_000_000)],
+        [(BTC_THIEF, BTC_PAID), (BTC_VAULT, 859_990_000), (None, 0)],
+        block=800_010,
+        timestamp=1_700_001_800,
+    )
+    spend = synthetic_tx(
+        "thief-spends",
+        [(out.txid, 0, BTC_THIEF, BTC_PAID)],
+        [(BTC_EXCHANGE, 30_000_000), (BTC_KEEP, 9_995_000)],
+        block=800_020,
+        timestamp=1_700_002_400,
+    )
     docs = [esplora_json(tx) for tx in (fund, out, spend)]
     memo = f"OUT:{inbound_id(SWAP_TX)}".encode()
     docs[1]["vout"][2]["scriptpubkey"] = "6a" + bytes([len(memo)]).hex() + memo.hex()
@@ -111,16 +189,31 @@ def bitcoin() -> list[dict]:
 
 
 def midgard_actions() -> list[dict]:
-    return [midgard_action(in_tx=SWAP_TX, in_address=THIEF, in_asset="ETH.ETH", in_amount=10 * 10**8,
-                           outs=[(BTC_THIEF, BTC_OUT.upper(), "BTC.BTC", BTC_PAID)],
-                           affiliate_outs=[("thor1syntheticaffiliate", "", "THOR.RUNE", 123)],
-                           date_s=1_700_001_212, memo=MEMO)]
+    return [
+        midgard_action(
+            in_tx=SWAP_TX,
+            in_address=THIEF,
+            in_asset="ETH.ETH",
+            in_amount=10 * 10**8,
+            outs=[(BTC_THIEF, BTC_OUT.upper(), "BTC.BTC", BTC_PAID)],
+            affiliate_outs=[("thor1syntheticaffiliate", "", "THOR.RUNE", 123)],
+            date_s=1_700_001_212,
+            memo=MEMO,
+        )
+    ]
 
 
 def lifi_transfers() -> list[dict]:
-    return [lifi_transfer(tool="stargate", sending=(LIFI_TX, 1, USDC_SENT, USDC_ETH, "USDC", 6),
-                          receiving=(ARB_IN, 42161, USDC_PAID, USDC_ARB, "USDC", 6), from_address=THIEF,
-                          to_address=ARB_THIEF, timestamp=1_700_001_300)]
+    return [
+        lifi_transfer(
+            tool="stargate",
+            sending=(LIFI_TX, 1, USDC_SENT, USDC_ETH, "USDC", 6),
+            receiving=(ARB_IN, 42161, USDC_PAID, USDC_ARB, "USDC", 6),
+            from_address=THIEF,
+            to_address=ARB_THIEF,
+            timestamp=1_700_001_300,
+        )
+    ]
 
 
 def labels() -> list[Label]:

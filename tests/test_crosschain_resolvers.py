@@ -55,7 +55,13 @@ def test_router_call_is_decoded() -> None:
     assert len(found) == 1
     d = found[0]
     assert (d.protocol, d.contract, d.asset, d.amount, d.memo, d.join_key) == (
-        "thorchain", ROUTER, None, 10**18, MEMO, VAULT)
+        "thorchain",
+        ROUTER,
+        None,
+        10**18,
+        MEMO,
+        VAULT,
+    )
 
 
 def test_deposit_log_inside_an_aggregator_call_is_found() -> None:
@@ -82,7 +88,12 @@ def test_lifi_transfer_started_is_decoded() -> None:
     log = EvmLog(LIFI_DIAMOND, (LIFI_STARTED_TOPIC,), "0x" + encode([LIFI_BRIDGE_DATA], [bridge_data]).hex(), 7)
     (d,) = lifi_deposits(facts(to=LIFI_DIAMOND, logs=(log,)))
     assert (d.protocol, d.asset, d.amount, d.declared_chain, d.declared_recipient) == (
-        "lifi", usdc, 250_000_000, "arbitrum", receiver)
+        "lifi",
+        usdc,
+        250_000_000,
+        "arbitrum",
+        receiver,
+    )
     assert d.join_key.startswith("across:0x0101")
 
 
@@ -90,8 +101,15 @@ def test_lifi_transfer_started_is_decoded() -> None:
 
 
 def swap(**kw):
-    base = dict(in_tx=TX, in_address=THIEF, in_asset="ETH.ETH", in_amount=100_000_000,
-                outs=[(BTC_TO, BTC_OUT.upper(), "BTC.BTC", 5_000_000)], date_s=1_700_000_000, memo=MEMO)
+    base = dict(
+        in_tx=TX,
+        in_address=THIEF,
+        in_asset="ETH.ETH",
+        in_amount=100_000_000,
+        outs=[(BTC_TO, BTC_OUT.upper(), "BTC.BTC", 5_000_000)],
+        date_s=1_700_000_000,
+        memo=MEMO,
+    )
     base.update(kw)
     return midgard_action(**base)
 
@@ -102,7 +120,13 @@ def test_midgard_swap_resolves_to_the_btc_outbound_not_the_affiliate() -> None:
     assert (r.status, r.method, r.amount_in) == ("resolved", "midgard", 100_000_000)
     (out,) = r.outs
     assert (out.chain, out.tx_hash, out.address, out.asset, out.amount, out.refund) == (
-        "bitcoin", BTC_OUT, BTC_TO, "native", 5_000_000, False)
+        "bitcoin",
+        BTC_OUT,
+        BTC_TO,
+        "native",
+        5_000_000,
+        False,
+    )
 
 
 def test_midgard_streaming_swap_with_a_refund_of_the_unswapped_part() -> None:
@@ -140,8 +164,13 @@ ARB_TX = "0x" + "ae" * 32
 
 
 def transfer(**kw):
-    base = dict(tool="stargate", sending=(TX, 1, 250_000_000, USDC_ETH, "USDC", 6),
-                receiving=(ARB_TX, 42161, 249_500_000, USDC_ARB, "USDC", 6), from_address=THIEF, to_address=THIEF)
+    base = dict(
+        tool="stargate",
+        sending=(TX, 1, 250_000_000, USDC_ETH, "USDC", 6),
+        receiving=(ARB_TX, 42161, 249_500_000, USDC_ARB, "USDC", 6),
+        from_address=THIEF,
+        to_address=THIEF,
+    )
     base.update(kw)
     return lifi_transfer(**base)
 
@@ -150,13 +179,22 @@ def test_lifi_statuses() -> None:
     r = resolution_from_status(transfer())
     assert (r.status, r.method, r.amount_in) == ("resolved", "lifi-status", 250_000_000)
     out = r.outs[0]
-    assert (out.chain, out.tx_hash, out.asset, out.amount, out.decimals) == ("arbitrum", ARB_TX, USDC_ARB,
-                                                                          249_500_000, 6)
+    assert (out.chain, out.tx_hash, out.asset, out.amount, out.decimals) == (
+        "arbitrum",
+        ARB_TX,
+        USDC_ARB,
+        249_500_000,
+        6,
+    )
     assert "PARTIAL" in resolution_from_status(transfer(substatus="PARTIAL")).note
     refunded = resolution_from_status(transfer(substatus="REFUNDED", receiving=(TX, 1, 1, USDC_ETH, "USDC", 6)))
     assert refunded.status == "refunded" and refunded.outs[0].refund
-    assert resolution_from_status(transfer(status="PENDING", substatus="WAIT_DESTINATION_TRANSACTION",
-                                           receiving=None)).status == "pending"
+    assert (
+        resolution_from_status(
+            transfer(status="PENDING", substatus="WAIT_DESTINATION_TRANSACTION", receiving=None)
+        ).status
+        == "pending"
+    )
     assert resolution_from_status({"status": "FAILED"}).status == "failed"
 
 

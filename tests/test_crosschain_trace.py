@@ -41,14 +41,15 @@ def setup(tmp: Path, servers) -> tuple[Path, Path]:
     with Store.open(home / "store.sqlite3") as store:
         store.write_user_labels(w.labels())
     case = tmp / "case.toml"
-    case.write_text(w.CASE.format(thief=w.THIEF, eth=eth.api_url, btc=btc.base_url, midgard=midgard.base_url,
-                                  lifi=lifi.base_url))
+    case.write_text(
+        w.CASE.format(thief=w.THIEF, eth=eth.api_url, btc=btc.base_url, midgard=midgard.base_url, lifi=lifi.base_url)
+    )
     return home, case
 
 
-def run(home: Path, case: Path, out: Path, *extra: str) -> None:
+def run(home: Path, case: Path, out: Path, *extra: str, code: int = 0) -> None:
     env, _, err = make_env(home)
-    assert main(["trace", str(case), "--out", str(out), *extra], env=env) == 0, err.getvalue()
+    assert main(["trace", str(case), "--out", str(out), *extra], env=env) == code, err.getvalue()
 
 
 def closes(row: dict[str, str]) -> bool:
@@ -67,10 +68,18 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     assert set(crossings) == {"thorchain", "lifi"}
     thor, lifi = crossings["thorchain"], crossings["lifi"]
     assert (thor["status"], thor["method"], thor["to"]["chain"], thor["to"]["tx"]) == (
-        "resolved", "midgard", "bitcoin", w.BTC_OUT)
+        "resolved",
+        "midgard",
+        "bitcoin",
+        w.BTC_OUT,
+    )
     assert all(thor["checks"].values()) and thor["checks"]  # the OUT:<id> OP_RETURN is on the BTC outbound
     assert (lifi["status"], lifi["method"], lifi["to"]["chain"], lifi["to"]["address"]) == (
-        "resolved", "lifi-status", "arbitrum", w.ARB_THIEF)
+        "resolved",
+        "lifi-status",
+        "arbitrum",
+        w.ARB_THIEF,
+    )
     # haircut-proportional share: paid × tainted / what the bridge took in
     for c in (thor, lifi):
         paid, tainted, took = (Decimal(x) for x in (c["to"]["paid"], c["from"]["amount"], c["from"]["bridge_received"]))
@@ -87,6 +96,10 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     assert ("ethereum", w.VAULT) not in ends and ("ethereum", w.LIFI_DIAMOND) not in ends  # crossed, not stopped
     report = (tmp_path / "out" / "report.html").read_text()
     assert "Crossings" in report and "midgard" in report and "lifi-status" in report
+    from tracer.report import write_report
+
+    markdown = write_report(tmp_path / "out", fmt="md").read_text()
+    assert "## Crossings (2)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
     # a re-run gives byte-identical contract files (resolutions come from the store)
     run(home, case, tmp_path / "again")
     for name in ("summary.json", "flows.csv", "endpoints.csv", "addresses.csv", "graph.graphml"):
@@ -109,7 +122,7 @@ def test_pending_crossing_leaves_the_bridge_as_endpoint_and_names_the_gap(server
     pending[0]["status"], pending[0]["out"] = "pending", []
     with MidgardEmulator(pending) as midgard:
         home, case = setup(tmp_path, (eth, btc, midgard, lifi))
-        run(home, case, tmp_path / "out")
+        run(home, case, tmp_path / "out", code=4)  # incomplete: the crossing is a named gap
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     thor = next(c for c in summary["crossings"] if c["protocol"] == "thorchain")
     assert thor["status"] == "pending" and thor["to"] is None

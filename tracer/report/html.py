@@ -21,6 +21,7 @@ from typing import Any
 from tracer.report.analysis import short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
+from tracer.report.crossings import crossings_html
 from tracer.report.fmt import (
     ATTRIBUTED_TEXT,
     ATTRIBUTION_RULE,
@@ -119,6 +120,8 @@ def _toc(case: CaseFile) -> str:
         ("endpoints", "Endpoints"),
         ("paths", "Main paths"),
     ]
+    if case.bundle.summary.get("crossings"):
+        items.insert(2, ("crossings", "Crossings"))
     if _has_attribution(case):
         items.append(("attribution", "Thief-controlled addresses"))
     items += [("timeline", "Timeline")]
@@ -434,6 +437,7 @@ def render_html(case: CaseFile) -> str:
             "<main>",
             _summary(case),
             _balance(case),
+            crossings_html(case.bundle.summary),
             usd_section_html(case.bundle),
             _graph(note),
             _endpoints(case),
