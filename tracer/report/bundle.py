@@ -66,7 +66,7 @@ class AssetInfo:
     @property
     def total(self) -> Decimal:
         """All taint this asset ever held: stolen + swapped in + bridged in (the base for shares)."""
-        return self.ledger.get("stolen", ZERO) + self.ledger.get("swapped_in", ZERO) + self.ledger.get("bridged_in", ZERO)
+        return sum((self.ledger.get(name, ZERO) for name in ("stolen", "swapped_in", "bridged_in")), ZERO)
 
     @property
     def balanced(self) -> bool:
