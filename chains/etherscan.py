@@ -300,6 +300,26 @@ class EtherscanAdapter:
         except (KeyError, ValueError, TypeError) as exc:
             raise SourceError(f"etherscan: transaction {tx_hash} on {chain.slug} could not be read ({exc})") from None
 
+    def fetch_logs(
+        self, chain: Chain, address: str, topics: Mapping[int, str], *, from_block: int = 0, to_block: int = MAX_BLOCK
+    ) -> list[tuple[str, int, EvmLog]]:
+        """Logs of one contract matching `topics` (position -> 0x topic), as (tx hash, unix time, log)."""
+        params = {"module": "logs", "action": "getLogs", "address": validate_evm(address),
+                  "fromBlock": str(from_block), "toBlock": str(to_block)}
+        for n, topic in sorted(topics.items()):
+            params[f"topic{n}"] = topic
+        for a, b in zip(sorted(topics), sorted(topics)[1:], strict=False):
+            params[f"topic{a}_{b}_opr"] = "and"
+        found = []
+        try:
+            for row in self._result(self._call(chain, params)):
+                log = EvmLog(str(row["address"]).lower(), tuple(str(t).lower() for t in row.get("topics") or ()),
+                             str(row.get("data") or "0x"), _hex_int(row.get("logIndex"), "logIndex"))
+                found.append((str(row["transactionHash"]).lower(), _hex_int(row.get("timeStamp"), "timeStamp"), log))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise SourceError(f"etherscan: {chain.slug} logs of {address} could not be read ({exc})") from None
+        return found
+
     def fetch_is_contract(self, chain: Chain, address: str) -> bool:
         """True when `address` has code (proxy `eth_getCode`)."""
         address = validate_evm(address)

@@ -24,7 +24,7 @@ from typing import Any
 
 from tracer.bundle.result import TraceResult
 from tracer.cases.plan import SeedSpec, TracePlan, Window
-from tracer.core.crossings import REFUNDED, RESOLVED, CrossingOut, Resolution
+from tracer.core.crossings import PENDING, REFUNDED, RESOLVED, CrossingOut, Resolution
 from tracer.core.errors import BadInput, OfflineGap, SourceError
 from tracer.core.networks import ChainKind, get_chain
 from tracer.core.units import format_units, iso
@@ -67,7 +67,7 @@ def follow_crossings(
     lifi = LifiClient(url=spec.lifi, archive=store)
     chains = _ChainAccess(plan, store, sources, build_sources)
     resolvers = [ThorchainResolver(midgard, chains.op_returns), LifiResolver(lifi)]
-    rounds, crossings, gaps, keys = [first], [], [], []
+    rounds, crossings, gaps, notes, keys = [first], [], [], [], []
     current, done = first, set()
     visited = int(first.summary.get("counts", {}).get("addresses_visited", 0))
     for depth in range(spec.max_crossings):
@@ -86,10 +86,12 @@ def follow_crossings(
                 apply_bridged_out(current, req.chain, req.asset_key, cand.kept, req.tx_hash)
                 seeds.extend(new_seeds)
             else:
-                gaps.append(
+                text = (
                     f"crossing {req.chain} {req.tx_hash} ({resolution.protocol}): {resolution.status}"
                     f"{' — ' + resolution.note if resolution.note else ''}; the bridge is the endpoint"
                 )
+                # pending: the answer will come (the trace is incomplete); otherwise the bridge stays an endpoint
+                (gaps if resolution.status == PENDING else notes).append(text)
         if not seeds:
             break
         budget = plan.config.max_addresses
@@ -105,6 +107,8 @@ def follow_crossings(
         rounds.append(current)
     merged = merge_rounds(rounds, seeds=first.summary.get("seeds", []))
     merged.summary["crossings"] = sorted(crossings, key=_crossing_order)
+    if notes:
+        merged.summary["notes"] = [*merged.summary.get("notes", []), *notes]
     if gaps:
         merged.summary["gaps"] = [*merged.summary.get("gaps", []), *gaps]
         merged.summary["complete"] = False
