@@ -1,5 +1,6 @@
 """A SYNTHETIC multi-chain world (fictional addresses and amounts): an ETH thief swaps ETH into BTC through
-THORChain and bridges USDC to Arbitrum through LI.FI; on both destinations the money reaches an exchange.
+THORChain and bridges USDC to Arbitrum through LI.FI, then on to Optimism through Across; on every destination the
+money reaches an exchange.
 
 Served by independent emulators on 127.0.0.1: Etherscan (chain ids 1 and 42161), Esplora (Bitcoin),
 Midgard and LI.FI.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from eth_abi import encode
 
+from chains.crosschain.across import SPOKE_POOLS
 from chains.crosschain.evm_inbound import (
     DEPOSIT_TOPIC,
     DEPOSIT_WITH_EXPIRY,
@@ -41,11 +43,26 @@ BTC_EXCHANGE = synthetic_address("btc-exchange")
 BTC_KEEP = synthetic_address("thief-btc-change")
 
 
+OPT_THIEF = "0x" + "15" * 20
+OPT_RELAYER = "0x" + "16" * 20
+OPT_EXCHANGE = "0x" + "17" * 20
+USDC_OPT = "0x0b2c639c533813f4aa9d7837caf62653d097ff85"
+ACROSS_DEPOSITED = "0x32ed1a409ef04c7b0227189c3a103dc5ac10e775a15b785dcc510201f7c25ad3"  # current FundsDeposited
+ACROSS_FILLED = "0x44b559f101f8fbcc8a0ea43fa91a05a729a5ea6e14a7c75aa750374690137208"  # current FilledRelay
+DEPOSIT_ID = 777
+ACROSS_IN, ACROSS_OUT = 900 * 10**6, 899 * 10**6
+
+
+def b32(address: str) -> bytes:
+    return bytes(12) + bytes.fromhex(address[2:])
+
+
 def h(n: int) -> str:
     return "0x" + f"{n:064x}"
 
 
 SWAP_TX, LIFI_TX, ARB_IN, ARB_OUT = h(0xE1), h(0xE2), h(0xA1), h(0xA2)
+ARB_ACROSS, OPT_FILL, OPT_OUT = h(0xA3), h(0x0A1), h(0x0A2)
 BTC_OUT = synthetic_txid("thorchain-outbound")
 BTC_FUND = synthetic_txid("thorchain-vault-funding")
 BTC_SPEND = synthetic_txid("thief-spends")
@@ -154,8 +171,108 @@ def arbitrum() -> EvmWorld:
             ),
         ),
     ]
+    deposit_data = encode(
+        ["bytes32", "bytes32", "uint256", "uint256", "uint32", "uint32", "uint32", "bytes32", "bytes32", "bytes"],
+        [
+            b32(USDC_ARB),
+            b32(USDC_OPT),
+            ACROSS_IN,
+            ACROSS_OUT,
+            1_700_001_450,
+            1_700_011_450,
+            0,
+            b32(OPT_THIEF),
+            bytes(32),
+            b"",
+        ],
+    )
+    topics = (ACROSS_DEPOSITED, "0x" + f"{10:064x}", "0x" + f"{DEPOSIT_ID:064x}", "0x" + b32(ARB_THIEF).hex())
+    txs.append(
+        WorldTx(
+            ARB_ACROSS,
+            5_020,
+            0,
+            1_700_001_460,
+            ARB_THIEF,
+            SPOKE_POOLS["arbitrum"],
+            0,
+            input="0x7b939232",
+            tokens=(
+                WorldTokenTransfer(
+                    sender=ARB_THIEF, to=SPOKE_POOLS["arbitrum"], value=ACROSS_IN, log_index=0, **ARB_USDC
+                ),
+            ),
+            logs=(WorldLog(SPOKE_POOLS["arbitrum"], topics, "0x" + deposit_data.hex(), 1),),
+        )
+    )
     world = EvmWorld(chain_id=42161)
-    world.contracts.add(USDC_ARB)
+    world.contracts.update({USDC_ARB, SPOKE_POOLS["arbitrum"]})
+    world.add(txs)
+    return world
+
+
+def optimism() -> EvmWorld:
+    opt_usdc = dict(token=USDC_OPT, symbol="USDC", name="Synthetic USD Coin", decimals=6)
+    fill_data = encode(
+        [
+            "bytes32",
+            "bytes32",
+            "uint256",
+            "uint256",
+            "uint256",
+            "uint32",
+            "uint32",
+            "bytes32",
+            "bytes32",
+            "bytes32",
+            "bytes32",
+            "(bytes32,bytes32,uint256,uint8)",
+        ],
+        [
+            b32(USDC_ARB),
+            b32(USDC_OPT),
+            ACROSS_IN,
+            ACROSS_OUT,
+            42161,
+            1_700_011_450,
+            0,
+            bytes(32),
+            b32(ARB_THIEF),
+            b32(OPT_THIEF),
+            bytes(32),
+            (bytes(32), bytes(32), ACROSS_OUT, 0),
+        ],
+    )
+    topics = (ACROSS_FILLED, "0x" + f"{42161:064x}", "0x" + f"{DEPOSIT_ID:064x}", "0x" + b32(OPT_RELAYER).hex())
+    pool = SPOKE_POOLS["optimism"]
+    txs = [
+        WorldTx(
+            OPT_FILL,
+            9_000,
+            0,
+            1_700_001_500,
+            OPT_RELAYER,
+            pool,
+            0,
+            input="0xdeadbeef",
+            tokens=(WorldTokenTransfer(sender=OPT_RELAYER, to=OPT_THIEF, value=ACROSS_OUT, log_index=0, **opt_usdc),),
+            logs=(WorldLog(pool, topics, "0x" + fill_data.hex(), 1),),
+        ),
+        WorldTx(h(0x0A0), 8_990, 0, 1_700_001_000, FUNDER, OPT_THIEF, ETH // 100),  # gas money, clean
+        WorldTx(
+            OPT_OUT,
+            9_010,
+            0,
+            1_700_001_600,
+            OPT_THIEF,
+            USDC_OPT,
+            0,
+            input="0xa9059cbb",
+            tokens=(WorldTokenTransfer(sender=OPT_THIEF, to=OPT_EXCHANGE, value=ACROSS_OUT, log_index=0, **opt_usdc),),
+        ),
+    ]
+    world = EvmWorld(chain_id=10)
+    world.contracts.update({USDC_OPT, pool})
     world.add(txs)
     return world
 
@@ -224,6 +341,8 @@ def labels() -> list[Label]:
         Label("ethereum", LIFI_DIAMOND, Category.BRIDGE, "LI.FI diamond (synthetic)", source=src),
         Label("arbitrum", ARB_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Arbitrum)", source=src),
         Label("bitcoin", BTC_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Bitcoin)", source=src),
+        Label("arbitrum", SPOKE_POOLS["arbitrum"], Category.BRIDGE, "Across SpokePool (synthetic)", source=src),
+        Label("optimism", OPT_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Optimism)", source=src),
     ]
 
 
@@ -249,5 +368,6 @@ lifi = "{lifi}"
 [source]
 ethereum = {{ kind = "etherscan", url = "{eth}" }}
 arbitrum = {{ kind = "etherscan", url = "{eth}" }}
+optimism = {{ kind = "etherscan", url = "{eth}" }}
 bitcoin = {{ kind = "esplora", url = "{btc}/api" }}
 """

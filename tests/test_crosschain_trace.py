@@ -26,7 +26,7 @@ OUT = ("swapped_out", "bridged_out", "endpoints", "unmoved", "fees", "below_thre
 @pytest.fixture(scope="module")
 def servers():
     with (
-        EtherscanEmulator({1: w.ethereum(), 42161: w.arbitrum()}) as eth,
+        EtherscanEmulator({1: w.ethereum(), 42161: w.arbitrum(), 10: w.optimism()}) as eth,
         EsploraEmulator(w.bitcoin()) as btc,
         MidgardEmulator(w.midgard_actions()) as midgard,
         LifiEmulator(w.lifi_transfers()) as lifi,
@@ -65,7 +65,11 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     for key, row in assets.items():
         assert closes(row), (key, row)
     crossings = {c["protocol"]: c for c in summary["crossings"]}
-    assert set(crossings) == {"thorchain", "lifi"}
+    assert set(crossings) == {"thorchain", "lifi", "across"}
+    across = crossings["across"]  # a second crossing: arbitrum -> optimism, joined on (origin chain, deposit id)
+    assert (across["status"], across["method"], across["crossing"]) == ("resolved", "across-events", 2)
+    assert (across["from"]["chain"], across["to"]["chain"], across["to"]["tx"]) == ("arbitrum", "optimism", w.OPT_FILL)
+    assert across["to"]["address"] == w.OPT_THIEF and across["to"]["amount"] == "899"
     thor, lifi = crossings["thorchain"], crossings["lifi"]
     assert (thor["status"], thor["method"], thor["to"]["chain"], thor["to"]["tx"]) == (
         "resolved",
@@ -89,17 +93,20 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     assert Decimal(eth["bridged_out"]) == Decimal(thor["from"]["amount"]) > 0
     assert Decimal(btc["bridged_in"]) == Decimal(thor["to"]["amount"]) and Decimal(btc["stolen"]) == 0
     assert Decimal(usdc_arb["bridged_in"]) == Decimal(lifi["to"]["amount"]) == Decimal("4990")
+    assert Decimal(usdc_arb["bridged_out"]) == Decimal("900") and Decimal(usdc_arb["unmoved"]) == Decimal("90")
+    assert Decimal(assets[f"optimism:{w.USDC_OPT}"]["bridged_in"]) == Decimal("899")
     assert Decimal(assets[f"ethereum:{w.USDC_ETH}"]["bridged_out"]) == Decimal("5000")
     # the trace went on to exchanges on both destinations
     ends = {(e["chain"], e["address"]): Decimal(e["amount"]) for e in summary["endpoints"]}
     assert ends[("bitcoin", w.BTC_EXCHANGE)] > 0 and ends[("arbitrum", w.ARB_EXCHANGE)] == Decimal("4000")
+    assert ends[("optimism", w.OPT_EXCHANGE)] == Decimal("899")
     assert ("ethereum", w.VAULT) not in ends and ("ethereum", w.LIFI_DIAMOND) not in ends  # crossed, not stopped
     report = (tmp_path / "out" / "report.html").read_text()
     assert "Crossings" in report and "midgard" in report and "lifi-status" in report
     from tracer.report import write_report
 
     markdown = write_report(tmp_path / "out", fmt="md").read_text()
-    assert "## Crossings (2)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
+    assert "## Crossings (3)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
     # a re-run gives byte-identical contract files (resolutions come from the store)
     run(home, case, tmp_path / "again")
     for name in ("summary.json", "flows.csv", "endpoints.csv", "addresses.csv", "graph.graphml"):

@@ -31,6 +31,7 @@ from tracer.core.units import format_units, iso
 from tracer.crosschain.accounting import apply_bridged_in, apply_bridged_out, asset_decimals, merge_rounds
 from tracer.crosschain.resolvers import (
     KNOWN_CONTRACTS,
+    AcrossResolver,
     CachedResolution,
     CrossingRequest,
     LifiResolver,
@@ -66,7 +67,7 @@ def follow_crossings(
     midgard = MidgardClient(url=spec.thorchain, archive=store)
     lifi = LifiClient(url=spec.lifi, archive=store)
     chains = _ChainAccess(plan, store, sources, build_sources)
-    resolvers = [ThorchainResolver(midgard, chains.op_returns), LifiResolver(lifi)]
+    resolvers = [ThorchainResolver(midgard, chains.op_returns), LifiResolver(lifi), AcrossResolver(chains.logs)]
     rounds, crossings, gaps, notes, keys = [first], [], [], [], []
     current, done = first, set()
     visited = int(first.summary.get("counts", {}).get("addresses_visited", 0))
@@ -240,6 +241,7 @@ def _continue(
                 }
             )
             continue
+        out = chains.described(out)
         share = paid * req.tainted // req.amount_in
         records.append({**base, "to": _to(out, share, paid)})
         if share > 0:
@@ -321,6 +323,7 @@ class _ChainAccess:
         self.plan, self.store, self.build = plan, store, build
         self.sources = {"first": sources}
         self._decimals: dict[str, int] = {}
+        self._symbols: dict[str, str] = {}
 
     def sources_for(self, plan: TracePlan) -> Any:
         return self.build(plan, self.store)
@@ -370,7 +373,20 @@ class _ChainAccess:
             if t.receiver == out.address.lower() and t.asset.asset_id == out.asset and t.moves_value:
                 paid += t.amount
                 self._decimals[f"{out.chain}:{out.asset}"] = t.asset.decimals
+                self._symbols[f"{out.chain}:{out.asset}"] = t.asset.symbol
         return paid
+
+    def described(self, out: CrossingOut) -> CrossingOut:
+        """`out` with the decimals and symbol of the asset as its chain reads it (when the payment was read)."""
+        key = f"{out.chain}:{out.asset}"
+        if key not in self._decimals:
+            return out
+        return replace(out, decimals=self._decimals[key], symbol=self._symbols.get(key) or out.symbol)
+
+    def logs(self, chain: str, address: str, topics: dict[int, str]) -> list[tuple[str, int, Any]]:
+        adapters = getattr(self._service(chain), "adapters", {}) or {}
+        fetch = getattr(adapters.get(chain), "fetch_logs", None)
+        return [] if fetch is None else fetch(get_chain(chain), address, topics)
 
     def decimals_of(self, key: str) -> int:
         chain, asset = key.split(":", 1)

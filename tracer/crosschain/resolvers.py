@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chains.crosschain.across import FILLS, SPOKE_POOLS, across_deposits, decode_fill, fill_topics
 from chains.crosschain.evm_inbound import LIFI_DIAMOND, THORCHAIN_ROUTERS, lifi_deposits, thorchain_deposits
 from chains.crosschain.lifi import LifiClient
 from chains.crosschain.midgard import MidgardClient
 from chains.crosschain.thorchain_memo import MemoError, inbound_id, parse_memo
 from tracer.core.crossings import (
     FAILED,
+    PENDING,
     REFUNDED,
     RESOLVED,
     UNRESOLVED,
@@ -33,7 +35,7 @@ from tracer.core.errors import OfflineGap
 from tracer.core.networks import get_chain
 
 #: Addresses the resolvers recognise without a label (each protocol's own contracts).
-KNOWN_CONTRACTS = frozenset({*THORCHAIN_ROUTERS, LIFI_DIAMOND})
+KNOWN_CONTRACTS = frozenset({*THORCHAIN_ROUTERS, LIFI_DIAMOND, *SPOKE_POOLS.values()})
 FINAL = (RESOLVED, REFUNDED, FAILED)
 
 
@@ -122,6 +124,57 @@ class LifiResolver:
                         f"the source chain declared receiver {dep.declared_recipient}, LI.FI paid {out.address}"
                     )
         return dataclasses.replace(found, note="; ".join(notes))
+
+
+class AcrossResolver:
+    """Across: the SpokePool's deposit event joined to the destination's fill event on (origin chain, deposit id)."""
+
+    protocol = "across"
+
+    def __init__(self, logs: Callable[[str, str, dict[int, str]], list[tuple[str, int, Any]]]) -> None:
+        self.logs = logs
+
+    def resolve(self, request: CrossingRequest, facts: EvmTxFacts) -> Resolution | None:
+        deposits = across_deposits(facts, pools=frozenset(SPOKE_POOLS.values()) | request.bridges)
+        if not deposits:
+            return None
+        dep = deposits[0]
+        dest = dep.declared_chain
+        pool = SPOKE_POOLS.get(dest or "")
+        key = dep.join_key or ""
+        if dest is None or pool is None:
+            return Resolution(
+                "across",
+                UNRESOLVED,
+                "across-events",
+                0.0,
+                note=f"deposit {key} to a chain heisttrace has no SpokePool for ({dest or 'unknown'})",
+            )
+        t1, t2 = fill_topics(key)
+        fills = []
+        for topic0 in FILLS:
+            for tx_hash, when, log in self.logs(dest, pool, {0: topic0, 1: t1, 2: t2}):
+                fill = decode_fill(tx_hash, log, timestamp=when)
+                if fill is not None:
+                    fills.append(fill)
+        evidence = (f"{dest} SpokePool {pool} fills of deposit {key}",)
+        if not fills:
+            return Resolution(
+                "across",
+                PENDING,
+                "across-events",
+                0.0,
+                evidence=evidence,
+                note=f"deposit {key} not filled yet (unfilled past fillDeadline: refunded on {request.chain})",
+            )
+        outs = tuple(
+            CrossingOut(dest, f.tx_hash, f.recipient, f.token or dep.declared_asset or "native", "", f.amount, 0)
+            for f in sorted(fills, key=lambda f: f.tx_hash)
+        )
+        notes = [f"deposit {key} joined to its fill"]
+        if dep.declared_recipient and any(o.address != dep.declared_recipient for o in outs):
+            notes.append(f"the deposit named {dep.declared_recipient}; a speed-up changed the recipient")
+        return Resolution("across", RESOLVED, "across-events", 0.9, outs, dep.amount, evidence, "; ".join(notes))
 
 
 class CachedResolution:
