@@ -103,6 +103,8 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     assert ("ethereum", w.VAULT) not in ends and ("ethereum", w.LIFI_DIAMOND) not in ends  # crossed, not stopped
     report = (tmp_path / "out" / "report.html").read_text()
     assert "Crossings" in report and "midgard" in report and "lifi-status" in report
+    assert report.count('"crossing":true') == 3  # a link between chain bands per crossing in the graph
+    assert "bridged in" in report and "bridged out (other chain)" in report  # the Sankey of each side
     from tracer.report import write_report
 
     markdown = write_report(tmp_path / "out", fmt="md").read_text()
