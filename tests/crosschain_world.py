@@ -63,6 +63,9 @@ def h(n: int) -> str:
 
 SWAP_TX, LIFI_TX, ARB_IN, ARB_OUT = h(0xE1), h(0xE2), h(0xA1), h(0xA2)
 ARB_ACROSS, OPT_FILL, OPT_OUT = h(0xA3), h(0x0A1), h(0x0A2)
+X_TX, X_ARRIVAL, X_ARRIVAL_TWIN, X_ONWARD = h(0xE3), h(0xA4), h(0xA6), h(0xA5)
+X_BRIDGE = "0x" + "b1" * 20  # a labelled bridge no resolver knows (the amount-time fallback)
+X_PAYOUT = "0x" + "b2" * 20
 BTC_OUT = synthetic_txid("thorchain-outbound")
 BTC_FUND = synthetic_txid("thorchain-vault-funding")
 BTC_SPEND = synthetic_txid("thief-spends")
@@ -137,14 +140,18 @@ def ethereum() -> EvmWorld:
             logs=(started,),
         ),
     ]
+    txs.append(WorldTx(X_TX, 103, 0, 1_700_001_236, THIEF, X_BRIDGE, ETH))
     world = EvmWorld(chain_id=1)
-    world.contracts.update({ROUTER, VAULT, LIFI_DIAMOND, USDC_ETH})
+    world.contracts.update({ROUTER, VAULT, LIFI_DIAMOND, USDC_ETH, X_BRIDGE})
     world.add(txs)
     return world
 
 
-def arbitrum() -> EvmWorld:
+def arbitrum(*, twin_arrival: bool = False) -> EvmWorld:
+    """`twin_arrival`: a second payment that fits amount and time as well (the fallback must refuse)."""
     txs = [
+        WorldTx(X_ARRIVAL, 5_030, 0, 1_700_003_000, X_PAYOUT, THIEF, 995 * ETH // 1000),
+        WorldTx(X_ONWARD, 5_040, 0, 1_700_003_100, THIEF, ARB_EXCHANGE, 990 * ETH // 1000),
         WorldTx(
             ARB_IN,
             5_000,
@@ -205,6 +212,8 @@ def arbitrum() -> EvmWorld:
             logs=(WorldLog(SPOKE_POOLS["arbitrum"], topics, "0x" + deposit_data.hex(), 1),),
         )
     )
+    if twin_arrival:
+        txs.append(WorldTx(X_ARRIVAL_TWIN, 5_035, 0, 1_700_003_050, X_PAYOUT, THIEF, 996 * ETH // 1000))
     world = EvmWorld(chain_id=42161)
     world.contracts.update({USDC_ARB, SPOKE_POOLS["arbitrum"]})
     world.add(txs)
@@ -339,6 +348,7 @@ def labels() -> list[Label]:
         Label("ethereum", ROUTER, Category.BRIDGE, "THORChain router (synthetic)", source=src),
         Label("ethereum", VAULT, Category.BRIDGE, "THORChain vault (synthetic)", source=src),
         Label("ethereum", LIFI_DIAMOND, Category.BRIDGE, "LI.FI diamond (synthetic)", source=src),
+        Label("ethereum", X_BRIDGE, Category.BRIDGE, "Synthetic X Bridge", source=src),
         Label("arbitrum", ARB_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Arbitrum)", source=src),
         Label("bitcoin", BTC_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Bitcoin)", source=src),
         Label("arbitrum", SPOKE_POOLS["arbitrum"], Category.BRIDGE, "Across SpokePool (synthetic)", source=src),

@@ -65,7 +65,16 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     for key, row in assets.items():
         assert closes(row), (key, row)
     crossings = {c["protocol"]: c for c in summary["crossings"]}
-    assert set(crossings) == {"thorchain", "lifi", "across"}
+    assert set(crossings) == {"thorchain", "lifi", "across", "Synthetic X Bridge"}
+    x = crossings["Synthetic X Bridge"]  # no resolver: one arrival fits amount and time, as a lead
+    assert (x["status"], x["method"], x["to"]["tx"], x["to"]["chain"]) == (
+        "resolved",
+        "amount-time",
+        w.X_ARRIVAL,
+        "arbitrum",
+    )
+    assert x["confidence"] < crossings["thorchain"]["confidence"]
+    assert Decimal(assets["arbitrum:native"]["bridged_in"]) == Decimal(x["to"]["amount"]) > 0
     across = crossings["across"]  # a second crossing: arbitrum -> optimism, joined on (origin chain, deposit id)
     assert (across["status"], across["method"], across["crossing"]) == ("resolved", "across-events", 2)
     assert (across["from"]["chain"], across["to"]["chain"], across["to"]["tx"]) == ("arbitrum", "optimism", w.OPT_FILL)
@@ -90,25 +99,28 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
         scale = Decimal(10) ** (8 if c["to"]["chain"] == "bitcoin" else 6)
         assert Decimal(c["to"]["amount"]) * scale == int(paid * scale * tainted / took)
     eth, btc, usdc_arb = assets["ethereum:native"], assets["bitcoin:native"], assets[f"arbitrum:{w.USDC_ARB}"]
-    assert Decimal(eth["bridged_out"]) == Decimal(thor["from"]["amount"]) > 0
+    assert Decimal(eth["bridged_out"]) == Decimal(thor["from"]["amount"]) + Decimal(x["from"]["amount"])
     assert Decimal(btc["bridged_in"]) == Decimal(thor["to"]["amount"]) and Decimal(btc["stolen"]) == 0
     assert Decimal(usdc_arb["bridged_in"]) == Decimal(lifi["to"]["amount"]) == Decimal("4990")
     assert Decimal(usdc_arb["bridged_out"]) == Decimal("900") and Decimal(usdc_arb["unmoved"]) == Decimal("90")
     assert Decimal(assets[f"optimism:{w.USDC_OPT}"]["bridged_in"]) == Decimal("899")
     assert Decimal(assets[f"ethereum:{w.USDC_ETH}"]["bridged_out"]) == Decimal("5000")
     # the trace went on to exchanges on both destinations
-    ends = {(e["chain"], e["address"]): Decimal(e["amount"]) for e in summary["endpoints"]}
-    assert ends[("bitcoin", w.BTC_EXCHANGE)] > 0 and ends[("arbitrum", w.ARB_EXCHANGE)] == Decimal("4000")
-    assert ends[("optimism", w.OPT_EXCHANGE)] == Decimal("899")
+    ends = {(e["chain"], e["address"], e["asset"]): Decimal(e["amount"]) for e in summary["endpoints"]}
+    assert ends[("bitcoin", w.BTC_EXCHANGE, "bitcoin:native")] > 0
+    assert ends[("arbitrum", w.ARB_EXCHANGE, f"arbitrum:{w.USDC_ARB}")] == Decimal("4000")
+    assert ends[("arbitrum", w.ARB_EXCHANGE, "arbitrum:native")] > 0
+    assert ends[("optimism", w.OPT_EXCHANGE, f"optimism:{w.USDC_OPT}")] == Decimal("899")
+    ends = {key[:2] for key in ends}
     assert ("ethereum", w.VAULT) not in ends and ("ethereum", w.LIFI_DIAMOND) not in ends  # crossed, not stopped
     report = (tmp_path / "out" / "report.html").read_text()
     assert "Crossings" in report and "midgard" in report and "lifi-status" in report
-    assert report.count('"crossing":true') == 3  # a link between chain bands per crossing in the graph
+    assert report.count('"crossing":true') == 4  # a link between chain bands per crossing in the graph
     assert "bridged in" in report and "bridged out (other chain)" in report  # the Sankey of each side
     from tracer.report import write_report
 
     markdown = write_report(tmp_path / "out", fmt="md").read_text()
-    assert "## Crossings (3)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
+    assert "## Crossings (4)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
     # a re-run gives byte-identical contract files (resolutions come from the store)
     run(home, case, tmp_path / "again")
     for name in ("summary.json", "flows.csv", "endpoints.csv", "addresses.csv", "graph.graphml"):
@@ -138,5 +150,21 @@ def test_pending_crossing_leaves_the_bridge_as_endpoint_and_names_the_gap(server
     assert any("pending" in g and w.SWAP_TX in g for g in summary["gaps"]) and summary["complete"] is False
     ends = {(e["chain"], e["address"]) for e in summary["endpoints"]}
     assert ("ethereum", w.VAULT) in ends and "bitcoin:native" not in summary["assets"]
+    for key, row in summary["assets"].items():
+        assert closes(row), key
+
+
+def test_fallback_refuses_two_fitting_arrivals_and_the_bridge_stays_the_endpoint(servers, tmp_path: Path) -> None:
+    _, btc, midgard, lifi = servers
+    with EtherscanEmulator({1: w.ethereum(), 42161: w.arbitrum(twin_arrival=True), 10: w.optimism()}) as eth:
+        home, case = setup(tmp_path, (eth, btc, midgard, lifi))
+        run(home, case, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    x = next(c for c in summary["crossings"] if c["protocol"] == "Synthetic X Bridge")
+    assert (x["status"], x["method"], x["to"]) == ("unresolved", "amount-time", None)
+    assert x["note"].startswith("ambiguous: 2 arrivals")
+    assert any(w.X_TX in n and "ambiguous" in n for n in summary["notes"])
+    ends = {(e["chain"], e["address"]) for e in summary["endpoints"]}
+    assert ("ethereum", w.X_BRIDGE) in ends
     for key, row in summary["assets"].items():
         assert closes(row), key

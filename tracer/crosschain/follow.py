@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from heuristics.crossing_match import Arrival, match_amount_time
 from tracer.bundle.result import TraceResult
 from tracer.cases.plan import SeedSpec, TracePlan, Window
 from tracer.core.crossings import PENDING, REFUNDED, RESOLVED, CrossingOut, Resolution
@@ -122,9 +123,12 @@ def follow_crossings(
 
 def _candidates(result: TraceResult, decimals: dict[str, int], chains: _ChainAccess) -> list[_Candidate]:
     """Per (transaction, asset): taint that stayed at bridge addresses, what entered them, who paid."""
-    bridges = {
-        (row["chain"], row["address"]) for row in result.endpoints.iter_rows(named=True) if row["category"] == BRIDGE
+    names = {
+        (row["chain"], row["address"]): row["label"]
+        for row in result.endpoints.iter_rows(named=True)
+        if row["category"] == BRIDGE
     }
+    bridges = set(names)
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in result.flows.iter_rows(named=True):
         chain = row["chain"]
@@ -141,7 +145,8 @@ def _candidates(result: TraceResult, decimals: dict[str, int], chains: _ChainAcc
         scale = Decimal(10) ** places
         taint = int(Decimal(row["tainted_amount"]) * scale)
         group = groups.setdefault(
-            (chain, row["tx_hash"], key), {"kept": {}, "in": 0, "tainted": 0, "sender": "", "time": row["timestamp"]}
+            (chain, row["tx_hash"], key),
+            {"kept": {}, "in": 0, "tainted": 0, "sender": "", "time": row["timestamp"], "symbol": row["asset"]},
         )
         if dst:
             group["kept"][row["to"]] = group["kept"].get(row["to"], 0) + taint
@@ -165,6 +170,8 @@ def _candidates(result: TraceResult, decimals: dict[str, int], chains: _ChainAcc
             g["in"],
             g["tainted"],
             _unix(g["time"]),
+            symbol=g["symbol"],
+            label=next((names[(chain, a)] for a in sorted(kept) if (chain, a) in names), ""),
         )
         found.append(_Candidate(request, kept))
     return found
@@ -191,7 +198,7 @@ def _resolve(req: CrossingRequest, resolvers: list[Any], cache: CachedResolution
             answer = resolver.resolve(req, facts)
             if answer is not None:
                 return answer
-        return unresolved(req, "no resolver recognised the deposit (labelled bridge without a resolver)")
+        return _fallback(req, chains)
 
     try:
         return cache.get(req.chain, req.tx_hash, ask)
@@ -199,6 +206,34 @@ def _resolve(req: CrossingRequest, resolvers: list[Any], cache: CachedResolution
         return unresolved(req, gap.message)
     except (SourceError, BadInput) as exc:
         return unresolved(req, f"the resolver failed: {exc.message}")
+
+
+#: Wrapped twins a bridge may pay out instead of the asset it took in.
+TWINS = {"ETH": "WETH", "WETH": "ETH", "BTC": "WBTC", "WBTC": "BTC", "USDC.E": "USDC", "USDC": "USDC.E"}
+
+
+def _fallback(req: CrossingRequest, chains: _ChainAccess) -> Resolution:
+    """A labelled bridge without a resolver: the one arrival of the same asset (or its wrapped twin) at the
+    same address on another traced chain, within the window and tolerance (`method = "amount-time"`)."""
+    symbols = {req.symbol.upper(), TWINS.get(req.symbol.upper(), req.symbol.upper())}
+    src_decimals = chains.decimals_of(req.asset_key)
+    arrivals, looked = [], []
+    for chain in chains.other_account_chains(req.chain):
+        looked.append(chain)
+        for t in chains.inflows(chain, req.sender):
+            if t.asset.symbol.upper() not in symbols or t.timestamp < req.timestamp:
+                continue
+            comparable = t.amount * 10**src_decimals // 10**t.asset.decimals
+            out = CrossingOut(
+                chain, t.tx_hash, t.receiver, t.asset.asset_id, t.asset.symbol, t.amount, t.asset.decimals
+            )
+            arrivals.append(Arrival(out, t.timestamp, comparable))
+    if not looked:
+        return unresolved(req, "no resolver recognised the deposit and the case names no other chain to match on")
+    name = req.label or "bridge"
+    answer = match_amount_time(name, req.amount_in, req.timestamp, arrivals)
+    where = ", ".join(looked)
+    return replace(answer, note=f"{answer.note} (same address on {where})")
 
 
 def _continue(
@@ -382,6 +417,23 @@ class _ChainAccess:
         if key not in self._decimals:
             return out
         return replace(out, decimals=self._decimals[key], symbol=self._symbols.get(key) or out.symbol)
+
+    def other_account_chains(self, chain: str) -> list[str]:
+        """The EVM chains the case configures a source for, other than `chain` (where a fallback looks)."""
+        return sorted(c for c in self.plan.case_sources if c != chain and get_chain(c).kind is ChainKind.EVM)
+
+    def inflows(self, chain: str, address: str) -> list[Any]:
+        """What `address` received on `chain` (its whole history, store first); [] when it cannot be read."""
+        try:
+            service = self._service(chain)
+            chunk = service.history(get_chain(chain), address, start_block=0)
+        except (SourceError, BadInput, OfflineGap):
+            return []
+        return [
+            t
+            for t in chunk.transfers
+            if t.receiver == address and t.moves_value and not t.noise and t.kind.value != "fee"
+        ]
 
     def logs(self, chain: str, address: str, topics: dict[int, str]) -> list[tuple[str, int, Any]]:
         adapters = getattr(self._service(chain), "adapters", {}) or {}

@@ -51,6 +51,8 @@ class CrossingRequest:
     amount_in: int  # what entered the bridge (base units)
     tainted: int  # the taint in it (base units)
     timestamp: int
+    symbol: str = ""  # the source asset's symbol
+    label: str = ""  # the bridge's label (name), when labelled
 
 
 class Resolver(Protocol):
