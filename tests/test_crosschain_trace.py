@@ -168,3 +168,46 @@ def test_fallback_refuses_two_fitting_arrivals_and_the_bridge_stays_the_endpoint
     assert ("ethereum", w.X_BRIDGE) in ends
     for key, row in summary["assets"].items():
         assert closes(row), key
+
+
+def test_offline_rerun_answers_crossings_from_the_store(servers, tmp_path: Path) -> None:
+    home, case = setup(tmp_path, servers)
+    run(home, case, tmp_path / "online")
+    _, _, midgard, lifi = servers
+    before = (midgard.requests, lifi.requests)
+    run(home, case, tmp_path / "offline", "--offline")
+    assert (midgard.requests, lifi.requests) == before  # resolutions are kept: nobody is asked again
+    for name in ("summary.json", "flows.csv", "endpoints.csv"):
+        assert (tmp_path / "online" / name).read_bytes() == (tmp_path / "offline" / name).read_bytes(), name
+
+
+def test_case_and_flags(servers, tmp_path: Path) -> None:
+    from tracer.cases.case import parse_case
+    from tracer.cases.plan import build_plan
+    from tracer.core.errors import BadCaseFile, BadInput
+
+    home, case = setup(tmp_path, servers)
+    plan = build_plan(case, midgard_url="http://127.0.0.1:9/", lifi_url="http://127.0.0.1:8")
+    assert (plan.crosschain.thorchain, plan.crosschain.lifi, plan.crosschain.follow) == (
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:8",
+        True,
+    )
+    assert build_plan(case, crosschain=False).crosschain.follow is False
+    minimal = '[case]\nid = "x"\n[[seeds]]\nchain = "ethereum"\naddress = "' + w.THIEF + '"\n'
+    defaults = parse_case(minimal, name="c")
+    assert defaults.crosschain.follow and defaults.crosschain.thorchain.startswith("https://midgard")
+    for bad, match in (
+        ("follow = 1", "crosschain.follow"),
+        ('lifi = "ftp://x"', "crosschain.lifi"),
+        ("bogus = 1", "unknown key crosschain.bogus"),
+        ("max_crossings = 99", "max_crossings"),
+    ):
+        text = minimal + f"[crosschain]\n{bad}\n"
+        with pytest.raises(BadCaseFile, match=match):
+            parse_case(text, name="c")
+    with pytest.raises(BadInput, match="--midgard-url"):
+        build_plan(case, midgard_url="not a url")
+    env, _, err = make_env(home)
+    assert main(["trace", str(case), "--out", str(tmp_path / "o"), "--lifi-url", "nope"], env=env) == 2
+    assert "--lifi-url" in err.getvalue() and "Traceback" not in err.getvalue()
