@@ -17,6 +17,7 @@ unmoved + fees + below_threshold + unexplored + excluded``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -66,7 +67,7 @@ def follow_crossings(
     spec = plan.crosschain
     cache = CachedResolution(store, offline=plan.offline)
     midgard = MidgardClient(url=spec.thorchain, archive=store)
-    lifi = LifiClient(url=spec.lifi, archive=store)
+    lifi = LifiClient(url=spec.lifi, key=os.environ.get("LIFI_API_KEY") or None, archive=store)
     chains = _ChainAccess(plan, store, sources, build_sources)
     resolvers = [ThorchainResolver(midgard, chains.op_returns), LifiResolver(lifi), AcrossResolver(chains.logs)]
     rounds, crossings, gaps, notes, keys = [first], [], [], [], []
