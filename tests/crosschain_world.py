@@ -64,12 +64,17 @@ def h(n: int) -> str:
 SWAP_TX, LIFI_TX, ARB_IN, ARB_OUT = h(0xE1), h(0xE2), h(0xA1), h(0xA2)
 ARB_ACROSS, OPT_FILL, OPT_OUT = h(0xA3), h(0x0A1), h(0x0A2)
 X_TX, X_ARRIVAL, X_ARRIVAL_TWIN, X_ONWARD = h(0xE3), h(0xA4), h(0xA6), h(0xA5)
+ETH_BACK = "0x" + "18" * 20  # where the BTC swapped back into ETH lands
+ETH_EXCHANGE = "0x" + "19" * 20
+ETH_BACK_TX, ETH_BACK_OUT = h(0xE4), h(0xE5)
+BACK_PAID_1E8 = 180_000_000  # 1.8 ETH for 0.09 BTC (fictional rate)
 X_BRIDGE = "0x" + "b1" * 20  # a labelled bridge no resolver knows (the amount-time fallback)
 X_PAYOUT = "0x" + "b2" * 20
 BTC_OUT = synthetic_txid("thorchain-outbound")
 BTC_FUND = synthetic_txid("thorchain-vault-funding")
 BTC_SPEND = synthetic_txid("thief-spends")
 MEMO = f"=:b:{BTC_THIEF}:0/1/0:t:30"
+BACK_MEMO = "=:e:" + "0x" + "18" * 20
 USDC = dict(token=USDC_ETH, symbol="USDC", name="Synthetic USD Coin", decimals=6)
 ARB_USDC = dict(token=USDC_ARB, symbol="USDC", name="Synthetic USD Coin", decimals=6)
 BTC_PAID = 40_000_000  # 0.4 BTC for 10 ETH (fictional rate)
@@ -141,6 +146,8 @@ def ethereum() -> EvmWorld:
         ),
     ]
     txs.append(WorldTx(X_TX, 103, 0, 1_700_001_236, THIEF, X_BRIDGE, ETH))
+    txs.append(WorldTx(ETH_BACK_TX, 110, 0, 1_700_003_000, VAULT, ETH_BACK, BACK_PAID_1E8 * 10**10))  # outbound
+    txs.append(WorldTx(ETH_BACK_OUT, 111, 0, 1_700_003_012, ETH_BACK, ETH_EXCHANGE, 179 * ETH // 100))
     world = EvmWorld(chain_id=1)
     world.contracts.update({ROUTER, VAULT, LIFI_DIAMOND, USDC_ETH, X_BRIDGE})
     world.add(txs)
@@ -301,21 +308,33 @@ def bitcoin() -> list[dict]:
         block=800_010,
         timestamp=1_700_001_800,
     )
-    spend = synthetic_tx(
+    spend = synthetic_tx(  # to an exchange, and back into ETH through THORChain (memo in the OP_RETURN)
         "thief-spends",
         [(out.txid, 0, BTC_THIEF, BTC_PAID)],
-        [(BTC_EXCHANGE, 30_000_000), (BTC_KEEP, 9_995_000)],
+        [(BTC_EXCHANGE, 30_000_000), (BTC_VAULT, 9_000_000), (None, 0), (BTC_KEEP, 995_000)],
         block=800_020,
         timestamp=1_700_002_400,
     )
     docs = [esplora_json(tx) for tx in (fund, out, spend)]
-    memo = f"OUT:{inbound_id(SWAP_TX)}".encode()
-    docs[1]["vout"][2]["scriptpubkey"] = "6a" + bytes([len(memo)]).hex() + memo.hex()
+    for doc, text in ((docs[1], f"OUT:{inbound_id(SWAP_TX)}"), (docs[2], BACK_MEMO)):
+        memo = text.encode()
+        vout = next(v for v in doc["vout"] if v["scriptpubkey_type"] == "op_return")
+        vout["scriptpubkey"] = "6a" + bytes([len(memo)]).hex() + memo.hex()
     return docs
 
 
 def midgard_actions() -> list[dict]:
+    back = midgard_action(
+        in_tx=BTC_SPEND,
+        in_address=BTC_THIEF,
+        in_asset="BTC.BTC",
+        in_amount=9_000_000,
+        outs=[(ETH_BACK, ETH_BACK_TX[2:].upper(), "ETH.ETH", BACK_PAID_1E8)],
+        date_s=1_700_002_400,
+        memo=BACK_MEMO,
+    )
     return [
+        back,
         midgard_action(
             in_tx=SWAP_TX,
             in_address=THIEF,
@@ -325,7 +344,7 @@ def midgard_actions() -> list[dict]:
             affiliate_outs=[("thor1syntheticaffiliate", "", "THOR.RUNE", 123)],
             date_s=1_700_001_212,
             memo=MEMO,
-        )
+        ),
     ]
 
 
@@ -351,6 +370,8 @@ def labels() -> list[Label]:
         Label("ethereum", X_BRIDGE, Category.BRIDGE, "Synthetic X Bridge", source=src),
         Label("arbitrum", ARB_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Arbitrum)", source=src),
         Label("bitcoin", BTC_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Bitcoin)", source=src),
+        Label("bitcoin", BTC_VAULT, Category.BRIDGE, "THORChain vault (Bitcoin, synthetic)", source=src),
+        Label("ethereum", ETH_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Ethereum)", source=src),
         Label("arbitrum", SPOKE_POOLS["arbitrum"], Category.BRIDGE, "Across SpokePool (synthetic)", source=src),
         Label("optimism", OPT_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Optimism)", source=src),
     ]

@@ -64,7 +64,15 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     assets = summary["assets"]
     for key, row in assets.items():
         assert closes(row), (key, row)
-    crossings = {c["protocol"]: c for c in summary["crossings"]}
+    back = next(c for c in summary["crossings"] if c["from"]["chain"] == "bitcoin")  # ETH -> BTC -> ETH
+    assert (back["protocol"], back["method"], back["crossing"], back["to"]["tx"]) == (
+        "thorchain",
+        "midgard",
+        2,
+        w.ETH_BACK_TX,
+    )
+    assert back["from"]["tx"] == w.BTC_SPEND and back["to"]["address"] == w.ETH_BACK
+    crossings = {c["protocol"]: c for c in summary["crossings"] if c is not back}
     assert set(crossings) == {"thorchain", "lifi", "across", "Synthetic X Bridge"}
     x = crossings["Synthetic X Bridge"]  # no resolver: one arrival fits amount and time, as a lead
     assert (x["status"], x["method"], x["to"]["tx"], x["to"]["chain"]) == (
@@ -101,6 +109,8 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     eth, btc, usdc_arb = assets["ethereum:native"], assets["bitcoin:native"], assets[f"arbitrum:{w.USDC_ARB}"]
     assert Decimal(eth["bridged_out"]) == Decimal(thor["from"]["amount"]) + Decimal(x["from"]["amount"])
     assert Decimal(btc["bridged_in"]) == Decimal(thor["to"]["amount"]) and Decimal(btc["stolen"]) == 0
+    assert Decimal(btc["bridged_out"]) == Decimal(back["from"]["amount"]) > 0
+    assert Decimal(eth["bridged_in"]) == Decimal(back["to"]["amount"]) > 0  # the ethereum sheet sums both rounds
     assert Decimal(usdc_arb["bridged_in"]) == Decimal(lifi["to"]["amount"]) == Decimal("4990")
     assert Decimal(usdc_arb["bridged_out"]) == Decimal("900") and Decimal(usdc_arb["unmoved"]) == Decimal("90")
     assert Decimal(assets[f"optimism:{w.USDC_OPT}"]["bridged_in"]) == Decimal("899")
@@ -111,16 +121,17 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     assert ends[("arbitrum", w.ARB_EXCHANGE, f"arbitrum:{w.USDC_ARB}")] == Decimal("4000")
     assert ends[("arbitrum", w.ARB_EXCHANGE, "arbitrum:native")] > 0
     assert ends[("optimism", w.OPT_EXCHANGE, f"optimism:{w.USDC_OPT}")] == Decimal("899")
+    assert ends[("ethereum", w.ETH_EXCHANGE, "ethereum:native")] > 0
     ends = {key[:2] for key in ends}
     assert ("ethereum", w.VAULT) not in ends and ("ethereum", w.LIFI_DIAMOND) not in ends  # crossed, not stopped
     report = (tmp_path / "out" / "report.html").read_text()
     assert "Crossings" in report and "midgard" in report and "lifi-status" in report
-    assert report.count('"crossing":true') == 4  # a link between chain bands per crossing in the graph
+    assert report.count('"crossing":true') == 5  # a link between chain bands per crossing in the graph
     assert "bridged in" in report and "bridged out (other chain)" in report  # the Sankey of each side
     from tracer.report import write_report
 
     markdown = write_report(tmp_path / "out", fmt="md").read_text()
-    assert "## Crossings (4)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
+    assert "## Crossings (5)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
     # a re-run gives byte-identical contract files (resolutions come from the store)
     run(home, case, tmp_path / "again")
     for name in ("summary.json", "flows.csv", "endpoints.csv", "addresses.csv", "graph.graphml"):
@@ -140,7 +151,8 @@ def test_no_crosschain_stops_at_the_bridges(servers, tmp_path: Path) -> None:
 def test_pending_crossing_leaves_the_bridge_as_endpoint_and_names_the_gap(servers, tmp_path: Path) -> None:
     eth, btc, _, lifi = servers
     pending = w.midgard_actions()
-    pending[0]["status"], pending[0]["out"] = "pending", []
+    swap = next(a for a in pending if a["in"][0]["txID"] == w.SWAP_TX[2:].upper())
+    swap["status"], swap["out"] = "pending", []
     with MidgardEmulator(pending) as midgard:
         home, case = setup(tmp_path, (eth, btc, midgard, lifi))
         run(home, case, tmp_path / "out", code=4)  # incomplete: the crossing is a named gap

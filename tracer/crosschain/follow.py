@@ -133,8 +133,6 @@ def _candidates(result: TraceResult, decimals: dict[str, int], chains: _ChainAcc
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     for row in result.flows.iter_rows(named=True):
         chain = row["chain"]
-        if get_chain(chain).kind is ChainKind.UTXO:
-            continue  # crossings out of Bitcoin: not decoded yet
         src = (chain, row["from"]) in bridges or row["from"] in KNOWN_CONTRACTS
         dst = (chain, row["to"]) in bridges or row["to"] in KNOWN_CONTRACTS
         if not (src or dst):
@@ -192,6 +190,12 @@ def _unix(text: str) -> int:
 
 def _resolve(req: CrossingRequest, resolvers: list[Any], cache: CachedResolution, chains: _ChainAccess) -> Resolution:
     def ask() -> Resolution:
+        if get_chain(req.chain).kind is ChainKind.UTXO:  # THORChain inbounds carry their memo in an OP_RETURN
+            for resolver in resolvers:
+                answer = resolver.resolve_utxo(req) if hasattr(resolver, "resolve_utxo") else None
+                if answer is not None:
+                    return answer
+            return unresolved(req, "no swap memo in the transaction's OP_RETURN (labelled bridge without a resolver)")
         facts = chains.facts(req.chain, req.tx_hash)
         if facts is None:
             return unresolved(req, f"{req.chain} source cannot read the transaction's calldata and logs")

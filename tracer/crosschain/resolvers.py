@@ -103,6 +103,29 @@ class ThorchainResolver:
         return dataclasses.replace(found, confidence=confidence, checks=checks, note=note)
 
 
+    def resolve_utxo(self, request: CrossingRequest) -> Resolution | None:
+        """A Bitcoin inbound: a swap memo in the transaction's OP_RETURN, resolved by Midgard (id: the txid)."""
+        if self.op_returns is None:
+            return None
+        memo = None
+        for data in self.op_returns(request.chain, request.tx_hash):
+            try:
+                parsed = parse_memo(data.decode("utf-8", "replace"))
+            except MemoError:
+                continue
+            if parsed.action == "swap":
+                memo = parsed
+                break
+        if memo is None:
+            return None
+        found = self.midgard.resolve(request.tx_hash, source_chain=request.chain)
+        notes = [n for n in (found.note, f"memo {memo.raw}") if n]
+        for out in found.outs:
+            if memo.destination and not out.refund and out.address != memo.destination.lower():
+                notes.append(f"Midgard pays {out.address}, the memo named {memo.destination}")
+        return dataclasses.replace(found, note="; ".join(notes))
+
+
 class LifiResolver:
     """LI.FI: a `LiFiTransferStarted` log (or a payment to the diamond), resolved by the status API."""
 
