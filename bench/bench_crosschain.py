@@ -85,7 +85,7 @@ def main() -> dict:
     crossings = summary["crossings"]
     names = ("etherscan", "esplora", "midgard", "lifi")
     result = {
-        "scenario": "synthetic: ETH->BTC (THORChain), USDC ethereum->arbitrum (LI.FI)->optimism (Across), "
+        "scenario": "synthetic: ETH->BTC->ETH (THORChain twice), USDC ethereum->arbitrum (LI.FI)->optimism (Across), "
         "1 ETH via an unknown bridge (amount-time)",
         "crossings": len(crossings),
         "resolved_by_method": {
