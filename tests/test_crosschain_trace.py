@@ -223,3 +223,16 @@ def test_case_and_flags(servers, tmp_path: Path) -> None:
     env, _, err = make_env(home)
     assert main(["trace", str(case), "--out", str(tmp_path / "o"), "--lifi-url", "nope"], env=env) == 2
     assert "--lifi-url" in err.getvalue() and "Traceback" not in err.getvalue()
+
+
+def test_crossing_limit_stops_at_the_next_bridge(servers, tmp_path: Path) -> None:
+    home, case = setup(tmp_path, servers)
+    case.write_text(case.read_text().replace("[crosschain]\n", "[crosschain]\nmax_crossings = 1\n"))
+    run(home, case, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert {c["crossing"] for c in summary["crossings"]} == {1}  # arbitrum -> optimism and BTC -> ETH not followed
+    assert any("crossing limit (1)" in n for n in summary["notes"])
+    ends = {(e["chain"], e["address"]) for e in summary["endpoints"]}
+    assert ("arbitrum", w.SPOKE_POOLS["arbitrum"]) in ends and ("bitcoin", w.BTC_VAULT) in ends
+    for key, row in summary["assets"].items():
+        assert closes(row), key

@@ -20,7 +20,6 @@ from tracer.core.errors import BadCaseFile, BadInput
 DEFAULT_MIDGARD = "https://midgard.ninerealms.com"
 DEFAULT_LIFI = "https://li.quest"
 KEYS = ("follow", "thorchain", "lifi", "max_crossings")
-_URL = re.compile(r"https?://[^\s/?#]+[^\s?#]*$")
 _KEYLIKE = re.compile(r"(api[-_]?key|apikey|token|secret)=", re.IGNORECASE)
 
 
@@ -48,8 +47,12 @@ class CrosschainSpec:
 
 
 def url_problem(url: Any) -> str | None:
-    if not isinstance(url, str) or not _URL.match(url.strip()):
-        return "an http:// or https:// URL"
+    """What makes `url` unusable as a resolver's base URL (the shared source-URL rules, and no key in it)."""
+    from chains.http import url_problem as source_url_problem
+
+    problem = source_url_problem(url)
+    if problem:
+        return problem
     if _KEYLIKE.search(url):
         return "a URL without an API key"
     return None

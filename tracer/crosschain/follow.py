@@ -97,11 +97,13 @@ def follow_crossings(
                 (gaps if resolution.status == PENDING else notes).append(text)
         if not seeds:
             break
+        if depth + 1 == spec.max_crossings:
+            notes.append(f"crossing limit ({spec.max_crossings}) reached: bridges met after it stay endpoints")
         budget = plan.config.max_addresses
         if budget is not None:
             budget = max(1, budget - visited)
         window = Window(until_time=plan.config.window.until_time)
-        config = replace(plan.config, seeds=tuple(seeds), window=window, max_addresses=budget, decisions=())
+        config = replace(plan.config, seeds=tuple(seeds), window=window, max_addresses=budget)
         dest_plan = replace(plan, config=config, sources={s.chain: plan.source_for(s.chain) for s in seeds})
         current, more = run_round(dest_plan, chains.sources_for(dest_plan))
         keys.extend(more)
@@ -276,7 +278,7 @@ def _continue(
                 {
                     **base,
                     "status": "unresolved",
-                    "to": _to(out, 0, out.amount),
+                    "to": _to(out, 0, 0),
                     "note": f"{base['note']}; the destination payment was not found on {out.chain}".strip("; "),
                 }
             )
