@@ -362,17 +362,15 @@ def lifi_transfers() -> list[dict]:
 
 
 def labels() -> list[Label]:
+    """The analyst's labels: exchanges, a bridge without a resolver, the Bitcoin vault. The bridges' own contracts
+    (router, diamond, SpokePools) and the Ethereum vault the router pays are known to heisttrace without a label."""
     src = "test-synthetic"
     return [
-        Label("ethereum", ROUTER, Category.BRIDGE, "THORChain router (synthetic)", source=src),
-        Label("ethereum", VAULT, Category.BRIDGE, "THORChain vault (synthetic)", source=src),
-        Label("ethereum", LIFI_DIAMOND, Category.BRIDGE, "LI.FI diamond (synthetic)", source=src),
         Label("ethereum", X_BRIDGE, Category.BRIDGE, "Synthetic X Bridge", source=src),
         Label("arbitrum", ARB_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Arbitrum)", source=src),
         Label("bitcoin", BTC_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Bitcoin)", source=src),
         Label("bitcoin", BTC_VAULT, Category.BRIDGE, "THORChain vault (Bitcoin, synthetic)", source=src),
         Label("ethereum", ETH_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Ethereum)", source=src),
-        Label("arbitrum", SPOKE_POOLS["arbitrum"], Category.BRIDGE, "Across SpokePool (synthetic)", source=src),
         Label("optimism", OPT_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Optimism)", source=src),
     ]
 

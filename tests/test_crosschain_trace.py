@@ -144,8 +144,11 @@ def test_no_crosschain_stops_at_the_bridges(servers, tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert not summary.get("crossings")
     assert {a.split(":")[0] for a in summary["assets"]} == {"ethereum"}
-    ends = {(e["chain"], e["address"]) for e in summary["endpoints"]}
+    ends = {(e["chain"], e["address"]): e for e in summary["endpoints"]}
     assert ("ethereum", w.VAULT) in ends and ("ethereum", w.LIFI_DIAMOND) in ends
+    # unlabelled: the diamond is a known contract, the vault is what the known router paid inside the deposit
+    assert ends[("ethereum", w.LIFI_DIAMOND)]["label_source"] == "heisttrace:crosschain"
+    assert ends[("ethereum", w.VAULT)]["label"].startswith("paid by the THORChain router")
 
 
 def test_pending_crossing_leaves_the_bridge_as_endpoint_and_names_the_gap(servers, tmp_path: Path) -> None:
