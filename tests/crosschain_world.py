@@ -18,9 +18,11 @@ from chains.crosschain.evm_inbound import (
     LIFI_DIAMOND,
     LIFI_STARTED_TOPIC,
 )
+from chains.crosschain.messaging import LOG_MESSAGE_PUBLISHED, OFT_RECEIVED, OFT_SENT
 from chains.crosschain.thorchain_memo import inbound_id
 from chains.emulators.esplora import esplora_json, synthetic_address, synthetic_tx, synthetic_txid
 from chains.emulators.lifi import lifi_transfer
+from chains.emulators.messaging import layerzero_message, wormhole_operation
 from chains.emulators.midgard import midgard_action
 from chains.emulators.world import EvmWorld, WorldInternal, WorldLog, WorldTokenTransfer, WorldTx
 from chains.evm_decode import pad_topic
@@ -68,6 +70,15 @@ ETH_BACK = "0x" + "18" * 20  # where the BTC swapped back into ETH lands
 ETH_EXCHANGE = "0x" + "19" * 20
 ETH_BACK_TX, ETH_BACK_OUT = h(0xE4), h(0xE5)
 BACK_PAID_1E8 = 180_000_000  # 1.8 ETH for 0.09 BTC (fictional rate)
+SG_POOL, SG_BASE_POOL, SG_EXECUTOR = "0x" + "c1" * 20, "0x" + "c2" * 20, "0x" + "c3" * 20  # Stargate (synthetic)
+BASE_THIEF, BASE_EXCHANGE = "0x" + "c4" * 20, "0x" + "c5" * 20
+SG_TX, SG_BASE_TX, SG_BASE_OUT = h(0xE6), h(0xB1), h(0xB2)
+GUID = "0x" + "6e" * 32
+SG_SENT, SG_RECEIVED = 2 * ETH, 1_998 * ETH // 1000
+WH_CORE, WH_BRIDGE, WH_POLY_BRIDGE = "0x" + "d1" * 20, "0x" + "d2" * 20, "0x" + "d3" * 20  # Wormhole (synthetic)
+POLY_THIEF, POLY_EXCHANGE = "0x" + "d4" * 20, "0x" + "d5" * 20
+WETH_POLY = "0x7ceb23fd6bc0add59e62ac25578270cff1b9f619"
+WH_TX, WH_REDEEM, WH_OUT = h(0xE7), h(0x1D1), h(0x1D2)
 X_BRIDGE = "0x" + "b1" * 20  # a labelled bridge no resolver knows (the amount-time fallback)
 X_PAYOUT = "0x" + "b2" * 20
 BTC_OUT = synthetic_txid("thorchain-outbound")
@@ -146,6 +157,28 @@ def ethereum() -> EvmWorld:
         ),
     ]
     txs.append(WorldTx(X_TX, 103, 0, 1_700_001_236, THIEF, X_BRIDGE, ETH))
+    sent = WorldLog(
+        SG_POOL,
+        (OFT_SENT, GUID, pad_topic(THIEF)),
+        "0x" + encode(["uint32", "uint256", "uint256"], [30184, SG_SENT, SG_RECEIVED]).hex(),
+        0,
+    )
+    txs.append(
+        WorldTx(
+            SG_TX, 104, 0, 1_700_001_248, THIEF, SG_POOL, SG_SENT, gas_used=90_000, input="0xc7c7f5b3", logs=(sent,)
+        )
+    )
+    published = WorldLog(
+        WH_CORE,
+        (LOG_MESSAGE_PUBLISHED, pad_topic(WH_BRIDGE)),
+        "0x" + encode(["uint64", "uint32", "bytes", "uint8"], [9, 0, b"synthetic", 1]).hex(),
+        0,
+    )
+    txs.append(
+        WorldTx(
+            WH_TX, 105, 0, 1_700_001_260, THIEF, WH_BRIDGE, ETH, gas_used=90_000, input="0x9981509f", logs=(published,)
+        )
+    )
     txs.append(WorldTx(ETH_BACK_TX, 110, 0, 1_700_003_000, VAULT, ETH_BACK, BACK_PAID_1E8 * 10**10))  # outbound
     txs.append(WorldTx(ETH_BACK_OUT, 111, 0, 1_700_003_012, ETH_BACK, ETH_EXCHANGE, 179 * ETH // 100))
     world = EvmWorld(chain_id=1)
@@ -293,6 +326,89 @@ def optimism() -> EvmWorld:
     return world
 
 
+def base() -> EvmWorld:
+    received = WorldLog(
+        SG_BASE_POOL,
+        (OFT_RECEIVED, GUID, pad_topic(BASE_THIEF)),
+        "0x" + encode(["uint32", "uint256"], [30101, SG_RECEIVED]).hex(),
+        0,
+    )
+    txs = [
+        WorldTx(
+            SG_BASE_TX,
+            7_000,
+            0,
+            1_700_001_400,
+            SG_EXECUTOR,
+            SG_BASE_POOL,
+            0,
+            gas_used=200_000,
+            internals=(WorldInternal(SG_BASE_POOL, BASE_THIEF, SG_RECEIVED, "0"),),
+            logs=(received,),
+        ),
+        WorldTx(SG_BASE_OUT, 7_010, 0, 1_700_001_500, BASE_THIEF, BASE_EXCHANGE, 199 * ETH // 100),
+    ]
+    world = EvmWorld(chain_id=8453)
+    world.contracts.add(SG_BASE_POOL)
+    world.add(txs)
+    return world
+
+
+def polygon() -> EvmWorld:
+    weth = dict(token=WETH_POLY, symbol="WETH", name="Synthetic Wrapped Ether", decimals=18)
+    txs = [
+        WorldTx(h(0x1D0), 3_990, 0, 1_700_001_000, FUNDER, POLY_THIEF, ETH),  # gas money (POL), clean
+        WorldTx(
+            WH_REDEEM,
+            4_000,
+            0,
+            1_700_001_900,
+            POLY_THIEF,
+            WH_POLY_BRIDGE,
+            0,
+            gas_used=150_000,
+            input="0xc6878519",
+            tokens=(WorldTokenTransfer(sender="0x" + "0" * 40, to=POLY_THIEF, value=ETH, log_index=0, **weth),),
+        ),
+        WorldTx(
+            WH_OUT,
+            4_010,
+            0,
+            1_700_002_000,
+            POLY_THIEF,
+            WETH_POLY,
+            0,
+            input="0xa9059cbb",
+            tokens=(WorldTokenTransfer(sender=POLY_THIEF, to=POLY_EXCHANGE, value=ETH, log_index=0, **weth),),
+        ),
+    ]
+    world = EvmWorld(chain_id=137)
+    world.contracts.update({WETH_POLY, WH_POLY_BRIDGE})
+    world.add(txs)
+    return world
+
+
+def layerzero_messages() -> list[dict]:
+    return [
+        layerzero_message(
+            guid=GUID, src_eid=30101, dst_eid=30184, src_tx=SG_TX, dst_tx=SG_BASE_TX, receiver=SG_BASE_POOL
+        )
+    ]
+
+
+def wormhole_operations() -> list[dict]:
+    return [
+        wormhole_operation(
+            src_tx=WH_TX,
+            to_chain=5,
+            to_address=POLY_THIEF,
+            token="0x" + "0" * 40,
+            amount_8dec=10**8,
+            target_tx=WH_REDEEM,
+        )
+    ]
+
+
 def bitcoin() -> list[dict]:
     fund = synthetic_tx(
         "thorchain-vault-funding",
@@ -367,6 +483,10 @@ def labels() -> list[Label]:
     src = "test-synthetic"
     return [
         Label("ethereum", X_BRIDGE, Category.BRIDGE, "Synthetic X Bridge", source=src),
+        Label("ethereum", SG_POOL, Category.BRIDGE, "Stargate pool (synthetic)", source=src),
+        Label("ethereum", WH_BRIDGE, Category.BRIDGE, "Wormhole token bridge (synthetic)", source=src),
+        Label("base", BASE_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Base)", source=src),
+        Label("polygon", POLY_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Polygon)", source=src),
         Label("arbitrum", ARB_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Arbitrum)", source=src),
         Label("bitcoin", BTC_EXCHANGE, Category.EXCHANGE, "Synthetic Exchange (Bitcoin)", source=src),
         Label("bitcoin", BTC_VAULT, Category.BRIDGE, "THORChain vault (Bitcoin, synthetic)", source=src),
@@ -393,10 +513,14 @@ max_addresses = 50
 [crosschain]
 thorchain = "{midgard}"
 lifi = "{lifi}"
+layerzero = "{layerzero}"
+wormhole = "{wormhole}"
 
 [source]
 ethereum = {{ kind = "etherscan", url = "{eth}" }}
 arbitrum = {{ kind = "etherscan", url = "{eth}" }}
 optimism = {{ kind = "etherscan", url = "{eth}" }}
+base = {{ kind = "etherscan", url = "{eth}" }}
+polygon = {{ kind = "etherscan", url = "{eth}" }}
 bitcoin = {{ kind = "esplora", url = "{btc}/api" }}
 """

@@ -13,6 +13,7 @@ import pytest
 from chains.emulators.esplora import EsploraEmulator
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.lifi import LifiEmulator
+from chains.emulators.messaging import LayerZeroScanEmulator, WormholeScanEmulator
 from chains.emulators.midgard import MidgardEmulator
 from tests import crosschain_world as w
 from tests.cli_env import make_env
@@ -23,27 +24,31 @@ IN = ("stolen", "swapped_in", "bridged_in")
 OUT = ("swapped_out", "bridged_out", "endpoints", "unmoved", "fees", "below_threshold", "unexplored", "excluded")
 
 
+def worlds(**kw):
+    return {1: w.ethereum(), 42161: w.arbitrum(**kw), 10: w.optimism(), 8453: w.base(), 137: w.polygon()}
+
+
 @pytest.fixture(scope="module")
 def servers():
     with (
-        EtherscanEmulator({1: w.ethereum(), 42161: w.arbitrum(), 10: w.optimism()}) as eth,
+        EtherscanEmulator(worlds()) as eth,
         EsploraEmulator(w.bitcoin()) as btc,
         MidgardEmulator(w.midgard_actions()) as midgard,
         LifiEmulator(w.lifi_transfers()) as lifi,
+        LayerZeroScanEmulator(w.layerzero_messages()) as layerzero,
+        WormholeScanEmulator(w.wormhole_operations()) as wormhole,
     ):
-        yield eth, btc, midgard, lifi
+        yield {"eth": eth, "btc": btc, "midgard": midgard, "lifi": lifi, "layerzero": layerzero, "wormhole": wormhole}
 
 
-def setup(tmp: Path, servers) -> tuple[Path, Path]:
-    eth, btc, midgard, lifi = servers
+def setup(tmp: Path, servers: dict) -> tuple[Path, Path]:
     home = tmp / "home"
     home.mkdir(parents=True)
     with Store.open(home / "store.sqlite3") as store:
         store.write_user_labels(w.labels())
     case = tmp / "case.toml"
-    case.write_text(
-        w.CASE.format(thief=w.THIEF, eth=eth.api_url, btc=btc.base_url, midgard=midgard.base_url, lifi=lifi.base_url)
-    )
+    urls = {name: server.base_url for name, server in servers.items()}
+    case.write_text(w.CASE.format(thief=w.THIEF, **{**urls, "eth": servers["eth"].api_url}))
     return home, case
 
 
@@ -73,7 +78,22 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     )
     assert back["from"]["tx"] == w.BTC_SPEND and back["to"]["address"] == w.ETH_BACK
     crossings = {c["protocol"]: c for c in summary["crossings"] if c is not back}
-    assert set(crossings) == {"thorchain", "lifi", "across", "Synthetic X Bridge"}
+    assert set(crossings) == {"thorchain", "lifi", "across", "Synthetic X Bridge", "layerzero", "wormhole"}
+    sg, wh = crossings["layerzero"], crossings["wormhole"]  # Stargate ETH -> base; Wormhole ETH -> WETH on polygon
+    assert (sg["status"], sg["method"], sg["to"]["chain"], sg["to"]["tx"], sg["to"]["address"]) == (
+        "resolved",
+        "layerzero-oft",
+        "base",
+        w.SG_BASE_TX,
+        w.BASE_THIEF,
+    )
+    assert (wh["status"], wh["method"], wh["to"]["chain"], wh["to"]["address"], wh["to"]["symbol"]) == (
+        "resolved",
+        "wormholescan",
+        "polygon",
+        w.POLY_THIEF,
+        "WETH",
+    )
     x = crossings["Synthetic X Bridge"]  # no resolver: one arrival fits amount and time, as a lead
     assert (x["status"], x["method"], x["to"]["tx"], x["to"]["chain"]) == (
         "resolved",
@@ -107,7 +127,9 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
         scale = Decimal(10) ** (8 if c["to"]["chain"] == "bitcoin" else 6)
         assert Decimal(c["to"]["amount"]) * scale == int(paid * scale * tainted / took)
     eth, btc, usdc_arb = assets["ethereum:native"], assets["bitcoin:native"], assets[f"arbitrum:{w.USDC_ARB}"]
-    assert Decimal(eth["bridged_out"]) == Decimal(thor["from"]["amount"]) + Decimal(x["from"]["amount"])
+    native_out = [c for c in summary["crossings"] if c["from"]["asset"] == "ethereum:native"]
+    assert len(native_out) == 4  # THORChain, the X bridge, Stargate, Wormhole
+    assert Decimal(eth["bridged_out"]) == sum(Decimal(c["from"]["amount"]) for c in native_out)
     assert Decimal(btc["bridged_in"]) == Decimal(thor["to"]["amount"]) and Decimal(btc["stolen"]) == 0
     assert Decimal(btc["bridged_out"]) == Decimal(back["from"]["amount"]) > 0
     assert Decimal(eth["bridged_in"]) == Decimal(back["to"]["amount"]) > 0  # the ethereum sheet sums both rounds
@@ -122,16 +144,18 @@ def test_trace_crosses_to_bitcoin_and_arbitrum(servers, tmp_path: Path) -> None:
     assert ends[("arbitrum", w.ARB_EXCHANGE, "arbitrum:native")] > 0
     assert ends[("optimism", w.OPT_EXCHANGE, f"optimism:{w.USDC_OPT}")] == Decimal("899")
     assert ends[("ethereum", w.ETH_EXCHANGE, "ethereum:native")] > 0
+    assert ends[("base", w.BASE_EXCHANGE, "base:native")] > 0
+    assert ends[("polygon", w.POLY_EXCHANGE, f"polygon:{w.WETH_POLY}")] > 0
     ends = {key[:2] for key in ends}
     assert ("ethereum", w.VAULT) not in ends and ("ethereum", w.LIFI_DIAMOND) not in ends  # crossed, not stopped
     report = (tmp_path / "out" / "report.html").read_text()
     assert "Crossings" in report and "midgard" in report and "lifi-status" in report
-    assert report.count('"crossing":true') == 5  # a link between chain bands per crossing in the graph
+    assert report.count('"crossing":true') == 7  # a link between chain bands per crossing in the graph
     assert "bridged in" in report and "bridged out (other chain)" in report  # the Sankey of each side
     from tracer.report import write_report
 
     markdown = write_report(tmp_path / "out", fmt="md").read_text()
-    assert "## Crossings (5)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
+    assert "## Crossings (7)" in markdown and w.BTC_OUT in markdown and "0.95" in markdown
     # a re-run gives byte-identical contract files (resolutions come from the store)
     run(home, case, tmp_path / "again")
     for name in ("summary.json", "flows.csv", "endpoints.csv", "addresses.csv", "graph.graphml"):
@@ -152,12 +176,11 @@ def test_no_crosschain_stops_at_the_bridges(servers, tmp_path: Path) -> None:
 
 
 def test_pending_crossing_leaves_the_bridge_as_endpoint_and_names_the_gap(servers, tmp_path: Path) -> None:
-    eth, btc, _, lifi = servers
     pending = w.midgard_actions()
     swap = next(a for a in pending if a["in"][0]["txID"] == w.SWAP_TX[2:].upper())
     swap["status"], swap["out"] = "pending", []
     with MidgardEmulator(pending) as midgard:
-        home, case = setup(tmp_path, (eth, btc, midgard, lifi))
+        home, case = setup(tmp_path, {**servers, "midgard": midgard})
         run(home, case, tmp_path / "out", code=4)  # incomplete: the crossing is a named gap
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     thor = next(c for c in summary["crossings"] if c["protocol"] == "thorchain")
@@ -170,9 +193,8 @@ def test_pending_crossing_leaves_the_bridge_as_endpoint_and_names_the_gap(server
 
 
 def test_fallback_refuses_two_fitting_arrivals_and_the_bridge_stays_the_endpoint(servers, tmp_path: Path) -> None:
-    _, btc, midgard, lifi = servers
-    with EtherscanEmulator({1: w.ethereum(), 42161: w.arbitrum(twin_arrival=True), 10: w.optimism()}) as eth:
-        home, case = setup(tmp_path, (eth, btc, midgard, lifi))
+    with EtherscanEmulator(worlds(twin_arrival=True)) as eth:
+        home, case = setup(tmp_path, {**servers, "eth": eth})
         run(home, case, tmp_path / "out")
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     x = next(c for c in summary["crossings"] if c["protocol"] == "Synthetic X Bridge")
@@ -188,10 +210,11 @@ def test_fallback_refuses_two_fitting_arrivals_and_the_bridge_stays_the_endpoint
 def test_offline_rerun_answers_crossings_from_the_store(servers, tmp_path: Path) -> None:
     home, case = setup(tmp_path, servers)
     run(home, case, tmp_path / "online")
-    _, _, midgard, lifi = servers
-    before = (midgard.requests, lifi.requests)
+    before = {name: server.requests for name, server in servers.items()}
     run(home, case, tmp_path / "offline", "--offline")
-    assert (midgard.requests, lifi.requests) == before  # resolutions are kept: nobody is asked again
+    assert {
+        name: server.requests for name, server in servers.items()
+    } == before  # resolutions are kept: nobody is asked again
     for name in ("summary.json", "flows.csv", "endpoints.csv"):
         assert (tmp_path / "online" / name).read_bytes() == (tmp_path / "offline" / name).read_bytes(), name
 

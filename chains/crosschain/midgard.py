@@ -151,7 +151,7 @@ def _out(out: Mapping[str, Any], coin: Mapping[str, Any], *, refund: bool) -> Cr
     return CrossingOut(
         chain=slug,
         tx_hash=tx_hash,
-        address=str(out.get("address", "")),
+        address=str(out.get("address", "")).lower() if chain.kind is ChainKind.EVM else str(out.get("address", "")),
         asset=contract.lower() if token else "native",
         symbol=asset.symbol.split("-", 1)[0],
         amount=amount,

@@ -5,6 +5,8 @@
 follow = true                                   # default; false stops at bridges (--no-crosschain)
 thorchain = "https://midgard.ninerealms.com"    # Midgard base URL (--midgard-url)
 lifi = "https://li.quest"                       # LI.FI API base URL (--lifi-url)
+layerzero = "https://scan.layerzero-api.com"    # LayerZero scan (Stargate)
+wormhole = "https://api.wormholescan.io"        # Wormholescan
 max_crossings = 4                               # chain changes one path may make (default 4)
 ```
 """
@@ -19,7 +21,9 @@ from tracer.core.errors import BadCaseFile, BadInput
 
 DEFAULT_MIDGARD = "https://midgard.ninerealms.com"
 DEFAULT_LIFI = "https://li.quest"
-KEYS = ("follow", "thorchain", "lifi", "max_crossings")
+DEFAULT_LAYERZERO = "https://scan.layerzero-api.com"
+DEFAULT_WORMHOLE = "https://api.wormholescan.io"
+KEYS = ("follow", "thorchain", "lifi", "layerzero", "wormhole", "max_crossings")
 _KEYLIKE = re.compile(r"(api[-_]?key|apikey|token|secret)=", re.IGNORECASE)
 
 
@@ -30,6 +34,8 @@ class CrosschainSpec:
     follow: bool = True
     thorchain: str = DEFAULT_MIDGARD
     lifi: str = DEFAULT_LIFI
+    layerzero: str = DEFAULT_LAYERZERO
+    wormhole: str = DEFAULT_WORMHOLE
     max_crossings: int = 4
 
     def with_overrides(
@@ -72,7 +78,7 @@ def parse_crosschain(value: Any, name: str) -> CrosschainSpec:
         if not isinstance(value["follow"], bool):
             raise BadCaseFile(f"{name}: crosschain.follow: expected true or false, got {value['follow']!r}")
         spec = replace(spec, follow=value["follow"])
-    for key in ("thorchain", "lifi"):
+    for key in ("thorchain", "lifi", "layerzero", "wormhole"):
         if key in value:
             problem = url_problem(value[key])
             if problem:

@@ -36,8 +36,10 @@ from tracer.crosschain.resolvers import (
     AcrossResolver,
     CachedResolution,
     CrossingRequest,
+    LayerZeroResolver,
     LifiResolver,
     ThorchainResolver,
+    WormholeResolver,
     unresolved,
 )
 
@@ -62,6 +64,7 @@ def follow_crossings(
 ) -> tuple[TraceResult, list[str]]:
     """Resolve the crossings of `first` (round 0) and trace their destinations, round after round."""
     from chains.crosschain.lifi import LifiClient
+    from chains.crosschain.messaging import LayerZeroScan, WormholeScan
     from chains.crosschain.midgard import MidgardClient
 
     spec = plan.crosschain
@@ -69,7 +72,13 @@ def follow_crossings(
     midgard = MidgardClient(url=spec.thorchain, archive=store)
     lifi = LifiClient(url=spec.lifi, key=os.environ.get("LIFI_API_KEY") or None, archive=store)
     chains = _ChainAccess(plan, store, sources, build_sources)
-    resolvers = [ThorchainResolver(midgard, chains.op_returns), LifiResolver(lifi), AcrossResolver(chains.logs)]
+    resolvers = [
+        ThorchainResolver(midgard, chains.op_returns),
+        LifiResolver(lifi),
+        AcrossResolver(chains.logs),
+        LayerZeroResolver(LayerZeroScan(url=spec.layerzero, archive=store), chains.facts, chains.payment_to),
+        WormholeResolver(WormholeScan(url=spec.wormhole, archive=store), chains.payment_to),
+    ]
     rounds, crossings, gaps, notes, keys = [first], [], [], [], []
     current, done = first, set()
     visited = int(first.summary.get("counts", {}).get("addresses_visited", 0))
@@ -89,8 +98,11 @@ def follow_crossings(
                 apply_bridged_out(current, req.chain, req.asset_key, cand.kept, req.tx_hash)
                 seeds.extend(new_seeds)
             else:
+                status = resolution.status
+                if status in (RESOLVED, REFUNDED):
+                    status = f"{status}, but no destination payment was found on its chain"
                 text = (
-                    f"crossing {req.chain} {req.tx_hash} ({resolution.protocol}): {resolution.status}"
+                    f"crossing {req.chain} {req.tx_hash} ({resolution.protocol}): {status}"
                     f"{' — ' + resolution.note if resolution.note else ''}; the bridge is the endpoint"
                 )
                 # pending: the answer will come (the trace is incomplete); otherwise the bridge stays an endpoint
@@ -417,6 +429,22 @@ class _ChainAccess:
                 self._decimals[f"{out.chain}:{out.asset}"] = t.asset.decimals
                 self._symbols[f"{out.chain}:{out.asset}"] = t.asset.symbol
         return paid
+
+    def payment_to(self, chain: str, tx_hash: str, address: str) -> CrossingOut | None:
+        """What `address` received in `tx_hash` on `chain`: the asset it got most of (base units)."""
+        try:
+            transfers = self._service(chain).transaction(get_chain(chain), tx_hash)
+        except (SourceError, BadInput, OfflineGap):
+            return None
+        totals: dict[str, list[Any]] = {}
+        for t in transfers:
+            if t.receiver == address.lower() and t.moves_value and not t.noise and t.kind.value != "fee":
+                row = totals.setdefault(t.asset.asset_id, [0, t.asset])
+                row[0] += t.amount
+        if not totals:
+            return None
+        asset_id, (amount, asset) = max(totals.items(), key=lambda kv: (kv[1][0], kv[0]))
+        return CrossingOut(chain, tx_hash.lower(), address.lower(), asset_id, asset.symbol, amount, asset.decimals)
 
     def described(self, out: CrossingOut) -> CrossingOut:
         """`out` with the decimals and symbol of the asset as its chain reads it (when the payment was read)."""

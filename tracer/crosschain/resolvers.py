@@ -19,10 +19,21 @@ from typing import Any, Protocol
 from chains.crosschain.across import FILLS, SPOKE_POOLS, across_deposits, decode_fill, fill_topics
 from chains.crosschain.evm_inbound import LIFI_DIAMOND, THORCHAIN_ROUTERS, lifi_deposits, thorchain_deposits
 from chains.crosschain.lifi import LifiClient
+from chains.crosschain.messaging import (
+    OFT_RECEIVED,
+    OFT_SENT,
+    LayerZeroScan,
+    WormholeScan,
+    layerzero_delivery,
+    oft_events,
+    wormhole_delivery,
+    wormhole_published,
+)
 from chains.crosschain.midgard import MidgardClient
 from chains.crosschain.thorchain_memo import MemoError, inbound_id, parse_memo
 from tracer.core.crossings import (
     FAILED,
+    NOT_FOUND,
     PENDING,
     REFUNDED,
     RESOLVED,
@@ -101,7 +112,6 @@ class ThorchainResolver:
             notes.insert(0, f"memo {memo.raw}")
         note = "; ".join(n for n in (found.note, *notes) if n)
         return dataclasses.replace(found, confidence=confidence, checks=checks, note=note)
-
 
     def resolve_utxo(self, request: CrossingRequest) -> Resolution | None:
         """A Bitcoin inbound: a swap memo in the transaction's OP_RETURN, resolved by Midgard (id: the txid)."""
@@ -200,6 +210,91 @@ class AcrossResolver:
         if dep.declared_recipient and any(o.address != dep.declared_recipient for o in outs):
             notes.append(f"the deposit named {dep.declared_recipient}; a speed-up changed the recipient")
         return Resolution("across", RESOLVED, "across-events", 0.9, outs, dep.amount, evidence, "; ".join(notes))
+
+
+class LayerZeroResolver:
+    """Stargate / LayerZero OFTs: `OFTSent` on the source, the scan API's destination transaction, `OFTReceived`
+    there joined on the guid (and the amount, for Stargate's bus)."""
+
+    protocol = "layerzero"
+
+    def __init__(self, scan: LayerZeroScan, facts: Callable[[str, str], Any], payment: Callable[..., Any]) -> None:
+        self.scan, self.facts, self.payment = scan, facts, payment
+
+    def resolve(self, request: CrossingRequest, facts: EvmTxFacts) -> Resolution | None:
+        sent = oft_events(facts, OFT_SENT)
+        if not sent:
+            return None
+        oft = next((o for o in sent if o.address == request.sender), sent[0])
+        d = layerzero_delivery(self.scan.messages(request.tx_hash), oft.guid)
+        ev = (f"{self.scan.base_url}/v1/messages/tx/{request.tx_hash}",)
+        if d.status != "delivered":
+            status = {"not-found": NOT_FOUND, "failed": FAILED}.get(d.status, PENDING)
+            return Resolution("layerzero", status, "layerzero-oft", 0.0, evidence=ev, note=d.detail)
+        dest = d.chain or oft.peer_chain or ""
+        dest_facts = self.facts(dest, d.tx or "")
+        received = [r for r in oft_events(dest_facts, OFT_RECEIVED) if r.guid == oft.guid] if dest_facts else []
+        if len(received) > 1:
+            received = [r for r in received if r.amount == oft.amount]
+        if len(received) != 1:
+            why = "no OFTReceived" if not received else f"{len(received)} OFTReceived of the same amount"
+            return Resolution(
+                "layerzero",
+                UNRESOLVED,
+                "layerzero-oft",
+                0.0,
+                evidence=ev,
+                note=f"{why} under guid {oft.guid} in {dest} {d.tx}",
+            )
+        out = self.payment(dest, d.tx, received[0].address)
+        if out is None:
+            return Resolution(
+                "layerzero",
+                UNRESOLVED,
+                "layerzero-oft",
+                0.0,
+                evidence=ev,
+                note=f"{dest} {d.tx} pays {received[0].address} nothing heisttrace reads",
+            )
+        return Resolution(
+            "layerzero",
+            RESOLVED,
+            "layerzero-oft",
+            0.9,
+            (out,),
+            request.amount_in,
+            ev,
+            note=f"guid {oft.guid}; {d.detail}",
+        )
+
+
+class WormholeResolver:
+    """Wormhole: a `LogMessagePublished` on the source, the redeeming transaction from wormholescan."""
+
+    protocol = "wormhole"
+
+    def __init__(self, scan: WormholeScan, payment: Callable[..., Any]) -> None:
+        self.scan, self.payment = scan, payment
+
+    def resolve(self, request: CrossingRequest, facts: EvmTxFacts) -> Resolution | None:
+        if not wormhole_published(facts):
+            return None
+        d = wormhole_delivery(self.scan.operations(request.tx_hash))
+        ev = (f"{self.scan.base_url}/api/v1/operations?txHash={request.tx_hash}",)
+        if d.status != "delivered":
+            status = NOT_FOUND if d.status == "not-found" else PENDING
+            return Resolution("wormhole", status, "wormholescan", 0.0, evidence=ev, note=d.detail)
+        out = self.payment(d.chain or "", d.tx, d.recipient or "") if d.chain and d.recipient else None
+        if out is None:
+            return Resolution(
+                "wormhole",
+                UNRESOLVED,
+                "wormholescan",
+                0.0,
+                evidence=ev,
+                note=f"the redeeming transaction {d.tx} pays {d.recipient} nothing heisttrace reads",
+            )
+        return Resolution("wormhole", RESOLVED, "wormholescan", 0.85, (out,), request.amount_in, ev, note=d.detail)
 
 
 class CachedResolution:
