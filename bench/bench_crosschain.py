@@ -18,6 +18,7 @@ from pathlib import Path
 from chains.emulators.esplora import EsploraEmulator
 from chains.emulators.etherscan import EtherscanEmulator
 from chains.emulators.lifi import LifiEmulator
+from chains.emulators.messaging import LayerZeroScanEmulator, WormholeScanEmulator
 from chains.emulators.midgard import MidgardEmulator
 from tests import crosschain_world as w
 from tests.cli_env import make_env
@@ -25,6 +26,7 @@ from tracer.cli import main as cli
 from tracer.store import Store
 
 RESULTS = Path(__file__).resolve().parent / "results" / "crosschain.json"
+REPEAT = 3  # wall times are the fastest of REPEAT fresh runs (the machine is shared)
 IN = ("stolen", "swapped_in", "bridged_in")
 OUT = ("swapped_out", "bridged_out", "endpoints", "unmoved", "fees", "below_threshold", "unexplored", "excluded")
 
@@ -45,48 +47,64 @@ def _trace(home: Path, case: Path, out: Path, *extra: str) -> float:
 
 def main() -> dict:
     servers = (
-        EtherscanEmulator({1: w.ethereum(), 42161: w.arbitrum(), 10: w.optimism()}),
+        EtherscanEmulator({1: w.ethereum(), 42161: w.arbitrum(), 10: w.optimism(), 8453: w.base(), 137: w.polygon()}),
         EsploraEmulator(w.bitcoin()),
         MidgardEmulator(w.midgard_actions()),
         LifiEmulator(w.lifi_transfers()),
+        LayerZeroScanEmulator(w.layerzero_messages()),
+        WormholeScanEmulator(w.wormhole_operations()),
     )
     for s in servers:
         s.start()
-    eth, btc, midgard, lifi = servers
+    eth, btc, midgard, lifi, layerzero, wormhole = servers
     try:
         with tempfile.TemporaryDirectory(prefix="bench-crosschain-") as tmp:
             root = Path(tmp)
-            homes = {name: root / f"home-{name}" for name in ("follow", "stop", "warm")}
-            for home in homes.values():
-                home.mkdir()
-                with Store.open(home / "store.sqlite3") as store:
+            homes = {}
+
+            def home(name: str) -> Path:
+                homes[name] = root / f"home-{name}"
+                homes[name].mkdir()
+                with Store.open(homes[name] / "store.sqlite3") as store:
                     store.write_user_labels(w.labels())
+                return homes[name]
+
             case = root / "case.toml"
             case.write_text(
                 w.CASE.format(
-                    thief=w.THIEF, eth=eth.api_url, btc=btc.base_url, midgard=midgard.base_url, lifi=lifi.base_url
+                    thief=w.THIEF,
+                    eth=eth.api_url,
+                    btc=btc.base_url,
+                    midgard=midgard.base_url,
+                    lifi=lifi.base_url,
+                    layerzero=layerzero.base_url,
+                    wormhole=wormhole.base_url,
                 )
             )
-            _trace(homes["warm"], case, root / "warm-up", "--no-crosschain")  # imports and first connections
-            stop_s = _trace(homes["stop"], case, root / "stop", "--no-crosschain")
-            before = [s.requests for s in servers]
-            follow_s = _trace(homes["follow"], case, root / "follow")
-            first = [s.requests - b for s, b in zip(servers, before, strict=True)]
-            rerun_s = _trace(homes["follow"], case, root / "again")
+            _trace(home("warm"), case, root / "warm-up", "--no-crosschain")  # imports and first connections
+            stop_s = min(_trace(home(f"stop{i}"), case, root / f"stop{i}", "--no-crosschain") for i in range(REPEAT))
+            follow_runs = []
+            for i in range(REPEAT):  # each in a fresh store; the last one's requests are counted
+                before = [s.requests for s in servers]
+                follow_runs.append(_trace(home(f"follow{i}"), case, root / f"follow{i}"))
+                first = [s.requests - b for s, b in zip(servers, before, strict=True)]
+            rerun_s = _trace(homes[f"follow{REPEAT - 1}"], case, root / "again")
             again = [s.requests - b - f for s, b, f in zip(servers, before, first, strict=True)]
-            summary = json.loads((root / "follow" / "summary.json").read_text())
+            follow_s = min(follow_runs)
+            last = root / f"follow{REPEAT - 1}"
+            summary = json.loads((last / "summary.json").read_text())
             identical = all(
-                (root / "follow" / n).read_bytes() == (root / "again" / n).read_bytes()
+                (last / n).read_bytes() == (root / "again" / n).read_bytes()
                 for n in ("summary.json", "flows.csv", "endpoints.csv", "graph.graphml")
             )
     finally:
         for s in servers:
             s.stop()
     crossings = summary["crossings"]
-    names = ("etherscan", "esplora", "midgard", "lifi")
+    names = ("etherscan", "esplora", "midgard", "lifi", "layerzero", "wormholescan")
     result = {
         "scenario": "synthetic: ETH->BTC->ETH (THORChain twice), USDC ethereum->arbitrum (LI.FI)->optimism (Across), "
-        "1 ETH via an unknown bridge (amount-time)",
+        "2 ETH ->base (Stargate), 1 ETH ->WETH on polygon (Wormhole), 1 ETH via an unknown bridge (amount-time)",
         "crossings": len(crossings),
         "resolved_by_method": {
             m: sum(1 for c in crossings if c["method"] == m and c["status"] == "resolved")
@@ -94,8 +112,8 @@ def main() -> dict:
         },
         "chains": sorted({k.split(":")[0] for k in summary["assets"]}),
         "every_sheet_closes": all(_closes(row) for row in summary["assets"].values()),
-        "seconds_no_crosschain": round(stop_s, 3),
-        "seconds_follow": round(follow_s, 3),
+        "seconds_no_crosschain_min_of_3": round(stop_s, 3),
+        "seconds_follow_min_of_3": round(follow_s, 3),
         "seconds_rerun": round(rerun_s, 3),
         "requests_follow": dict(zip(names, first, strict=True)),
         "requests_rerun": dict(zip(names, again, strict=True)),
