@@ -56,6 +56,7 @@ from typing import Any
 
 import requests
 
+from chains.etherscan_facts import contract_logs, tx_facts
 from chains.evm_decode import check_tx_hash, decode_transfer_log, fetch_token_metadata
 from chains.http import HttpClient, RetryPolicy, check_url, is_loopback, json_body
 from chains.positions import canonical_positions
@@ -273,52 +274,13 @@ class EtherscanAdapter:
 
     def fetch_tx_facts(self, chain: Chain, tx_hash: str) -> EvmTxFacts:
         """What one transaction says itself: calldata, value, status and receipt logs (bridge deposits)."""
-        tx_hash = check_tx_hash(tx_hash)
-        tx = self._proxy(chain, "eth_getTransactionByHash", {"txhash": tx_hash})
-        if not isinstance(tx, dict) or tx.get("blockNumber") is None:
-            raise BadInput(f"transaction {tx_hash} on {chain.slug} is not known to {self.source} or still pending")
-        receipt = self._proxy(chain, "eth_getTransactionReceipt", {"txhash": tx_hash})
-        if not isinstance(receipt, dict):
-            raise SourceError(f"etherscan: no receipt for transaction {tx_hash} on {chain.slug}")
-        try:
-            logs = tuple(
-                EvmLog(str(log["address"]).lower(), tuple(str(t).lower() for t in log.get("topics") or ()),
-                       str(log.get("data") or "0x"), _hex_int(log.get("logIndex"), "logIndex"))
-                for log in receipt.get("logs") or ()
-            )
-            return EvmTxFacts(
-                chain=chain.slug,
-                tx_hash=tx_hash,
-                sender=str(tx["from"]).lower(),
-                to=str(tx["to"]).lower() if tx.get("to") else None,
-                value=_hex_int(tx.get("value"), "value"),
-                input=str(tx.get("input") or "0x"),
-                success=receipt.get("status") in (None, "0x1", 1, "1"),
-                logs=logs,
-                block=_hex_int(tx["blockNumber"], "blockNumber"),
-            )
-        except (KeyError, ValueError, TypeError) as exc:
-            raise SourceError(f"etherscan: transaction {tx_hash} on {chain.slug} could not be read ({exc})") from None
+        return tx_facts(self, chain, tx_hash)
 
     def fetch_logs(
         self, chain: Chain, address: str, topics: Mapping[int, str], *, from_block: int = 0, to_block: int = MAX_BLOCK
     ) -> list[tuple[str, int, EvmLog]]:
         """Logs of one contract matching `topics` (position -> 0x topic), as (tx hash, unix time, log)."""
-        params = {"module": "logs", "action": "getLogs", "address": validate_evm(address),
-                  "fromBlock": str(from_block), "toBlock": str(to_block)}
-        for n, topic in sorted(topics.items()):
-            params[f"topic{n}"] = topic
-        for a, b in zip(sorted(topics), sorted(topics)[1:], strict=False):
-            params[f"topic{a}_{b}_opr"] = "and"
-        found = []
-        try:
-            for row in self._result(self._call(chain, params)):
-                log = EvmLog(str(row["address"]).lower(), tuple(str(t).lower() for t in row.get("topics") or ()),
-                             str(row.get("data") or "0x"), _hex_int(row.get("logIndex"), "logIndex"))
-                found.append((str(row["transactionHash"]).lower(), _hex_int(row.get("timeStamp"), "timeStamp"), log))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise SourceError(f"etherscan: {chain.slug} logs of {address} could not be read ({exc})") from None
-        return found
+        return contract_logs(self, chain, address, topics, from_block=from_block, to_block=to_block)
 
     def fetch_is_contract(self, chain: Chain, address: str) -> bool:
         """True when `address` has code (proxy `eth_getCode`)."""
