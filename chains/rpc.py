@@ -70,8 +70,10 @@ from chains.evm_decode import (
 )
 from chains.http import HttpClient, RetryPolicy, check_url, json_body
 from chains.positions import canonical_positions
+from chains.rpc_facts import rpc_logs, rpc_tx_facts
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.core.addresses import validate_evm
+from tracer.core.crossings import EvmLog, EvmTxFacts
 from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
 from tracer.core.models import (
     FEE_SINK,
@@ -379,6 +381,18 @@ class RpcAdapter:
         ordered = _canonical_order(transfers.values())
         chunk = HistoryChunk(tuple(ordered), tx.block, tx.block)
         return flag_noise(chunk, traced={tx.sender}, known_tokens=self._known_tokens).transfers
+
+    def fetch_tx_facts(self, chain: Chain, tx_hash: str) -> EvmTxFacts:
+        """What one transaction says itself (calldata, logs): bridge deposits (chains.rpc_facts)."""
+        self._check_chain(chain)
+        return rpc_tx_facts(self.rpc, chain.slug, tx_hash)
+
+    def fetch_logs(
+        self, chain: Chain, address: str, topics: Mapping[int, str], *, from_block: int = 0, to_block: int | None = None
+    ) -> list[tuple[str, int, EvmLog]]:
+        """Logs of one contract matching `topics` (position -> 0x topic), as (tx hash, unix time, log)."""
+        self._check_chain(chain)
+        return rpc_logs(self.rpc, address, topics, from_block=from_block, to_block=to_block)
 
     def fetch_tx_internals(self, chain: Chain, tx_hash: str) -> list[Transfer]:
         """The internal transfers of one transaction, in trace order."""
