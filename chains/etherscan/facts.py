@@ -1,7 +1,7 @@
 """Etherscan lookups that bridge crossings need (:mod:`tracer.crosschain`): a transaction's own facts (calldata,
 value, status, receipt logs) and a contract's logs by topic (`module=logs&action=getLogs`).
 
-Functions over an :class:`chains.etherscan.EtherscanAdapter` (its request helpers), kept apart so the adapter
+Functions over an :class:`chains.etherscan.adapter.EtherscanAdapter` (its request helpers), kept apart so the adapter
 module stays one job: histories.
 """
 
