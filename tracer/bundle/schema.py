@@ -90,3 +90,7 @@ BUCKETS = (
     "unexplored",
     "excluded",  # taint stopped by an analyst's `exclude` decision (tracer.cases.decisions)
 )
+#: Buckets of taint that crossed chains (tracer.crosschain), present in a sheet only when a crossing was
+#: followed: ``stolen + swapped_in + bridged_in = swapped_out + bridged_out + endpoints + unmoved + fees +
+#: below_threshold + unexplored + excluded``.
+BRIDGE_BUCKETS = ("bridged_in", "bridged_out")

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from tracer.cases.crosschain import CrosschainSpec, parse_crosschain
 from tracer.cases.decisions import ACTIONS, Decision
 from tracer.cases.utxo_options import (
     CHANGE_RULES,
@@ -46,7 +47,7 @@ DEFAULT_MAX_ADDRESSES = 3000
 MAX_HOPS_LIMIT = 10_000
 MAX_ADDRESSES_LIMIT = 10_000_000
 
-_TOP_KEYS = ("case", "seeds", "trace", "source", "valuation", "decisions")
+_TOP_KEYS = ("case", "seeds", "trace", "source", "valuation", "decisions", "crosschain")
 _VALUATION_KEYS = ("source", "url", "file", "ids")
 _DECISION_KEYS = ("chain", "address", "action", "category", "label", "reason")
 _CASE_KEYS = ("id", "title", "notes")
@@ -144,6 +145,8 @@ class Case:
     sha256: str | None = None
     #: The analyst's `[[decisions]]` (tracer.cases.decisions), in file order.
     decisions: tuple[Decision, ...] = ()
+    #: The `[crosschain]` table (tracer.cases.crosschain): follow value across bridges, resolver URLs.
+    crosschain: CrosschainSpec = field(default_factory=CrosschainSpec)
 
     @property
     def chains(self) -> tuple[str, ...]:
@@ -302,6 +305,7 @@ class _Parser:
             MappingProxyType(sources),
             valuation=MappingProxyType(valuation),
             decisions=decisions,
+            crosschain=parse_crosschain(doc.get("crosschain"), self.name),
         )
 
     def decisions(self, value: Any) -> tuple[Decision, ...]:

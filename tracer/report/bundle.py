@@ -38,6 +38,8 @@ LEDGER_FIELDS = (
     "swapped_out",
     "excluded",  # analyst `exclude` decisions (absent in older bundles: 0)
 )
+#: Crossing buckets (tracer.crosschain), present only in sheets of assets that crossed chains.
+BRIDGE_FIELDS = ("bridged_in", "bridged_out")
 FEE_SINK = "fee"
 ZERO = Decimal(0)
 
@@ -64,13 +66,13 @@ class AssetInfo:
 
     @property
     def total(self) -> Decimal:
-        """All taint this asset ever held: stolen + swapped in (the base for shares)."""
-        return self.ledger.get("stolen", ZERO) + self.ledger.get("swapped_in", ZERO)
+        """All taint this asset ever held: stolen + swapped in + bridged in (the base for shares)."""
+        return sum((self.ledger.get(name, ZERO) for name in ("stolen", "swapped_in", "bridged_in")), ZERO)
 
     @property
     def balanced(self) -> bool:
         """True when stolen + swapped_in equals everything it went to (INTERFACES §4 identity)."""
-        out = sum((self.ledger.get(name, ZERO) for name in LEDGER_FIELDS[2:]), ZERO)
+        out = sum((self.ledger.get(name, ZERO) for name in (*LEDGER_FIELDS[2:], "bridged_out")), ZERO)
         return self.total == out
 
 
@@ -319,7 +321,7 @@ def _read_assets(path: Path, raw: Any) -> dict[str, AssetInfo]:
         if ":" not in key or not isinstance(entry, dict):
             raise BadInput(f"{path}: asset {key!r} must be keyed chain:native or chain:<contract> and hold an object")
         ledger = {}
-        for name in LEDGER_FIELDS:
+        for name in (*LEDGER_FIELDS, *BRIDGE_FIELDS):
             value = entry.get(name, "0")
             try:
                 ledger[name] = Decimal(str(value))

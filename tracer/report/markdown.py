@@ -8,6 +8,7 @@ from pathlib import Path
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
 from tracer.report.clustering import RULE as CLUSTER_RULE
+from tracer.report.crossings import crossings_markdown
 from tracer.report.fmt import ATTRIBUTION_RULE, REMAINDERS, amount, attributed_line, share, short_hash, when
 from tracer.report.layout import address_url, tx_url
 from tracer.report.methodology import read_methodology
@@ -71,6 +72,7 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
             if value > 0:
                 rows.append([md(name), f"{md(amount(value))} {md(info.symbol)}", share(b.share(asset, value))])
     out += [*_table(["where", "amount", "share of asset"], rows), ""]
+    out += crossings_markdown(b.summary)
     out += [f"## Endpoints ({len(case.endpoints)})", ""]
     rows = [
         [

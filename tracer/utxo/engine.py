@@ -271,7 +271,7 @@ class UtxoEngine:
             for out in tx.outputs:
                 if out.address is None or out.value <= 0 or gain.get(out.address, 0) <= 0:
                     continue
-                if seed.address and seed.role == "thief" and out.address != seed.address:
+                if seed.address and seed.role in ("thief", "bridged") and out.address != seed.address:
                     continue
                 if seed.address and seed.role == "victim" and seed.address not in inputs:
                     continue
