@@ -109,6 +109,24 @@ def parse_tx(chain: str, doc: dict[str, Any], outspends: Sequence[str | None] | 
     )
 
 
+def op_return_data(script: bytes) -> bytes:
+    """The bytes pushed after OP_RETURN (direct push, OP_PUSHDATA1 or OP_PUSHDATA2), concatenated."""
+    out, i = b"", 1
+    while i < len(script):
+        op = script[i]
+        if 1 <= op <= 75:
+            size, i = op, i + 1
+        elif op == 0x4C:
+            size, i = script[i + 1], i + 2
+        elif op == 0x4D:
+            size, i = int.from_bytes(script[i + 1 : i + 3], "little"), i + 3
+        else:
+            raise ValueError("not a data push")
+        out += script[i : i + size]
+        i += size
+    return out
+
+
 def _history_path(address: str) -> str:
     """`/address/:a/txs/chain`, or `/scripthash/:sha256/txs/chain` for a script pseudo-address."""
     if is_script_pseudo_address(address):
@@ -227,6 +245,20 @@ class EsploraAdapter:
         txid = self._txid(txid)
         doc = self._get_json(f"/tx/{txid}")
         return parse_tx(slug, doc, self.fetch_outspends(chain, txid))
+
+    def fetch_op_returns(self, chain: Chain, txid: str) -> list[bytes]:
+        """The data pushed by each OP_RETURN output of a transaction (THORChain's `OUT:<id>` memos)."""
+        self._check_chain(chain)
+        doc = self._get_json(f"/tx/{self._txid(txid)}")
+        found = []
+        for vout in doc.get("vout") or () if isinstance(doc, dict) else ():
+            script = str(vout.get("scriptpubkey") or "")
+            if script.startswith("6a"):
+                try:
+                    found.append(op_return_data(bytes.fromhex(script)))
+                except ValueError:
+                    continue
+        return found
 
     @staticmethod
     def _txid(txid: str) -> str:

@@ -128,7 +128,7 @@ def detect_noise(
     (it is, when it comes from an adapter's `fetch_history`).
     """
     records = list(transfers)
-    traced = {a.lower() for a in traced} if traced else set()
+    traced = {*traced, *(a.lower() for a in traced)} if traced else set()  # TRON's base58 keeps its case
     known_by_chain: dict[str, dict[str, set[str]]] = {}
     senders_of_tx: dict[tuple[str, str], str] = {}
     paid_by_traced: set[tuple[str, str]] = set()

@@ -9,7 +9,8 @@ Histories are read through the history service (:class:`tracer.sources.history.H
 one store per adapter), which sets the noise flags; the adapters themselves set none.
 
 Gaps are declared in `GAPS`: an adapter/address pair listed there must differ from the
-reference by exactly the declared transfers, no more and no less.
+reference by exactly the declared transfers, no more and no less. The TRON edition of this suite
+(TronGrid adapter, TronGrid emulator): tests/test_adapter_contract_tron.py.
 """
 
 from __future__ import annotations

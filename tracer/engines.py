@@ -10,6 +10,7 @@ engine per family present in the seeds and merges their tables into one bundle.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from tracer.bundle.merge import merge_results
@@ -18,6 +19,7 @@ from tracer.cases.plan import TracePlan
 from tracer.core.errors import BadInput
 from tracer.core.networks import ACCOUNT_KINDS, ChainKind
 from tracer.core.protocols import LabelLookup, Progress
+from tracer.crosschain.contracts import BridgeAwareHistory, BridgeLabels
 from tracer.sources.evidence import collect_raw_responses
 from tracer.sources.factory import Sources
 
@@ -80,17 +82,38 @@ def run_plan(
     store: Any = None,
     progress: Callable[[Progress], None] | None = None,
 ) -> TraceResult:
-    """Trace `plan` with one engine per chain family and merge their tables into one result."""
+    """Trace `plan` with one engine per chain family and merge their tables into one result.
+
+    With the case's `[crosschain] follow` on (the default), crossings through bridges are resolved and
+    their destinations traced on (:mod:`tracer.crosschain.follow`), into the same result.
+    """
     checkpoints = store if store is not None and hasattr(store, "write_checkpoint") else None
-    engines = make_engines(plan, sources, labels=labels, checkpoints=checkpoints, progress=progress)
-    manifest = {"case_file_sha256": plan.case_sha256, "sources": sources.describe()}
-    results, keys = [], []
-    for engine in engines:
-        engine.run()
-        result = engine.result(manifest=manifest)
-        results.append(result)
-        keys.extend(engine.evidence_keys(result))
-    merged = merge_results(results, seeds=seed_entries(plan.config.seeds))
+    follow = plan.crosschain.follow and plan.crosschain.max_crossings > 0
+    # the bridges' own contracts are bridges even without a label (tracer.crosschain.contracts)
+    labels = BridgeLabels(labels)
+
+    def run_round(round_plan: TracePlan, round_sources: Sources) -> tuple[TraceResult, list[str]]:
+        if round_sources.account is not None and not isinstance(round_sources.account, BridgeAwareHistory):
+            round_sources = replace(round_sources, account=BridgeAwareHistory(round_sources.account, labels))
+        engines = make_engines(round_plan, round_sources, labels=labels, checkpoints=checkpoints, progress=progress)
+        manifest = {"case_file_sha256": plan.case_sha256, "sources": round_sources.describe()}
+        results, keys = [], []
+        for engine in engines:
+            engine.run()
+            result = engine.result(manifest=manifest)
+            results.append(result)
+            keys.extend(engine.evidence_keys(result))
+        return merge_results(results, seeds=seed_entries(round_plan.config.seeds)), keys
+
+    merged, keys = run_round(plan, sources)
+    if follow:
+        from tracer.crosschain.follow import follow_crossings
+        from tracer.sources.factory import build_sources
+
+        merged, more = follow_crossings(
+            plan, merged, sources=sources, store=store, run_round=run_round, build_sources=build_sources
+        )
+        keys.extend(more)
     merged.summary = with_case_text(merged.summary, title=plan.title, notes=plan.notes)
     if store is not None and hasattr(store, "list_responses"):
         merged.manifest["raw_responses"] = collect_raw_responses(store, keys)

@@ -168,6 +168,8 @@ class EtherscanEmulator(EmulatorServer):
             return self._account(world, action, q)
         if module == "proxy":
             return self._proxy(world, action, q)
+        if module == "logs":
+            return self._logs(world, action, q) if action == "getLogs" else _notok(BAD_ACTION)
         if module == "block":
             if action != "getblocknobytime":
                 return _notok(BAD_ACTION)
@@ -460,12 +462,64 @@ class EtherscanEmulator(EmulatorServer):
                     "transactionIndex": hex(tx.tx_index),
                 }
                 for tok in tx.tokens
+            ]
+            + [
+                {
+                    "address": log.address,
+                    "blockHash": _block_hash(tx.block),
+                    "blockNumber": hex(tx.block),
+                    "logIndex": hex(log.log_index),
+                    "removed": False,
+                    "topics": list(log.topics),
+                    "data": log.data,
+                    "transactionHash": tx.hash,
+                    "transactionIndex": hex(tx.tx_index),
+                }
+                for log in tx.logs
             ],
             "status": "0x1" if tx.success else "0x0",
             "to": tx.to,
             "transactionHash": tx.hash,
             "transactionIndex": hex(tx.tx_index),
         }
+
+    # -- module=logs (getLogs over the world's extra logs) ----------------------------------------
+
+    def _logs(self, world: EvmWorld, action: str, q: dict[str, str]) -> Reply:
+        try:
+            start = int(q.get("fromBlock", "0") or 0)
+            end = int(q.get("toBlock", "99999999") or 99999999)
+        except ValueError:
+            return _notok("Error! Invalid fromBlock or toBlock")
+        address = q.get("address", "").lower()
+        wanted = {n: q[f"topic{n}"].lower() for n in range(4) if q.get(f"topic{n}")}
+        rows = []
+        for tx in sorted(world.txs, key=lambda t: (t.block, t.tx_index)):
+            if not start <= tx.block <= end or not tx.success:
+                continue
+            for log in tx.logs:
+                topics = [t.lower() for t in log.topics]
+                if address and log.address.lower() != address:
+                    continue
+                if any(n >= len(topics) or topics[n] != t for n, t in wanted.items()):
+                    continue
+                rows.append(
+                    {
+                        "address": log.address.lower(),
+                        "topics": topics,
+                        "data": log.data,
+                        "blockNumber": hex(tx.block),
+                        "timeStamp": hex(tx.timestamp),
+                        "gasPrice": hex(tx.gas_price),
+                        "gasUsed": hex(tx.gas_used),
+                        "logIndex": hex(log.log_index),
+                        "transactionHash": tx.hash,
+                        "transactionIndex": hex(tx.tx_index),
+                    }
+                )
+        if not rows:
+            return Reply.json({"status": "0", "message": "No records found", "result": []})
+        return Reply.json({"status": "1", "message": "OK", "result": rows[: self.row_cap]})
 
     # -- module=block -----------------------------------------------------------------------------
 

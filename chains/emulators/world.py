@@ -38,6 +38,16 @@ class WorldTokenTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class WorldLog:
+    """An extra receipt log (a bridge's event), emitted after the token transfers' logs."""
+
+    address: str
+    topics: tuple[str, ...]
+    data: str
+    log_index: int
+
+
+@dataclass(frozen=True, slots=True)
 class WorldTx:
     """One transaction with its internal calls and token transfers."""
 
@@ -56,6 +66,7 @@ class WorldTx:
     nonce: int = 0
     internals: tuple[WorldInternal, ...] = ()
     tokens: tuple[WorldTokenTransfer, ...] = ()
+    logs: tuple[WorldLog, ...] = ()
 
     @property
     def fee(self) -> int:

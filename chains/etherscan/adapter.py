@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chains.etherscan.answers import as_row, classify_etherscan, hex_field
+from chains.etherscan.facts import contract_logs, tx_facts
 from chains.etherscan.mapping import RowMapping
-from chains.etherscan.paging import DEFAULT_BASE_URL, FREE_ROW_CAP, PUBLIC_RATE_PER_S, RESULT_WINDOW
+from chains.etherscan.paging import DEFAULT_BASE_URL, FREE_ROW_CAP, MAX_BLOCK, PUBLIC_RATE_PER_S, RESULT_WINDOW
 from chains.evm_decode import check_tx_hash
 from chains.http import HttpClient, RetryPolicy, check_url, is_loopback
 from chains.positions import canonical_positions
 from tracer.core.addresses import validate_evm
+from tracer.core.crossings import EvmLog, EvmTxFacts
 from tracer.core.errors import BadInput, SourceError, SourceRejected
 from tracer.core.models import (
     Asset,
@@ -138,6 +140,16 @@ class EtherscanAdapter(RowMapping):
         return tuple(transfers)
 
     # -- extra lookups ----------------------------------------------------------------------------
+
+    def fetch_tx_facts(self, chain: Chain, tx_hash: str) -> EvmTxFacts:
+        """What one transaction says itself: calldata, value, status and receipt logs (bridge deposits)."""
+        return tx_facts(self, chain, tx_hash)
+
+    def fetch_logs(
+        self, chain: Chain, address: str, topics: Mapping[int, str], *, from_block: int = 0, to_block: int = MAX_BLOCK
+    ) -> list[tuple[str, int, EvmLog]]:
+        """Logs of one contract matching `topics` (position -> 0x topic), as (tx hash, unix time, log)."""
+        return contract_logs(self, chain, address, topics, from_block=from_block, to_block=to_block)
 
     def fetch_is_contract(self, chain: Chain, address: str) -> bool:
         """True when `address` has code (proxy `eth_getCode`)."""

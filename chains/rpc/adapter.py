@@ -16,9 +16,11 @@ from chains.evm_decode import (
 from chains.http import HttpClient, RetryPolicy
 from chains.positions import canonical_positions
 from chains.rpc.client import JsonRpcClient
+from chains.rpc.facts import rpc_logs, rpc_tx_facts
 from chains.rpc.reading import METHODS, NodeReading
 from chains.rpc.records import TxFacts, canonical_order, internal_transfers, limit_rows
 from tracer.core.addresses import validate_evm
+from tracer.core.crossings import EvmLog, EvmTxFacts
 from tracer.core.errors import BadChain, BadInput, SourceError, SourceRejected
 from tracer.core.models import (
     FEE_SINK,
@@ -184,6 +186,18 @@ class RpcAdapter(NodeReading):
                 transfers.setdefault((transfer.tx_hash, transfer.position), transfer)
         ordered = canonical_order(transfers.values())
         return tuple(ordered)
+
+    def fetch_tx_facts(self, chain: Chain, tx_hash: str) -> EvmTxFacts:
+        """What one transaction says itself (calldata, logs): bridge deposits (chains.rpc.facts)."""
+        self._check_chain(chain)
+        return rpc_tx_facts(self.rpc, chain.slug, tx_hash)
+
+    def fetch_logs(
+        self, chain: Chain, address: str, topics: Mapping[int, str], *, from_block: int = 0, to_block: int | None = None
+    ) -> list[tuple[str, int, EvmLog]]:
+        """Logs of one contract matching `topics` (position -> 0x topic), as (tx hash, unix time, log)."""
+        self._check_chain(chain)
+        return rpc_logs(self.rpc, address, topics, from_block=from_block, to_block=to_block)
 
     def fetch_tx_internals(self, chain: Chain, tx_hash: str) -> list[Transfer]:
         """The internal transfers of one transaction, in trace order."""

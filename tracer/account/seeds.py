@@ -19,6 +19,9 @@ from tracer.core.errors import BadInput
 from tracer.core.models import SERVICE_CATEGORIES, Transfer
 from tracer.core.networks import ChainKind, get_chain
 
+#: The role of a seed that continues a trace across chains (the destination payment of a crossing).
+BRIDGED = "bridged"
+
 
 class SeedRules:
     """Mixin: start a trace from its seeds."""
@@ -32,7 +35,7 @@ class SeedRules:
             chain = get_chain(seed.chain)
             if chain.kind is ChainKind.UTXO:
                 raise BadInput(f"seed on {seed.chain}: UTXO chains are traced by the UTXO tracer, not this engine")
-            if seed.address:
+            if seed.address and seed.role != BRIDGED:
                 node = (seed.chain, normalize_address(seed.chain, seed.address))
                 by_chain.setdefault(seed.chain, set()).add(node[1])
                 entry = thief.setdefault(node, {"victim": False, "thief": False, "caps": {}, "uncapped": False})
@@ -49,8 +52,9 @@ class SeedRules:
                     seed_nodes.append(node)
         tx_edges: dict[Node, dict[EdgeKey, int]] = {}
         for seed in cfg.seeds:
-            if seed.tx and not seed.address:
-                for node, edges in self._theft_receivers(seed).items():
+            if seed.tx and (not seed.address or seed.role == BRIDGED):
+                found = self._crossing_receiver(seed) if seed.role == BRIDGED else self._theft_receivers(seed)
+                for node, edges in found.items():
                     tx_edges.setdefault(node, {}).update(edges)
                     by_chain.setdefault(node[0], set()).add(node[1])
                     if node not in seed_nodes:
@@ -139,6 +143,28 @@ class SeedRules:
         if not result:
             raise BadInput(f"seed tx {seed.tx} on {seed.chain}: nobody gained value in it")
         return result
+
+    def _crossing_receiver(self, seed: SeedSpec) -> dict[Node, dict[EdgeKey, int]]:
+        """A crossing's destination payment (tracer.crosschain): the payments of `seed.asset` to `seed.address`
+        in `seed.tx`, tainted up to `seed.amount` (the tainted share the bridge carried), in transfer order."""
+        fetch = getattr(self.history, "transaction", None)
+        if fetch is None:
+            raise BadInput(f"crossing tx {seed.tx}: this history source cannot look up transactions")
+        address = normalize_address(seed.chain, seed.address or "")
+        edges: dict[EdgeKey, int] = {}
+        left: int | None = None
+        for tr in sorted(fetch(get_chain(seed.chain), seed.tx or ""), key=lambda t: t.order_key):
+            if tr.receiver != address or tr.kind.value == "fee" or not tr.moves_value or tr.noise:
+                continue
+            if (seed.asset or "native") != tr.asset.asset_id:
+                continue
+            if left is None:
+                left = int(Decimal(seed.amount or "0") * (Decimal(10) ** tr.asset.decimals))
+            take = min(left, tr.amount)
+            if take > 0:
+                edges[(tr.tx_hash, tr.position)] = take
+                left -= take
+        return {(seed.chain, address): edges} if edges else {}
 
     def _resolve_caps(
         self, node: Node, wanted: dict[tuple[str, str], bool], transfers: Sequence[Transfer]

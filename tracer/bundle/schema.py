@@ -12,7 +12,7 @@ GRAPH_FILE = "graph.graphml"
 COMPARISON_FILE = "comparison.json"
 #: Run statistics (requests made, transfers read in this run): not part of the byte-identical contract.
 RUN_FILE = "run.json"
-RUN_COUNTS = ("requests", "transfers_read")
+RUN_COUNTS = ("requests", "transfers_read", "cluster_requests")
 RUN_NOTE = (
     "statistics of the run that wrote this bundle (requests made, transfers read); they differ between a "
     "fresh and a resumed run and are not part of the deterministic bundle contract"
@@ -90,3 +90,7 @@ BUCKETS = (
     "unexplored",
     "excluded",  # taint stopped by an analyst's `exclude` decision (tracer.cases.decisions)
 )
+#: Buckets of taint that crossed chains (tracer.crosschain), present in a sheet only when a crossing was
+#: followed: ``stolen + swapped_in + bridged_in = swapped_out + bridged_out + endpoints + unmoved + fees +
+#: below_threshold + unexplored + excluded``.
+BRIDGE_BUCKETS = ("bridged_in", "bridged_out")

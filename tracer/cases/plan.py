@@ -14,10 +14,13 @@ from types import MappingProxyType
 from typing import Any
 
 from tracer.cases.case import Case, SourceSpec, read_case
+from tracer.cases.crosschain import CrosschainSpec
 from tracer.cases.decisions import Decision
+from tracer.cases.utxo_options import UtxoOptions
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy, Strategy, Transfer
 from tracer.core.networks import ChainKind, get_chain
+from tracer.sources.kinds import kinds_for
 
 #: The default frontier strategy (see bench/results/engine.json for the comparison).
 DEFAULT_STRATEGY = Strategy.RANKED
@@ -79,6 +82,8 @@ class TraceConfig:
     attribution: bool = True
     #: The analyst's `[[decisions]]` (tracer.cases.decisions), applied by the engine.
     decisions: tuple[Decision, ...] = ()
+    #: Bitcoin only: clustering and change detection.
+    utxo: UtxoOptions = field(default_factory=UtxoOptions)
 
     def fingerprint(self) -> str:
         """Hash of what decides the expansion order (not the budget: a larger budget continues)."""
@@ -98,6 +103,8 @@ class TraceConfig:
             "material": [str(self.material_share), str(self.material_floor)],
             "attribution": self.attribution,
         }
+        if self.utxo != UtxoOptions():  # the defaults keep the fingerprints of earlier versions
+            doc["utxo"] = self.utxo.doc()
         if self.decisions:
             doc["decisions"] = [[d.chain, d.address, d.action, d.category, d.label] for d in self.decisions]
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
@@ -120,6 +127,19 @@ class TracePlan:
     #: the case's `[valuation]` table and file path (prices are chosen from them after the trace)
     valuation: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: following value across bridges (tracer.crosschain) and the case's `[source]` for every chain
+    crosschain: CrosschainSpec = field(default_factory=CrosschainSpec)
+    case_sources: Mapping[str, SourceSpec] = field(default_factory=dict)
+
+    def source_for(self, chain: str) -> SourceSpec:
+        """The source of any chain (a destination of a crossing too): the case's entry, else the kind's default."""
+        spec = self.sources.get(chain) or self.case_sources.get(chain)
+        if spec is not None:
+            return spec
+        kinds = kinds_for(get_chain(chain).kind)
+        if not kinds:
+            raise BadInput(f"{chain}: no source kind can read it yet")
+        return SourceSpec(kinds[0])
 
     @property
     def chains(self) -> tuple[str, ...]:
@@ -148,11 +168,15 @@ def build_plan(
     rpc_url: str | None = None,
     offline: bool = False,
     api_key: str | None = None,
+    crosschain: bool | None = None,
+    midgard_url: str | None = None,
+    lifi_url: str | None = None,
 ) -> TracePlan:
     """The plan of a case (or a case file path) with overrides applied, validated once.
 
     `attribution` (None: the case's `[trace] attribution`, default true) switches thief
     attribution by first funding on or off; `strategy` None is :data:`DEFAULT_STRATEGY`.
+    `crosschain=False` stops at bridges; `midgard_url` / `lifi_url` replace the case's resolver URLs.
     """
     if isinstance(case, str | PathLike):
         case = read_case(Path(case))
@@ -196,6 +220,7 @@ def build_plan(
         max_addresses=params.max_addresses,
         attribution=params.attribution,
         decisions=case.decisions,
+        utxo=params.utxo,
     )
     sources = MappingProxyType({chain: case.source_for(chain) for chain in case.chains})
     return TracePlan(
@@ -208,6 +233,8 @@ def build_plan(
         notes=case.notes,
         valuation=case.valuation,
         path=case.path,
+        crosschain=case.crosschain.with_overrides(follow=crosschain, midgard_url=midgard_url, lifi_url=lifi_url),
+        case_sources=MappingProxyType(dict(case.sources)),
     )
 
 

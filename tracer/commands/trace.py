@@ -45,6 +45,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--api-url", help="Etherscan-compatible API URL for every etherscan source")
     parser.add_argument("--rpc-url", help="JSON-RPC URL for every rpc source")
     parser.add_argument("--offline", action="store_true", help="answer only from the local store")
+    parser.add_argument("--midgard-url", help="Midgard base URL for THORChain crossings (default: the case's)")
+    parser.add_argument("--lifi-url", help="LI.FI API base URL for LI.FI crossings (default: the case's)")
+    parser.add_argument(
+        "--no-crosschain", action="store_true", help="stop at bridges (do not follow value onto other chains)"
+    )
     parser.add_argument("--max-addresses", type=int, help="expansion budget (addresses whose history is read)")
     parser.add_argument(
         "--no-attribution",
@@ -102,6 +107,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         attribution=False if args.no_attribution else None,
         offline=args.offline,
         api_key=env.api_key("ETHERSCAN_API_KEY"),
+        crosschain=False if args.no_crosschain else None,
+        midgard_url=args.midgard_url,
+        lifi_url=args.lifi_url,
     )
     valuation = valuation_spec(plan, args)
     options: dict[str, Any] = {}

@@ -24,6 +24,7 @@ from tracer.bundle.schema import (
     table_file,
 )
 from tracer.core.errors import BadInput
+from tracer.report.clustering import ClusteredEndpoint, read_clustered
 
 #: Fields of each `summary.json` asset entry, in balance-sheet order.
 LEDGER_FIELDS = (
@@ -37,6 +38,8 @@ LEDGER_FIELDS = (
     "swapped_out",
     "excluded",  # analyst `exclude` decisions (absent in older bundles: 0)
 )
+#: Crossing buckets (tracer.crosschain), present only in sheets of assets that crossed chains.
+BRIDGE_FIELDS = ("bridged_in", "bridged_out")
 FEE_SINK = "fee"
 ZERO = Decimal(0)
 
@@ -63,13 +66,13 @@ class AssetInfo:
 
     @property
     def total(self) -> Decimal:
-        """All taint this asset ever held: stolen + swapped in (the base for shares)."""
-        return self.ledger.get("stolen", ZERO) + self.ledger.get("swapped_in", ZERO)
+        """All taint this asset ever held: stolen + swapped in + bridged in (the base for shares)."""
+        return sum((self.ledger.get(name, ZERO) for name in ("stolen", "swapped_in", "bridged_in")), ZERO)
 
     @property
     def balanced(self) -> bool:
         """True when stolen + swapped_in equals everything it went to (INTERFACES §4 identity)."""
-        out = sum((self.ledger.get(name, ZERO) for name in LEDGER_FIELDS[2:]), ZERO)
+        out = sum((self.ledger.get(name, ZERO) for name in (*LEDGER_FIELDS[2:], "bridged_out")), ZERO)
         return self.total == out
 
 
@@ -151,6 +154,8 @@ class Bundle:
     attributed: list[AttributedAddress] = field(default_factory=list)
     #: Table -> its USD column in row order ("" unpriced; [] when the bundle was not valued).
     usd: dict[str, list[str]] = field(default_factory=dict)
+    #: UTXO endpoints found by clustering, with their linking transactions (empty for other bundles).
+    clustered: list[ClusteredEndpoint] = field(default_factory=list)
 
     @property
     def case(self) -> str:
@@ -245,6 +250,7 @@ def read_bundle(path: Path | str) -> Bundle:
         comparison=comparison,
         usd=usd,
         attributed=_read_attributed(root / SUMMARY_FILE, summary.get("attributed_addresses")),
+        clustered=read_clustered(root / SUMMARY_FILE, summary.get("clustering")),
     )
 
 
@@ -315,7 +321,7 @@ def _read_assets(path: Path, raw: Any) -> dict[str, AssetInfo]:
         if ":" not in key or not isinstance(entry, dict):
             raise BadInput(f"{path}: asset {key!r} must be keyed chain:native or chain:<contract> and hold an object")
         ledger = {}
-        for name in LEDGER_FIELDS:
+        for name in (*LEDGER_FIELDS, *BRIDGE_FIELDS):
             value = entry.get(name, "0")
             try:
                 ledger[name] = Decimal(str(value))

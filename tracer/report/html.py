@@ -21,6 +21,8 @@ from typing import Any
 from tracer.report.analysis import short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
+from tracer.report.clustering import clustering_html
+from tracer.report.crossings import crossings_html
 from tracer.report.fmt import (
     ATTRIBUTED_TEXT,
     ATTRIBUTION_RULE,
@@ -122,8 +124,12 @@ def _toc(case: CaseFile) -> str:
         ("endpoints", "Endpoints"),
         ("paths", "Main paths"),
     ]
+    if case.bundle.summary.get("crossings"):
+        items.insert(2, ("crossings", "Crossings"))
     if _has_attribution(case):
         items.append(("attribution", "Thief-controlled addresses"))
+    if case.bundle.clustered:
+        items.append(("clustering", "Found by clustering"))
     items += [("timeline", "Timeline")]
     if case.bundle.comparison:
         items.append(("comparison", "Policies compared"))
@@ -440,11 +446,13 @@ def render_html(case: CaseFile) -> str:
             "<main>",
             _summary(case),
             _balance(case),
+            crossings_html(case.bundle.summary),
             usd_section_html(case.bundle),
             _graph(note),
             _endpoints(case),
             _paths(case),
             _attribution(case),
+            clustering_html(case.bundle.clustered),
             _timeline(case),
             _comparison(case),
             methodology_html(case),

@@ -199,4 +199,42 @@ def graph_payload(case: CaseFile, *, limit: int = MAX_GRAPH_NODES) -> tuple[dict
                 ],
             }
         )
+    edges += crossing_edges(case, kept)
     return {"nodes": nodes, "edges": edges}, note
+
+
+def crossing_edges(case: CaseFile, kept: set[NodeKey]) -> list[dict[str, Any]]:
+    """One edge per followed crossing (summary.json `crossings`): bridge on one chain -> recipient on another."""
+    edges = []
+    for c in case.bundle.summary.get("crossings") or ():
+        src, to = c.get("from") or {}, c.get("to")
+        if not to or c.get("status") not in ("resolved", "refunded"):
+            continue
+        u, v = (src.get("chain", ""), src.get("bridge", "")), (to.get("chain", ""), to.get("address", ""))
+        if u not in kept or v not in kept:
+            continue
+        label = f"{c.get('protocol')} · {c.get('method')} · confidence {float(c.get('confidence', 0)):.2f}"
+        amounts = f"{to.get('amount')} {to.get('symbol')} ({label})"
+        edges.append(
+            {
+                "id": f"{node_id(*u)}>{node_id(*v)}:crossing:{to.get('tx')}",
+                "source": node_id(*u),
+                "target": node_id(*v),
+                "amounts": amounts,
+                "label": label,
+                "count": 1,
+                "swap": False,
+                "crossing": True,
+                "width": 3,
+                "txs": [
+                    {
+                        "short": short_hash(str(t.get("tx", ""))),
+                        "url": tx_url(t.get("chain", ""), str(t.get("tx", ""))),
+                        "amount": f"{t.get('amount')} {t.get('asset' if t is src else 'symbol')}",
+                        "time": "",
+                    }
+                    for t in (src, to)
+                ],
+            }
+        )
+    return edges

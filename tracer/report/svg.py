@@ -33,6 +33,8 @@ CATEGORY_COLORS = {
     "excluded": "#aec7e8",
     "stolen": "#d62728",
     "swapped_in": "#ff9896",
+    "bridged_in": "#17becf",
+    "bridged_out": "#17becf",
 }
 SERIES_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
@@ -83,7 +85,10 @@ def sankey_svg(bundle: Bundle, info: AssetInfo, endpoints: list[NamedEndpoint], 
         return ""
     width, height, top, node_w = 1040.0, 340.0, 10.0, 12.0
     xs = (150.0, 420.0, 690.0)
-    sources = [_Box(n, t, info.ledger.get(n, ZERO)) for n, t in (("stolen", "stolen"), ("swapped_in", "swapped in"))]
+    sources = [
+        _Box(n, t, info.ledger.get(n, ZERO))
+        for n, t in (("stolen", "stolen"), ("swapped_in", "swapped in"), ("bridged_in", "bridged in"))
+    ]
     sources = [b for b in sources if b.value > 0]
     by_category: dict[str, Decimal] = {}
     for ep in endpoints:
@@ -95,6 +100,8 @@ def sankey_svg(bundle: Bundle, info: AssetInfo, endpoints: list[NamedEndpoint], 
     if gap_endpoints > 0:
         middle.append(_Box("unknown-service", "endpoints not in endpoints.csv", gap_endpoints))
     middle += [_Box(n, t, info.ledger.get(n, ZERO)) for n, t in REMAINDERS if info.ledger.get(n, ZERO) > 0]
+    if info.ledger.get("bridged_out", ZERO) > 0:  # crossed to another chain (tracer.crosschain)
+        middle.append(_Box("bridged_out", "bridged out (other chain)", info.ledger["bridged_out"]))
     right: list[tuple[_Box, _Box]] = []  # (category box, named box)
     for cat_box in middle:
         if cat_box.name not in by_category:
