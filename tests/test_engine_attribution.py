@@ -305,3 +305,13 @@ def test_a_per_order_address_of_a_hub_that_serves_others_is_the_hubs_deposit_add
     assert Decimal(rows[P]["tainted_amount"]) * 10**6 == 1000
     assert ("ethereum", P) not in state.attributed
     assert addr(90) not in {r["address"] for r in result.addresses.to_dicts()}  # the hub's business is not traced
+
+
+def test_deposit_decisions_do_not_depend_on_the_order_of_the_source(tmp_path) -> None:
+    for name, world in (("station", _deposit_world(addr(60))), ("exchange", _deposit_world(addr(61)))):
+        _, a = run(world, min_taint=Fraction(1, 100))
+        _, b = run(list(reversed(world)), min_taint=Fraction(1, 100))
+        a.write(tmp_path / name / "a", report=False)
+        b.write(tmp_path / name / "b", report=False)
+        for file in ("summary.json", "flows.csv", "addresses.csv", "endpoints.csv"):
+            assert (tmp_path / name / "a" / file).read_bytes() == (tmp_path / name / "b" / file).read_bytes()
