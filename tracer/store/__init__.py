@@ -54,6 +54,7 @@ from tracer.core.models import (
     restore_transfer,
 )
 from tracer.core.protocols import HistoryChunk
+from tracer.store.prices import PRICE_MIGRATION
 
 #: Ordered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -125,6 +126,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " position INTEGER NOT NULL, body TEXT NOT NULL, seen_at INTEGER NOT NULL, delivered INTEGER NOT NULL,"
         " PRIMARY KEY (case_id, chain, tx_hash, position)) WITHOUT ROWID",
     ),
+    PRICE_MIGRATION,  # the USD price cache (tracer.store.prices)
 )
 
 COVERAGE_TRANSFERS = "transfers"
