@@ -87,9 +87,21 @@ def build_book(
             raise BadInput("the price file source needs a file")
         return file_book(spec.file)
     ids = {**shipped_price_ids(), **spec.ids}
-    if spec.source == "coingecko":
-        from chains.coingecko import DEFAULT_URL, CoinGeckoPrices
-
-        source = CoinGeckoPrices(base_url=spec.url or DEFAULT_URL, api_key=api_key, archive=store)
+    if spec.source in ("coingecko", "defillama"):
+        source = series_source(spec.source, url=spec.url, api_key=api_key, archive=store)
         return series_book(source, spans, ids=ids, offline=offline, store=store)
     raise BadInput(f"[valuation] source {spec.source!r} is not available in this build")
+
+
+def series_source(name: str, *, url: str | None, api_key: str | None, archive: Any) -> Any:
+    """The adapter of a time-series price source (CoinGecko's key goes in a header; DefiLlama needs none)."""
+    if name == "coingecko":
+        from chains.coingecko import DEFAULT_URL, CoinGeckoPrices
+
+        return CoinGeckoPrices(base_url=url or DEFAULT_URL, api_key=api_key, archive=archive)
+    if name == "defillama":
+        from chains.defillama import DEFAULT_URL as LLAMA_URL
+        from chains.defillama import DefiLlamaPrices
+
+        return DefiLlamaPrices(base_url=url or LLAMA_URL, archive=archive)
+    raise BadInput(f"{name} is not a time-series price source")
