@@ -107,7 +107,9 @@ def test_long_history_goes_in_90_day_charts_under_the_size_limit() -> None:
     points = [(T_THEFT + 3600 * h, "1.00") for h in range(-48, 200 * 24)]
     with DefiLlamaEmulator({ETH: points}) as server:
         source = DefiLlamaPrices(base_url=server.base_url, rate_per_s=100)
-        book = series_book(source, {"ethereum:native": (T_THEFT, T_THEFT + 199 * day)}, ids={"ethereum:native": {"defillama": ETH}})
+        book = series_book(
+            source, {"ethereum:native": (T_THEFT, T_THEFT + 199 * day)}, ids={"ethereum:native": {"defillama": ETH}}
+        )
         assert server.requests == 3  # 200 days + 36 h: three 90-day windows
         assert len(book.series["ethereum:native"]) == 36 + 200 * 24 - 24 + 1
         too_long = server.base_url + "/chart/" + ETH

@@ -83,8 +83,12 @@ class DefiLlamaEmulator(EmulatorServer):
         for coin in coins:
             found = self._nearest(coin, at, width)
             if found is not None:
-                out[coin] = {"price": float(found[1]), "symbol": coin.split(":")[-1][:6].upper(),
-                             "timestamp": found[0], "confidence": 0.99}
+                out[coin] = {
+                    "price": float(found[1]),
+                    "symbol": coin.split(":")[-1][:6].upper(),
+                    "timestamp": found[0],
+                    "confidence": 0.99,
+                }
         return Reply.json({"coins": out})
 
     def _chart(self, coins: list[str], request: Request) -> Reply:
