@@ -36,12 +36,20 @@ def value_trace(result: Any, spec: Any, args: argparse.Namespace, env: Environme
     if spec is None:
         return
     spans = event_spans(result.flows.to_dicts(), result.endpoints.to_dicts())
+    rows = {
+        "flows": result.flows.to_dicts(),
+        "endpoints": result.endpoints.to_dicts(),
+        "summary": result.summary,
+        "manifest": result.manifest,
+    }
     book = build_book(
         spec,
         spans,
         offline=bool(getattr(args, "offline", False)),
         store=store,
         api_key=env.api_key("COINGECKO_API_KEY"),
+        rows=rows,
+        rpc_url=getattr(args, "rpc_url", None),
     )
     value_result(result, book)
 

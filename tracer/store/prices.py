@@ -55,10 +55,11 @@ def write_prices(
     rows = [(source, price_id, p.time, str(p.usd), sha256) for p in points]
     with store._write() as conn:
         conn.executemany("INSERT OR REPLACE INTO price_points VALUES (?, ?, ?, ?, ?)", rows)
-        conn.execute(
-            "INSERT OR REPLACE INTO price_spans VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (source, price_id, int(since), int(min(until, now)), sha256, url, now),
-        )
+        if since <= min(until, now):
+            conn.execute(
+                "INSERT OR REPLACE INTO price_spans VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (source, price_id, int(since), int(min(until, now)), sha256, url, now),
+            )
 
 
 def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

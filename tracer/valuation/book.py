@@ -39,6 +39,7 @@ class PriceBook:
     missing: dict[str, str] = field(default_factory=dict)  # asset key -> why the source has no prices
     #: asset key -> the spans the cache vouches for (offline/cached books): other times stay unpriced
     covered: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    uncovered: str = ""  # why a time outside `covered` is unpriced (default: the cache does not cover it)
     _index: dict[str, tuple[list[int], list[Decimal]]] = field(default_factory=dict, repr=False)
 
     def add(self, asset: str, points: Iterable[PricePoint]) -> None:
@@ -63,7 +64,8 @@ class PriceBook:
             return self.missing[asset]
         spans = self.covered.get(asset)
         if spans is not None and at is not None and not any(a <= at <= b for a, b in spans):
-            return f"the store's {self.source} price cache does not cover this time (fetch it online first)"
+            default = f"the store's {self.source} price cache does not cover this time (fetch it online first)"
+            return self.uncovered or default
         if not self.series.get(asset):
             return f"{self.source} has no price for it"
         return f"no {self.source} price point in the 36 h before the event"
