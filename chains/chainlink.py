@@ -31,6 +31,7 @@ LATEST_ROUND_DATA = "0xfeaf968c"  # keccak("latestRoundData()")[:4]
 GET_ROUND_DATA = "0x9a6fc8f5"  # keccak("getRoundData(uint80)")[:4]
 DECIMALS = "0x313ce567"  # keccak("decimals()")[:4]
 PHASE_MASK = (1 << 64) - 1
+BATCH = 100  # eth_calls per JSON-RPC batch request
 _REVERT = re.compile(r"revert|execution reverted|no data present", re.IGNORECASE)
 _RATE = re.compile(r"rate limit|too many requests|exceeded", re.IGNORECASE)
 
@@ -55,8 +56,28 @@ class Round:
 
 def _classify(response: requests.Response) -> Exception | None:
     body = json_body(response)
+    if isinstance(body, list):  # a batch: each item's error is read by the caller (a revert is per block)
+        if not body or not all(isinstance(item, dict) for item in body):
+            return RetriableSourceError("chainlink: batch answer is not a list of JSON-RPC objects")
+        rate = [item for item in body if _item_verdict(item) is RetriableSourceError]
+        return RetriableSourceError("chainlink: rate limited inside a batch") if rate else None
     if not isinstance(body, dict):
         return RetriableSourceError("chainlink: answer is not a JSON-RPC object")
+    return _verdict(body)
+
+
+def _item_verdict(item: dict[str, Any]) -> type[Exception] | None:
+    error = item.get("error")
+    if error is None:
+        return None
+    code = error.get("code") if isinstance(error, dict) else None
+    message = str(error.get("message", error) if isinstance(error, dict) else error)
+    if code == 429 or _RATE.search(message):
+        return RetriableSourceError
+    return FeedReverted if code == 3 or _REVERT.search(message) else SourceRejected
+
+
+def _verdict(body: dict[str, Any]) -> Exception | None:
     error = body.get("error")
     if error is None:
         return None if "result" in body else RetriableSourceError("chainlink: answer has no result")
@@ -99,6 +120,7 @@ class ChainlinkFeeds:
         archive: ResponseArchive | None = None,
         rate_per_s: float | None = None,
         retry: RetryPolicy | None = None,
+        batch: int = BATCH,
     ) -> None:
         check_url(url, what="Chainlink node URL")
         self.url = url
@@ -111,6 +133,7 @@ class ChainlinkFeeds:
             classify=_classify,
         )
         self._next_id = 0
+        self.batch = batch
 
     @property
     def requests(self) -> int:
@@ -141,6 +164,34 @@ class ChainlinkFeeds:
     def latest_round(self, feed: str, *, block: int | None = None) -> Round:
         """`latestRoundData()` at `block` (None: the node's latest)."""
         return self._round(feed, LATEST_ROUND_DATA, block)
+
+    def latest_rounds(self, feed: str, blocks: list[int]) -> dict[int, Round | None]:
+        """`latestRoundData()` at each of `blocks`, `BATCH` calls per JSON-RPC batch request (one
+        evidence hash per batch); None where the feed answered nothing or reverted at that block."""
+        out: dict[int, Round | None] = {}
+        for start in range(0, len(blocks), self.batch):
+            chunk = blocks[start : start + self.batch]
+            payload = []
+            for block in chunk:
+                self._next_id += 1
+                call = {"to": feed, "data": LATEST_ROUND_DATA}
+                payload.append(
+                    {"jsonrpc": "2.0", "id": self._next_id, "method": "eth_call", "params": [call, hex(block)]}
+                )
+            response, body = self.client.post_json_response(self.url, payload)
+            sha, url = hashlib.sha256(response.content).hexdigest(), self.client.redact(response.url)
+            by_id = {item.get("id"): item for item in body}
+            for block, request in zip(chunk, payload, strict=True):
+                item = by_id.get(request["id"]) or {}
+                verdict = _item_verdict(item)
+                if verdict is FeedReverted or (verdict is None and item.get("result") in (None, "0x", "")):
+                    out[block] = None
+                    continue
+                if verdict is not None or "result" not in item:
+                    raise SourceRejected(f"chainlink: the node rejected eth_call at block {block}: {item.get('error')}")
+                round_id, answer, _started, updated, _answered = _words(item["result"], 5)
+                out[block] = Round(round_id, _signed(answer), updated, sha, url)
+        return out
 
     def round_data(self, feed: str, round_id: int, *, block: int | None = None) -> Round | None:
         """`getRoundData(round_id)`; None when the feed has no such round (it reverts, or updatedAt is 0)."""

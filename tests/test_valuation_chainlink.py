@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -104,9 +105,11 @@ def test_trace_valued_from_chainlink_at_each_flow_block(chain, emulator, tmp_pat
     )
     native_blocks = {int(r["block"]) for r in flows if r["asset_id"] == "native"}
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    assert len(manifest["price_responses"]) == len(native_blocks)  # one latestRoundData per block, hashed
+    (batch,) = manifest["price_responses"]  # one JSON-RPC batch: latestRoundData at each block, hashed
+    blocks = native_blocks | {manifest["block_heights"]["ethereum"]}  # the flows' blocks and the pinned tip
     with Store.open(home / "store.sqlite3") as store:
-        assert all(store.read_response(r["sha256"]) for r in manifest["price_responses"])
+        answers = json.loads(store.read_response(batch["sha256"]))
+    assert len(answers) == len(blocks) and all(a["result"].startswith("0x") for a in answers)
     # offline: the same figures from the store's cache, no node needed
     case.write_text(case.read_text().replace(c.node.url, "http://127.0.0.1:9"))
     assert main(["trace", str(case), "--out", str(tmp_path / "off"), "--offline"], env=env) == 0, err.getvalue()
@@ -145,3 +148,15 @@ def test_rounds_walked_back_to_the_one_in_force(chain, tmp_path: Path) -> None:
         assert off.lookup("a:walk", T_THEFT + 2500) == got
         assert off.lookup("a:walk", T_THEFT + 1500) is None
         assert "cache does not cover" in off.why_unpriced("a:walk", T_THEFT + 1500)
+
+
+def test_rounds_at_blocks_in_batches(chain) -> None:
+    c, feeds = chain
+    reader = ChainlinkFeeds(url=c.node.url, batch=2)
+    got = reader.latest_rounds(feeds["eth"], [0, 1, 2, 50, 101, 102])
+    assert reader.requests == 3  # six calls, two per batch request
+    assert got[0] is None  # no contract yet: an empty answer
+    assert got[1] is None  # deployed, no round yet: the feed reverts
+    assert [got[b].round_id for b in (2, 50, 101, 102)] == [1, 1, 1, 2]  # type: ignore[union-attr]
+    assert got[102].usd(8) == Decimal("2100.87654321")  # type: ignore[union-attr]
+    assert len({got[b].sha256 for b in (2, 50, 101, 102)}) == 2  # one evidence hash per batch  # type: ignore

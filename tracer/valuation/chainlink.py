@@ -117,12 +117,12 @@ class _Reader:
         except FeedReverted:
             self.book.missing[self.asset] = f"the chainlink feed {self.feed} answered nothing (not a feed?)"
             return
-        for at, block in sorted(e for e in events if e[1] is not None):
-            try:
-                found = self.feeds.latest_round(self.feed, block=block)
-            except FeedReverted:  # no feed at that block yet: the time stays uncovered
-                continue
-            self._keep(found, found.updated_at, at)
+        at_block = sorted(e for e in events if e[1] is not None)
+        rounds = self.feeds.latest_rounds(self.feed, sorted({b for _, b in at_block}))
+        for at, block in at_block:
+            found = rounds.get(block)
+            if found is not None:  # None: no feed at that block yet, the time stays uncovered
+                self._keep(found, found.updated_at, at)
         loose = [t for t, b in events if b is None]
         if loose:
             self._walk(min(loose))
