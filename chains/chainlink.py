@@ -34,6 +34,12 @@ PHASE_MASK = (1 << 64) - 1
 BATCH = 100  # eth_calls per JSON-RPC batch request
 _REVERT = re.compile(r"revert|execution reverted|no data present", re.IGNORECASE)
 _RATE = re.compile(r"rate limit|too many requests|exceeded", re.IGNORECASE)
+_STATE_GONE = re.compile(
+    r"missing trie node|header not found|state (is )?not available|historical state|pruned|BlockOutOfRange|"
+    r"unknown block|block .*not found|requested was",
+    re.IGNORECASE,
+)
+STATE_UNAVAILABLE = "state unavailable"  # the node no longer holds the state of that block
 
 
 class FeedReverted(SourceRejected):
@@ -165,32 +171,52 @@ class ChainlinkFeeds:
         """`latestRoundData()` at `block` (None: the node's latest)."""
         return self._round(feed, LATEST_ROUND_DATA, block)
 
-    def latest_rounds(self, feed: str, blocks: list[int]) -> dict[int, Round | None]:
-        """`latestRoundData()` at each of `blocks`, `BATCH` calls per JSON-RPC batch request (one
-        evidence hash per batch); None where the feed answered nothing or reverted at that block."""
-        out: dict[int, Round | None] = {}
-        for start in range(0, len(blocks), self.batch):
-            chunk = blocks[start : start + self.batch]
+    def latest_rounds(self, feed: str, blocks: list[int]) -> dict[int, Round | str | None]:
+        """`latestRoundData()` at each of `blocks`, `batch` calls per JSON-RPC batch request (one
+        evidence hash per batch). Per block: the round; None where the feed answered nothing or
+        reverted; `STATE_UNAVAILABLE` where the node no longer holds that block's state (pruned)."""
+        calls = [(block, LATEST_ROUND_DATA, hex(block)) for block in blocks]
+        return self._batch(feed, calls)
+
+    def rounds_before(self, feed: str, current: Round, count: int) -> list[Round]:
+        """Up to `count` rounds before `current` in its phase, newest first, in batches; stops at the
+        first round the feed does not have."""
+        first = max((current.round_id & ~PHASE_MASK) | 1, current.round_id - count)
+        ids = list(range(current.round_id - 1, first - 1, -1))
+        found = self._batch(feed, [(rid, GET_ROUND_DATA + f"{rid:064x}", "latest") for rid in ids])
+        out = []
+        for rid in ids:
+            item = found.get(rid)
+            if not isinstance(item, Round) or not item.updated_at:
+                break
+            out.append(item)
+        return out
+
+    def _batch(self, feed: str, calls: list[tuple[int, str, str]]) -> dict[int, Round | str | None]:
+        out: dict[int, Round | str | None] = {}
+        for start in range(0, len(calls), self.batch):
+            chunk = calls[start : start + self.batch]
             payload = []
-            for block in chunk:
+            for _key, data, tag in chunk:
                 self._next_id += 1
-                call = {"to": feed, "data": LATEST_ROUND_DATA}
-                payload.append(
-                    {"jsonrpc": "2.0", "id": self._next_id, "method": "eth_call", "params": [call, hex(block)]}
-                )
+                params = [{"to": feed, "data": data}, tag]
+                payload.append({"jsonrpc": "2.0", "id": self._next_id, "method": "eth_call", "params": params})
             response, body = self.client.post_json_response(self.url, payload)
             sha, url = hashlib.sha256(response.content).hexdigest(), self.client.redact(response.url)
             by_id = {item.get("id"): item for item in body}
-            for block, request in zip(chunk, payload, strict=True):
+            for (key, _data, tag), request in zip(chunk, payload, strict=True):
                 item = by_id.get(request["id"]) or {}
                 verdict = _item_verdict(item)
                 if verdict is FeedReverted or (verdict is None and item.get("result") in (None, "0x", "")):
-                    out[block] = None
+                    out[key] = None
+                    continue
+                if verdict is not None and _STATE_GONE.search(str(item.get("error"))):
+                    out[key] = STATE_UNAVAILABLE
                     continue
                 if verdict is not None or "result" not in item:
-                    raise SourceRejected(f"chainlink: the node rejected eth_call at block {block}: {item.get('error')}")
+                    raise SourceRejected(f"chainlink: the node rejected eth_call at {tag}: {item.get('error')}")
                 round_id, answer, _started, updated, _answered = _words(item["result"], 5)
-                out[block] = Round(round_id, _signed(answer), updated, sha, url)
+                out[key] = Round(round_id, _signed(answer), updated, sha, url)
         return out
 
     def round_data(self, feed: str, round_id: int, *, block: int | None = None) -> Round | None:
@@ -200,12 +226,6 @@ class ChainlinkFeeds:
         except FeedReverted:
             return None
         return found if found.updated_at else None
-
-    def previous(self, feed: str, current: Round, *, block: int | None = None) -> Round | None:
-        """The round before `current` in its phase, or None at the phase's first round."""
-        if current.round_id & PHASE_MASK <= 1:
-            return None
-        return self.round_data(feed, current.round_id - 1, block=block)
 
     def block_time(self, block: int | None = None) -> tuple[int, int]:
         """(number, timestamp) of `block` (None: latest)."""

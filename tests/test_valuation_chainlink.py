@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chains.chainlink import ChainlinkFeeds
+from chains.chainlink import STATE_UNAVAILABLE, ChainlinkFeeds
 from tests.anvil import AnvilNode, read_artifact, start_anvil, stop_anvil
 from tests.cli_env import make_env
 from tests.test_engine_cli import TOKEN, emulator, setup_case  # noqa: F401  (emulator is a fixture)
@@ -160,3 +160,20 @@ def test_rounds_at_blocks_in_batches(chain) -> None:
     assert [got[b].round_id for b in (2, 50, 101, 102)] == [1, 1, 1, 2]  # type: ignore[union-attr]
     assert got[102].usd(8) == Decimal("2100.87654321")  # type: ignore[union-attr]
     assert len({got[b].sha256 for b in (2, 50, 101, 102)}) == 2  # one evidence hash per batch  # type: ignore
+
+
+def test_pruned_node_falls_back_to_walking_rounds_by_time() -> None:
+    node = start_anvil(extra=("--prune-history", "5"))  # keeps the state of the last 5 blocks only
+    try:
+        c = Chain(node)
+        feed = c.deploy(8, "ETH / USD")
+        rounds = [c.push(feed, (2000 + k) * 10**8, T_THEFT + 100 * k) for k in range(3)]
+        c.mine_to(c.tip + 50)
+        reader = ChainlinkFeeds(url=node.url)
+        old_block = rounds[1]
+        assert reader.latest_rounds(feed, [old_block])[old_block] == STATE_UNAVAILABLE
+        event = (T_THEFT + 150, old_block)  # round 2 (T+100) was in force then
+        book = chainlink_book(reader, {"a:eth": {event}}, feeds={"a:eth": feed}, feed_chain="ethereum")
+        assert book.lookup("a:eth", T_THEFT + 150) == (T_THEFT + 100, 2001)
+    finally:
+        stop_anvil(node)

@@ -117,30 +117,39 @@ class _Reader:
         except FeedReverted:
             self.book.missing[self.asset] = f"the chainlink feed {self.feed} answered nothing (not a feed?)"
             return
+        from chains.chainlink import STATE_UNAVAILABLE
+
         at_block = sorted(e for e in events if e[1] is not None)
         rounds = self.feeds.latest_rounds(self.feed, sorted({b for _, b in at_block}))
+        loose = [t for t, b in events if b is None]
         for at, block in at_block:
             found = rounds.get(block)
-            if found is not None:  # None: no feed at that block yet, the time stays uncovered
+            if found == STATE_UNAVAILABLE:  # a pruned node: find the round in force by time instead
+                loose.append(at)
+            elif found is not None:  # None: no feed at that block yet, the time stays uncovered
                 self._keep(found, found.updated_at, at)
-        loose = [t for t, b in events if b is None]
         if loose:
             self._walk(min(loose))
         self.book.covered[self.asset] = self.spans
 
     def _walk(self, target: int) -> None:
-        """Rounds from the latest back to the one in force at `target` (or the phase's first, or the cap)."""
+        """Rounds from the latest back to the one in force at `target` (or the phase's first, or the cap),
+        asked in batches of consecutive round ids."""
         current = self.feeds.latest_round(self.feed)
         _, end = self.feeds.block_time()
-        for _ in range(self.max_rounds):
+        pending: list[Any] = []
+        walked = 0
+        while True:
             self._keep(current, current.updated_at, end)
-            if current.updated_at <= target:
+            if current.updated_at <= target or walked >= self.max_rounds:
                 return
+            if not pending:
+                pending = self.feeds.rounds_before(self.feed, current, min(self.feeds.batch, self.max_rounds - walked))
+                if not pending:
+                    return
             end = current.updated_at - 1
-            previous = self.feeds.previous(self.feed, current)
-            if previous is None:
-                return
-            current = previous
+            current = pending.pop(0)
+            walked += 1
 
     def _keep(self, found: Any, since: int, until: int) -> None:
         point = PricePoint(found.updated_at, found.usd(self.decimals))
