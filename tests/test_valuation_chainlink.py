@@ -77,6 +77,7 @@ def chain() -> Iterator[tuple[Chain, dict[str, str]]]:
         c.push(feeds["old"], 100_000_000, T_THEFT - 37 * HOUR)  # 37 h before
         for k in range(5):
             c.push(feeds["walk"], (3 + k) * 10**18 + 5, T_THEFT + 1000 * k)
+        node.rpc("evm_mine", [T_THEFT + 86400])  # the node's clock passes the SYNTHETIC world's events
         yield c, feeds
     finally:
         stop_anvil(node)
@@ -177,3 +178,14 @@ def test_pruned_node_falls_back_to_walking_rounds_by_time() -> None:
         assert book.lookup("a:eth", T_THEFT + 150) == (T_THEFT + 100, 2001)
     finally:
         stop_anvil(node)
+
+
+def test_many_blocks_walk_the_rounds_once_with_the_same_figures(chain) -> None:
+    c, feeds = chain
+    events = {"a:eth": {(T_THEFT - 60, 50), (T_THEFT + 12, 101), (T_THEFT + 24, 102), (T_THEFT + 600, 120)}}
+    per_block = chainlink_book(ChainlinkFeeds(url=c.node.url), events, feeds={"a:eth": feeds["eth"]}, feed_chain="e")
+    reader = ChainlinkFeeds(url=c.node.url)
+    walked = chainlink_book(reader, events, feeds={"a:eth": feeds["eth"]}, feed_chain="e", per_block_max=2)
+    for at, _ in events["a:eth"]:
+        assert walked.lookup("a:eth", at) == per_block.lookup("a:eth", at) is not None
+    assert reader.requests == 4  # decimals, latestRoundData, the block time, one batch of older round ids

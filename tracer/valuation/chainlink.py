@@ -3,9 +3,13 @@
 An event on the feed's chain is valued with `latestRoundData()` read at its own block (the round in
 force when that block was sealed); an event with only a time (another chain's, or the unmoved value
 at a tip the node cannot place) walks rounds back from the latest with `getRoundData` to the one in
-force then. Each round is a price point at its `updatedAt`, so the 36 h rule applies to the age of
-the answer. Each read vouches for a span — [updatedAt, block time] at a block, [updatedAt, next
-round's updatedAt) when walking — and a time outside every span is never valued from a neighbour.
+force then. A bundle with more than `PER_BLOCK_MAX` distinct blocks walks the rounds once instead
+(batches of consecutive round ids on the latest state: no archive node needed, about one request
+per 100 rounds) and reads at the blocks the walk cannot reach (before the feed's current phase);
+a node that pruned a block's state is walked likewise. Each round is a price point at its
+`updatedAt`, so the 36 h rule applies to the age of the answer. Each read vouches for a span —
+[updatedAt, block time] at a block, [updatedAt, next round's updatedAt) when walking — and a time
+outside every span is never valued from a neighbour.
 Points and spans go to the store's price cache; `--offline` values from it alone.
 """
 
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
 from importlib.resources import files
 from typing import Any
 
@@ -22,7 +27,8 @@ from tracer.core.prices import PricePoint
 from tracer.valuation.book import PriceBook
 from tracer.valuation.events import flow_key, flow_time
 
-MAX_ROUNDS_WALKED = 2_000  # per feed and valuation: older times stay unpriced, with the reason
+MAX_ROUNDS_WALKED = 20_000  # per feed and valuation (about two years of ETH / USD): older times stay unpriced
+PER_BLOCK_MAX = 256  # up to this many distinct blocks, read at each block; beyond, walk the rounds once
 
 Event = tuple[int, int | None]  # (unix time, block on the feed's chain or None)
 
@@ -71,6 +77,7 @@ def chainlink_book(
     offline: bool = False,
     store: Any = None,
     max_rounds: int = MAX_ROUNDS_WALKED,
+    per_block_max: int = PER_BLOCK_MAX,
 ) -> PriceBook:
     """A book of the rounds in force at `events`, per asset, from the feeds in `feeds`."""
     from tracer.store.prices import read_prices
@@ -94,7 +101,10 @@ def chainlink_book(
             book.covered[asset] = cached.spans
             book.uncovered = "the store's chainlink price cache does not cover this time (read it online first)"
             continue
-        _Reader(book, feeds_reader, store, asset, feed, price_id, max_rounds).read(events[asset])
+        reader = _Reader(book, feeds_reader, store, asset, feed, price_id, max_rounds)
+        reader.per_block_max = per_block_max
+        with store.batch() if hasattr(store, "batch") else nullcontext():  # one transaction per feed
+            reader.read(events[asset])
     book.requests = 0 if offline else int(getattr(feeds_reader, "requests", 0))
     return book
 
@@ -108,6 +118,7 @@ class _Reader:
         self.book, self.feeds, self.store = book, feeds, store
         self.asset, self.feed, self.price_id, self.max_rounds = asset, feed, price_id, max_rounds
         self.spans: list[tuple[int, int]] = []
+        self.per_block_max = PER_BLOCK_MAX
 
     def read(self, events: set[Event]) -> None:
         from chains.chainlink import FeedReverted
@@ -120,17 +131,27 @@ class _Reader:
         from chains.chainlink import STATE_UNAVAILABLE
 
         at_block = sorted(e for e in events if e[1] is not None)
-        rounds = self.feeds.latest_rounds(self.feed, sorted({b for _, b in at_block}))
         loose = [t for t, b in events if b is None]
+        if len({b for _, b in at_block}) > self.per_block_max:
+            # many blocks: walk the rounds once (latest state, batched ids), then read at the blocks it
+            # does not cover (before the feed's current phase, or past the walk's cap)
+            self._walk(min(t for t, _ in events))
+            at_block = [(t, b) for t, b in at_block if not self._covered(t)]
+            loose = [t for t in loose if not self._covered(t)]
+        rounds = self.feeds.latest_rounds(self.feed, sorted({b for _, b in at_block})) if at_block else {}
         for at, block in at_block:
             found = rounds.get(block)
             if found == STATE_UNAVAILABLE:  # a pruned node: find the round in force by time instead
                 loose.append(at)
             elif found is not None:  # None: no feed at that block yet, the time stays uncovered
                 self._keep(found, found.updated_at, at)
+        loose = [t for t in loose if not self._covered(t)]
         if loose:
             self._walk(min(loose))
         self.book.covered[self.asset] = self.spans
+
+    def _covered(self, at: int) -> bool:
+        return any(a <= at <= b for a, b in self.spans)
 
     def _walk(self, target: int) -> None:
         """Rounds from the latest back to the one in force at `target` (or the phase's first, or the cap),
