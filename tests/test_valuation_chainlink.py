@@ -189,3 +189,22 @@ def test_many_blocks_walk_the_rounds_once_with_the_same_figures(chain) -> None:
     for at, _ in events["a:eth"]:
         assert walked.lookup("a:eth", at) == per_block.lookup("a:eth", at) is not None
     assert reader.requests == 4  # decimals, latestRoundData, the block time, one batch of older round ids
+
+
+def test_chainlink_without_a_node_or_with_bad_feeds_is_one_line_exit_2(emulator, tmp_path: Path) -> None:  # noqa: F811
+    home, case = setup_case(tmp_path, emulator.api_url)
+    env, _out, err = make_env(home)
+    base = case.read_text()
+    bad = {
+        '\n[valuation]\nsource = "chainlink"\n': "needs your node",
+        '\n[valuation]\nsource = "chainlink"\nurl = "ftp://node"\n': "Chainlink node URL: expected an http",
+        '\n[valuation]\nsource = "chainlink"\nurl = "http://127.0.0.1:9"\n[valuation.feeds.ethereum]\n'
+        '"ethereum:native" = "eth-usd"\n': "[valuation.feeds.<chain>] must map",
+    }
+    for table, message in bad.items():
+        case.write_text(base + table)
+        err.truncate(0)
+        err.seek(0)
+        assert main(["trace", str(case), "--out", str(tmp_path / "b")], env=env) == 2, table
+        assert message in err.getvalue() and len(err.getvalue().strip().splitlines()) == 1, err.getvalue()
+    assert not (tmp_path / "b").exists()  # stopped before any trace work

@@ -25,6 +25,10 @@ def valuation_spec(case: Any, args: argparse.Namespace) -> Any:
         from chains.pricefile import read_price_file
 
         read_price_file(spec.file)  # a bad file stops here, before any trace work
+    if spec is not None and spec.source == "chainlink":
+        from tracer.valuation.config import check_chainlink
+
+        check_chainlink(spec, rpc_url=getattr(args, "rpc_url", None), offline=bool(getattr(args, "offline", False)))
     return spec
 
 

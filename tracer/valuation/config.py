@@ -127,12 +127,24 @@ def series_source(name: str, *, url: str | None, api_key: str | None, archive: A
     raise BadInput(f"{name} is not a time-series price source")
 
 
-def _chainlink(spec: ValuationSpec, rows: Mapping[str, Any], *, offline: bool, store: Any, rpc_url: str | None) -> Any:
-    from tracer.valuation.chainlink import chainlink_book, chainlink_events, shipped_feeds
-
+def check_chainlink(spec: ValuationSpec, *, rpc_url: str | None, offline: bool) -> None:
+    """One-line errors for a Chainlink choice that cannot work (before any trace work)."""
     url = spec.url or rpc_url
     if not url and not offline:
         raise BadInput('[valuation] source = "chainlink" needs your node: url = "http://…" or --rpc-url')
+    if url:
+        from chains.http import url_problem
+
+        problem = url_problem(url)
+        if problem:
+            raise BadInput(f"[valuation] Chainlink node URL: expected {problem}")
+
+
+def _chainlink(spec: ValuationSpec, rows: Mapping[str, Any], *, offline: bool, store: Any, rpc_url: str | None) -> Any:
+    from tracer.valuation.chainlink import chainlink_book, chainlink_events, shipped_feeds
+
+    check_chainlink(spec, rpc_url=rpc_url, offline=offline)
+    url = spec.url or rpc_url
     manifest = rows.get("manifest") or {}
     summary = rows.get("summary") or {}
     events = chainlink_events(
