@@ -9,7 +9,14 @@ Implements :class:`tracer.core.protocols.AccountAdapter`. What it reads:
 - ``GET /v1/accounts/{address}/transactions/trc20``: TRC-20 transfers with ``token_info``;
 - ``POST /wallet/getnowblock`` (tip), ``POST /wallet/getblockbynum`` (a block's time, to turn a block
   range into TronGrid's ``min_timestamp``/``max_timestamp``) and ``POST /wallet/gettransactioninfobyid``
-  (block number and log order of a TRC-20 transfer: the trc20 list gives neither).
+  (the block of a TRC-20 transfer, which the trc20 list does not give, when the block clock cannot).
+
+The block clock: every (block, time) pair the adapter has seen (transaction rows, block answers) is
+kept; TRON makes one block per 3 s slot, so a time between two known pairs whose distance is exactly one
+block per slot (no missed slot between them) names its block without a request. Otherwise one
+``gettransactioninfobyid`` answers it, and its pair joins the clock. A TRC-20 transfer's position is
+derived from its content (token, from, to, value; :mod:`chains.positions`), so both sides of a transfer
+give it the same identity without knowing its log index.
 
 Both lists ask ``limit=200``, ``order_by=block_timestamp,asc``, ``only_confirmed=true`` and follow the
 ``meta.fingerprint`` cursor. Quirks handled: the cursor breaks deep in long histories (an error or a
@@ -21,26 +28,27 @@ the caller is suspended for exceeding the free rate is waited out and retried. T
 Canonical order: block, then the transaction (TronGrid gives no transaction index inside a block, so
 ``tx_index`` is 0 and transactions of one block are ordered by hash — the same on every side of a
 transfer), then position: fee 0, top-level value 1, internal calls 2.. in list order, TRC-20 transfers
-1,000,000 + their log index in the transaction.
+their content position (1,000,000 and up; the k-th identical transfer of a transaction takes slot + k).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from chains.http import HttpClient, RetryPolicy, is_loopback
-from heuristics.noise import flag_noise
+from chains.positions import token_position_of
 from tracer.core.addresses import normalize_address
-from tracer.core.errors import BadAddress, BadChain, BadInput, RetriableSourceError, SourceRejected
+from tracer.core.errors import BadAddress, BadChain, BadInput, RetriableSourceError, RetriesExhausted, SourceRejected
 from tracer.core.models import (
     FEE_SINK,
     POSITION_EXTERNAL,
     POSITION_FEE,
     POSITION_INTERNAL_BASE,
-    POSITION_TOKEN_BASE,
     Asset,
     Transfer,
     TransferKind,
@@ -57,6 +65,7 @@ KEYED_RATE_PER_S = 10.0
 SUSPENDED_WAIT_S = 30.0
 SUSPENDED_RETRIES = 4
 TRX = 6  # decimals of TRX (1 TRX = 1,000,000 sun)
+SLOT_MS = 3_000  # one TRON block per 3 s slot (a missed slot leaves a gap in time, not in numbers)
 TRANSFER_EVENT = "ddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 _TXID = re.compile(r"(0x)?[0-9a-fA-F]{64}")
 _SUSPENDED = re.compile(r"(?i)suspend|frequency limit|exceeds? the")
@@ -65,6 +74,34 @@ _SUSPENDED = re.compile(r"(?i)suspend|frequency limit|exceeds? the")
 def tron_address(value: Any) -> str:
     """A TRON address from TronGrid's base58 or hex (``41…``) form; BadAddress otherwise."""
     return normalize_address("tron", str(value))
+
+
+class BlockClock:
+    """Known (block, time) pairs; places a time between two of them when no slot was missed in between."""
+
+    def __init__(self) -> None:
+        self._times: list[int] = []
+        self._blocks: dict[int, int] = {}  # time ms -> block
+
+    def add(self, block: int, time_ms: int) -> None:
+        if time_ms <= 0 or block < 0 or time_ms in self._blocks:
+            return
+        bisect.insort(self._times, time_ms)
+        self._blocks[time_ms] = block
+
+    def block_at(self, time_ms: int) -> int | None:
+        """The block made at `time_ms`, when the known pairs around it prove it; else None."""
+        exact = self._blocks.get(time_ms)
+        if exact is not None:
+            return exact
+        i = bisect.bisect_left(self._times, time_ms)
+        if i == 0 or i == len(self._times):
+            return None
+        lo_t, hi_t = self._times[i - 1], self._times[i]
+        lo_b, hi_b = self._blocks[lo_t], self._blocks[hi_t]
+        if (hi_t - lo_t) != (hi_b - lo_b) * SLOT_MS or (time_ms - lo_t) % SLOT_MS:
+            return None  # a missed slot (or an odd time) in between: ask
+        return lo_b + (time_ms - lo_t) // SLOT_MS
 
 
 def _hex_log_address(hex20: str) -> str:
@@ -110,6 +147,12 @@ class TronGridAdapter:
             )
         self.client = client
         self._tx_info: dict[str, dict[str, Any]] = {}
+        self._failed: set[str] = set()  # transactions seen to fail: a source listing their events is wrong
+        self._block_ms: dict[int, int] = {}
+        self.clock = BlockClock()
+        #: Called with the rows read so far after every list page (a live progress line), if set.
+        self.on_page: Callable[[int], None] | None = None
+        self._rows_read = 0
 
     @property
     def requests(self) -> int:
@@ -132,8 +175,9 @@ class TronGridAdapter:
                 suspended = exc.http_status == 403 and _SUSPENDED.search(exc.message or "")
                 if not suspended or attempt == SUSPENDED_RETRIES:
                     if exc.http_status == 403:
+                        said = (exc.message or "").split("HTTP 403: ", 1)[-1][:120]
                         hint = "set TRONGRID_API_KEY or lower the rate"
-                        raise SourceRejected(f"trongrid: access refused (HTTP 403); {hint} ({exc.message})") from None
+                        raise SourceRejected(f"trongrid: access refused (HTTP 403: {said}); {hint}") from None
                     raise
                 self._sleep(SUSPENDED_WAIT_S)
         raise AssertionError("unreachable")
@@ -157,15 +201,48 @@ class TronGridAdapter:
         return _block_number(self._post("/wallet/getnowblock", {}))
 
     def _block_time_ms(self, number: int) -> int:
+        """The time of block `number` (of the newest block past the tip), memoised; joins the clock."""
+        if number in self._block_ms:
+            return self._block_ms[number]
         doc = self._post("/wallet/getblockbynum", {"num": number})
         if not doc:  # past the tip: the range ends at the newest block
             now = self._post("/wallet/getnowblock", {})
             if _block_number(now) < number:
                 doc = now
         try:
-            return int(doc["block_header"]["raw_data"]["timestamp"])
+            ms = int(doc["block_header"]["raw_data"]["timestamp"])
         except (KeyError, TypeError, ValueError):
             raise SourceRejected(f"trongrid: block {number} has no timestamp in its answer") from None
+        if doc.get("block_header", {}).get("raw_data", {}).get("number") in (None, number):
+            self._block_ms[number] = ms
+            self.clock.add(number, ms)
+        return ms
+
+    def fetch_block_by_time(self, chain: Chain, timestamp: int, *, closest: str = "before") -> int:
+        """The last block at or before (`closest="before"`) or the first at or after `timestamp` (seconds).
+
+        TronGrid has no such query: a bisection over ``getblockbynum`` (about 27 requests on mainnet; the
+        caller remembers the answer).
+        """
+        self._check_chain(chain)
+        if closest not in ("before", "after"):
+            raise BadInput(f"closest must be 'before' or 'after', not {closest!r}")
+        target = int(timestamp) * 1000
+        tip = self.fetch_tip(chain)
+        lo, hi = 0, tip  # invariant for "before": time(lo) <= target (or lo = 0)
+        if self._block_time_ms(tip) <= target:
+            return tip
+        if closest == "after" and self._block_time_ms(0) >= target:
+            return 0
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._block_time_ms(mid) <= target:
+                lo = mid
+            else:
+                hi = mid
+        if closest == "before":
+            return lo
+        return lo if self._block_time_ms(lo) >= target else hi
 
     def _info(self, tx_hash: str) -> dict[str, Any]:
         """`gettransactioninfobyid` of one transaction (memoised for the adapter's life)."""
@@ -174,16 +251,32 @@ class TronGridAdapter:
             if not doc or "blockNumber" not in doc:
                 raise SourceRejected(f"trongrid: transaction {tx_hash} is unknown or not yet confirmed")
             self._tx_info[tx_hash] = doc
+            self.clock.add(int(doc["blockNumber"]), int(doc.get("blockTimeStamp") or 0))
         return self._tx_info[tx_hash]
 
     # -- lists -------------------------------------------------------------------------------
 
-    def _pages(self, path: str, *, min_ms: int, max_ms: int | None, key: Callable[[dict], str]) -> Iterator[dict]:
-        """Every row of a v1 list between the times, following fingerprints; a broken cursor restarts the
-        walk at the last timestamp read (rows already seen are skipped)."""
-        seen: set[str] = set()
+    def _pages(
+        self,
+        path: str,
+        *,
+        min_ms: int,
+        max_ms: int | None,
+        key: Callable[[dict], str],
+        true_count: Callable[[dict], int] = lambda row: 1,
+    ) -> Iterator[dict]:
+        """Every row of a v1 list between the times, following fingerprints.
+
+        TronGrid repeats rows at page edges, and a TRC-20 transaction may hold identical transfers (same
+        key): a row whose key the previous page also had is kept only up to the key's `true_count` (one
+        for a transaction; the number of matching logs for a TRC-20 transfer, asked only then). A broken
+        cursor restarts the walk at the last timestamp read (a narrower window); rows it re-reads are
+        skipped by counting them per key."""
+        seen: Counter[str] = Counter()  # rows yielded, per key
+        walk: Counter[str] = Counter()  # rows read by the current walk, per key
         since = walk_from = min_ms  # a fingerprint walk keeps its window; a restart narrows it
         fingerprint: str | None = None
+        previous: set[str] = set()  # keys of the previous page of this walk
         while True:
             params: dict[str, Any] = {
                 "limit": self.page_limit,
@@ -199,31 +292,57 @@ class TronGridAdapter:
                 doc = self._get(path, params)
                 if doc.get("success") is False:
                     raise SourceRejected(f"trongrid: {path}: {_error_text(doc)}")
-            except SourceRejected:
+            except (SourceRejected, RetriesExhausted):
                 if not fingerprint:
                     raise
                 fingerprint, walk_from = None, since  # the cursor broke: narrow the window instead
+                walk, previous = Counter(), set()
                 continue
             rows = doc.get("data")
             if not isinstance(rows, list):
                 raise SourceRejected(f"trongrid: {path} answered without a data list")
+            self._rows_read += len(rows)
+            if self.on_page is not None:
+                self.on_page(self._rows_read)
             progressed = False
+            page: set[str] = set()
             for row in rows:
                 ident = key(row)
-                if ident in seen:
-                    continue
-                seen.add(ident)
+                page.add(ident)
+                walk[ident] += 1
+                if walk[ident] <= seen[ident]:
+                    continue  # read before the cursor broke
                 progressed = True
+                if ident in previous and seen[ident] >= true_count(row):
+                    continue  # a page-edge repeat
+                seen[ident] += 1
                 since = max(since, int(row.get("block_timestamp") or 0))
                 yield row
-            fingerprint = (doc.get("meta") or {}).get("fingerprint")
+            previous = page
+            last, fingerprint = fingerprint, (doc.get("meta") or {}).get("fingerprint")
             if not fingerprint or not rows:
                 return
+            if fingerprint == last:
+                raise SourceRejected(f"trongrid: {path} answered the same cursor twice; the history would be cut short")
             if not progressed:  # only rows already read, yet more pages: stopping here would drop the rest
                 raise SourceRejected(
                     f"trongrid: {path} pages no further past timestamp {since} ms "
                     f"(more than {self.page_limit} rows at one time?); the history would be incomplete"
                 )
+
+    def _logged_count(self, row: Mapping[str, Any]) -> int:
+        """How many Transfer logs of its transaction match a trc20 row (asks the transaction's info)."""
+        try:
+            txid = str(row["transaction_id"]).lower()
+            wanted = (
+                tron_address((row.get("token_info") or {})["address"]),
+                tron_address(row["from"]),
+                tron_address(row["to"]),
+                int(row["value"]),
+            )
+        except (KeyError, TypeError, ValueError, BadAddress):
+            return 1
+        return sum(1 for _i, *content in _log_transfers(self._info(txid)) if tuple(content) == wanted)
 
     # -- AccountAdapter ----------------------------------------------------------------------
 
@@ -236,17 +355,25 @@ class TronGridAdapter:
         max_ms = self._block_time_ms(end_block)
         transfers: dict[tuple[str, int], Transfer] = {}
         for row in self._pages(f"/v1/accounts/{address}/transactions", min_ms=min_ms, max_ms=max_ms, key=_txid_of):
+            if ((row.get("ret") or [{}])[0].get("contractRet") or "SUCCESS") != "SUCCESS":
+                self._failed.add(_txid_of(row))
             for tr in parse_transaction(slug, row):
+                self.clock.add(tr.block, int(row.get("block_timestamp") or 0))
                 if start_block <= tr.block <= end_block and address in (tr.sender, tr.receiver):
                     transfers[(tr.tx_hash, tr.position)] = tr
+        occurrences: dict[tuple[str, str, str, str, int], int] = {}
         for row in self._pages(
-            f"/v1/accounts/{address}/transactions/trc20", min_ms=min_ms, max_ms=max_ms, key=_trc20_key
+            f"/v1/accounts/{address}/transactions/trc20",
+            min_ms=min_ms,
+            max_ms=max_ms,
+            key=_trc20_key,
+            true_count=self._logged_count,
         ):
-            tr = self._trc20_transfer(slug, row)
+            tr = self._trc20_transfer(slug, row, occurrences)
             if tr is not None and start_block <= tr.block <= end_block:
                 transfers[(tr.tx_hash, tr.position)] = tr
         ordered = tuple(sorted(transfers.values(), key=lambda t: t.order_key))
-        return flag_noise(HistoryChunk(ordered, start_block, end_block), traced={address})
+        return HistoryChunk(ordered, start_block, end_block)
 
     def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
         slug = self._check_chain(chain)
@@ -269,24 +396,35 @@ class TronGridAdapter:
         """The TRC-20 transfers of one transaction, with their token info read from a receiver's trc20 list."""
         found: list[Transfer] = []
         ms = int(info.get("blockTimeStamp") or 0)
-        for index, _contract, _sender, receiver, _value in _log_transfers(info):
+        wanted: dict[tuple[str, str, str, int], int] = {}
+        for _index, contract, sender, receiver, value in _log_transfers(info):
+            wanted[(contract, sender, receiver, value)] = wanted.get((contract, sender, receiver, value), 0) + 1
+        for (contract, sender, receiver, value), count in sorted(wanted.items()):
             path = f"/v1/accounts/{receiver}/transactions/trc20"
-            rows = self._pages(path, min_ms=ms, max_ms=ms, key=_trc20_key)
-            for row in rows:
-                if str(row.get("transaction_id", "")).lower() != txid:
-                    continue
-                tr = self._trc20_transfer(chain, row)
-                if tr is not None and tr.position == POSITION_TOKEN_BASE + index:
-                    found.append(tr)
-                    break
-            else:
-                raise SourceRejected(f"trongrid: no trc20 row for log {index} of transaction {txid}")
+            occurrences: dict[tuple[str, str, str, str, int], int] = {}
+            rows = [
+                tr
+                for row in self._pages(path, min_ms=ms, max_ms=ms, key=_trc20_key, true_count=self._logged_count)
+                if str(row.get("transaction_id", "")).lower() == txid
+                and (tr := self._trc20_transfer(chain, row, occurrences)) is not None
+                and (tr.asset.contract, tr.sender, tr.receiver, tr.amount) == (contract, sender, receiver, value)
+            ]
+            if len(rows) < count:
+                raise SourceRejected(f"trongrid: the trc20 list lacks a Transfer of transaction {txid}")
+            found += rows[:count]
         return found
 
     # -- TRC-20 ------------------------------------------------------------------------------
 
-    def _trc20_transfer(self, chain: str, row: dict[str, Any]) -> Transfer | None:
-        """One trc20 row as a Transfer, placed by its transaction's block and log index."""
+    def _block_of(self, txid: str, time_ms: int) -> int:
+        """The block of a transaction made at `time_ms`: from the block clock, else one info request."""
+        block = self.clock.block_at(time_ms)
+        return block if block is not None else int(self._info(txid)["blockNumber"])
+
+    def _trc20_transfer(
+        self, chain: str, row: dict[str, Any], occurrences: dict[tuple[str, str, str, str, int], int]
+    ) -> Transfer | None:
+        """One trc20 row as a Transfer at its content position (`occurrences` counts identical ones per list)."""
         try:
             txid = str(row["transaction_id"]).lower()
             token = row.get("token_info") or {}
@@ -294,29 +432,31 @@ class TronGridAdapter:
             sender, receiver = tron_address(row["from"]), tron_address(row["to"])
             value = int(row["value"])
             decimals = int(token.get("decimals") or 0)
+            time_ms = int(row.get("block_timestamp") or 0)
         except (KeyError, TypeError, ValueError, BadAddress) as exc:
             raise SourceRejected(f"trongrid: malformed trc20 row {row.get('transaction_id')!r}: {exc}") from None
-        if row.get("type") not in (None, "Transfer"):
-            return None  # Approval rows move nothing
-        info = self._info(txid)
-        index = _log_index(info, contract, sender, receiver, value)
-        if index is None:
-            raise SourceRejected(f"trongrid: transaction {txid} has no Transfer log for its trc20 row")
+        if row.get("type") not in (None, "Transfer") or txid in self._failed:
+            return None  # Approval rows move nothing; a failed transaction emits no event
+        content = (txid, contract, sender, receiver, value)
+        occurrence = occurrences.get(content, 0)
+        occurrences[content] = occurrence + 1
+        block = self._block_of(txid, time_ms)
+        if not time_ms:
+            time_ms = int(self._info(txid).get("blockTimeStamp") or 0)
         asset = Asset(chain, contract, str(token.get("symbol") or "?"), decimals)
         return Transfer(
             chain,
             txid,
-            POSITION_TOKEN_BASE + index,
-            int(info["blockNumber"]),
+            token_position_of(contract, sender, receiver, value, occurrence),
+            block,
             0,
-            int(row.get("block_timestamp") or info.get("blockTimeStamp") or 0) // 1000,
+            time_ms // 1000,
             sender,
             receiver,
             asset,
             value,
             TransferKind.TOKEN,
-            success=_info_ok(info),
-        )
+        )  # TronGrid lists the Transfer events of successful transactions only
 
 
 # ------------------------------------------------------------------------------- parsing
@@ -354,12 +494,8 @@ def _txid_of(row: Mapping[str, Any]) -> str:
 
 
 def _trc20_key(row: Mapping[str, Any]) -> str:
-    return f"{row.get('transaction_id')}:{row.get('from')}:{row.get('to')}:{row.get('value')}"
-
-
-def _info_ok(info: Mapping[str, Any]) -> bool:
-    result = (info.get("receipt") or {}).get("result")
-    return result in (None, "SUCCESS")
+    token = (row.get("token_info") or {}).get("address")
+    return f"{row.get('transaction_id')}:{token}:{row.get('from')}:{row.get('to')}:{row.get('value')}"
 
 
 def _fee(row: Mapping[str, Any]) -> int:
@@ -430,10 +566,3 @@ def _log_transfers(info: Mapping[str, Any]) -> Iterator[tuple[int, str, str, str
             )
         except (KeyError, ValueError, BadAddress):
             continue  # not a standard Transfer
-
-
-def _log_index(info: Mapping[str, Any], contract: str, sender: str, receiver: str, value: int) -> int | None:
-    for index, c, s, r, v in _log_transfers(info):
-        if (c, s, r, v) == (contract, sender, receiver, value):
-            return index
-    return None

@@ -61,6 +61,8 @@ class ChangeContext:
 
 # ----------------------------------------------------------------------------- helpers
 
+PEEL_DUST = 1_000  # satoshi: outputs at or below this are noise beside a peel step's two outputs
+
 
 _INPUT_VBYTES = {"p2pkh": 148, "p2sh": 91, "p2wpkh": 68, "p2wsh": 105, "p2tr": 58}
 _OUTPUT_VBYTES = {"p2pkh": 34, "p2sh": 32, "p2wpkh": 31, "p2wsh": 43, "p2tr": 43}
@@ -182,6 +184,19 @@ def detect_change_fee_rate(tx: UtxoTx, ctx: ChangeContext) -> ChangeVerdict:
     return _verdict("fee-rate", tx, keep, why)
 
 
+def detect_change_peel_shape(tx: UtxoTx, ctx: ChangeContext) -> ChangeVerdict:
+    """A peel step (Kappos et al. 2022, not BlockSci): one owner spends into one payment and a remainder
+    at least twice as large; the remainder is the change. Other shapes: no rule."""
+    owners = {i.address for i in tx.inputs}
+    main = [o for o in _outs(tx) if o.value > PEEL_DUST]
+    if len(owners) != 1 or None in owners or len(tx.inputs) > 3 or len(main) != 2:
+        return _verdict("peel-shape", tx, spendable_outputs(tx), "not a one-owner, two-output peel step: no rule")
+    small, large = sorted(main, key=lambda o: (o.value, o.index))
+    if large.value < 2 * small.value:
+        return _verdict("peel-shape", tx, spendable_outputs(tx), "no output is twice the other: no rule")
+    return _verdict("peel-shape", tx, (large.index,), f"output {large.index} is the peel remainder (≥ 2× the payment)")
+
+
 Heuristic = Callable[[UtxoTx, ChangeContext], ChangeVerdict]
 
 #: Every change heuristic by name, in the order they are applied.
@@ -193,6 +208,7 @@ HEURISTICS: dict[str, Heuristic] = {
     "locktime": detect_change_locktime,
     "address-reuse": detect_change_address_reuse,
     "fee-rate": detect_change_fee_rate,
+    "peel-shape": detect_change_peel_shape,
 }
 
 DEFAULT_HEURISTICS: tuple[str, ...] = ("optimal-change", "address-type", "non-round", "address-reuse")

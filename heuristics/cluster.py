@@ -214,24 +214,36 @@ def cluster_addresses(
     skip_coinjoins: bool = True,
     max_cluster_size: int = DEFAULT_MAX_CLUSTER,
     is_service: Callable[[str], bool] | None = None,
+    service_of: Callable[[str], str | None] | None = None,
 ) -> Clustering:
     """Cluster input addresses by the multi-input heuristic.
 
     A merge is refused (and recorded) when it would make a cluster larger than
-    `max_cluster_size`, or when it would join two different clusters that both hold an
-    address `is_service` says belongs to a labelled service.
+    `max_cluster_size`, or when it would join clusters holding different labelled services:
+    `service_of` names an address's service (clusters of one service may join), `is_service`
+    marks labelled addresses each as a service of its own (no two labelled clusters join).
+    The answer depends only on the set of transactions: they are deduplicated and taken in
+    canonical order (block, txid), each one's input addresses sorted.
     """
+    if service_of is None and is_service is not None:
+        marked = is_service
+
+        def service_of(address: str) -> str | None:
+            return address if marked(address) else None
+
     result = Clustering()
     uf = result.uf
-    service_roots: set[int] = set()
-    ordered = sorted(txs, key=lambda t: (t.block if t.block is not None else 1 << 62, t.txid))
+    service: dict[int, str] = {}  # cluster root -> the service it holds
+    unique = {t.txid: t for t in txs}
+    ordered = sorted(unique.values(), key=lambda t: (t.block if t.block is not None else 1 << 62, t.txid))
     for tx in ordered:
         addresses = sorted({i.address for i in tx.inputs if i.address})
         for address in addresses:
             if address not in result.ids:
                 new = result._id(address)
-                if is_service is not None and is_service(address):
-                    service_roots.add(new)
+                name = service_of(address) if service_of is not None else None
+                if name is not None:
+                    service[new] = name
         if len(addresses) < 2:
             continue
         if skip_coinjoins:
@@ -252,7 +264,7 @@ def cluster_addresses(
                 )
             )
             continue
-        services = roots & service_roots
+        services = {service[r] for r in roots if r in service}
         if len(services) > 1:
             result.refusals.append(
                 Refusal(tx.txid, tuple(addresses), f"it would join {len(services)} clusters of labelled services")
@@ -264,10 +276,11 @@ def cluster_addresses(
             if ra == rb:
                 continue
             root = uf.union(ra, rb)
-            if ra in service_roots or rb in service_roots:
-                service_roots.discard(ra)
-                service_roots.discard(rb)
-                service_roots.add(root)
+            name = service.pop(ra, None) or service.pop(rb, None)
+            service.pop(ra, None)
+            service.pop(rb, None)
+            if name is not None:
+                service[root] = name
             link = Link(anchor, other, tx.txid, MULTI_INPUT)
             result.links.setdefault(result.ids[anchor], []).append(link)
             result.links.setdefault(result.ids[other], []).append(link)

@@ -9,8 +9,9 @@
   addresses never paid in this history).
 
 Records are never dropped: :func:`detect_noise` returns every record, with `noise` set where it
-applies. :func:`flag_noise` does the same for a :class:`HistoryChunk`; the account adapters call
-it at the end of `fetch_history`, so the store keeps the flags with the records.
+applies. :func:`flag_noise` does the same for a :class:`HistoryChunk`; the history service
+(:mod:`tracer.sources.history`) calls it on what the adapters fetch, so the store keeps the flags
+with the records.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def detect_noise(
     (it is, when it comes from an adapter's `fetch_history`).
     """
     records = list(transfers)
-    traced = {a.lower() for a in traced} if traced else set()
+    traced = {*traced, *(a.lower() for a in traced)} if traced else set()  # TRON's base58 keeps its case
     known_by_chain: dict[str, dict[str, set[str]]] = {}
     senders_of_tx: dict[tuple[str, str], str] = {}
     paid_by_traced: set[tuple[str, str]] = set()

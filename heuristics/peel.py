@@ -117,3 +117,52 @@ def detect_peel_chains(txs: Mapping[str, UtxoTx], *, min_steps: int = 3, ratio: 
         if chain is not None:
             chains.append(chain)
     return chains
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeStep:
+    """One hop whose change output change detection found: the change continues, the rest are payments."""
+
+    txid: str
+    change: TxOutput
+    payments: tuple[TxOutput, ...]
+
+
+def change_paths(
+    txs: Mapping[str, UtxoTx], change: Mapping[str, int], *, min_steps: int = 3
+) -> list[tuple[ChangeStep, ...]]:
+    """Peel chains steered by change detection: runs of at least `min_steps` hops, each spending the
+    previous hop's change output. `change` maps a txid of `txs` to its change output's index.
+
+    A hop's payments are its other outputs that hold value at an address. Paths are returned in
+    order of their first transaction id, so the answer does not depend on the mapping's order.
+    """
+    spent_by: dict[tuple[str, int], str] = {}
+    for tx in txs.values():
+        for i in tx.inputs:
+            if i.prev_txid is not None and i.prev_vout is not None:
+                spent_by[(i.prev_txid, i.prev_vout)] = tx.txid
+
+    def step(txid: str) -> ChangeStep:
+        tx, c = txs[txid], change[txid]
+        payments = tuple(o for o in tx.outputs if o.index != c and o.address is not None and o.value > 0)
+        return ChangeStep(txid, tx.outputs[c], payments)
+
+    following: dict[str, str] = {}
+    for txid in sorted(change):
+        if txid not in txs:
+            continue
+        child = spent_by.get((txid, change[txid]))
+        if child is not None and child in change and child in txs:
+            following[txid] = child
+    continued = set(following.values())
+    paths = []
+    for txid in sorted(t for t in change if t in txs and t not in continued):
+        run, seen = [step(txid)], {txid}
+        while run[-1].txid in following and following[run[-1].txid] not in seen:
+            nxt = following[run[-1].txid]
+            seen.add(nxt)
+            run.append(step(nxt))
+        if len(run) >= min_steps:
+            paths.append(tuple(run))
+    return paths

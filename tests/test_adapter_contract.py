@@ -5,8 +5,12 @@ Adapters under test: the JSON-RPC adapter against anvil with each trace method a
 Etherscan adapter against the Etherscan emulator serving the world read back from the same
 anvil chain (:mod:`chains.emulators.from_node`). The scenario is synthetic (see tests/anvil.py).
 
+Histories are read through the history service (:class:`tracer.sources.history.HistoryService`,
+one store per adapter), which sets the noise flags; the adapters themselves set none.
+
 Gaps are declared in `GAPS`: an adapter/address pair listed there must differ from the
-reference by exactly the declared transfers, no more and no less.
+reference by exactly the declared transfers, no more and no less. The TRON edition of this suite
+(TronGrid adapter, TronGrid emulator): tests/test_adapter_contract_tron.py.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ from chains.emulators.from_node import fetch_world_from_node
 from chains.etherscan import EtherscanAdapter
 from chains.positions import internal_position_of
 from chains.rpc import RpcAdapter
+from heuristics.noise import flag_noise
 from tests.anvil import ETHER, Scenario
 from tracer.core.errors import SourceRejected
 from tracer.core.models import FEE_SINK, NoiseFlag, Transfer, TransferKind
 from tracer.core.networks import get_chain
+from tracer.sources.history import HistoryService
+from tracer.store import Store
 
 pytestmark = pytest.mark.anvil
 
@@ -60,29 +67,45 @@ def emulator(anvil_scenario: Scenario) -> Iterator[EtherscanEmulator]:
 
 @pytest.fixture(scope="module")
 def adapters(anvil_scenario: Scenario, emulator: EtherscanEmulator) -> dict[str, object]:
-    tokens = known_tokens(anvil_scenario)
-    built: dict[str, object] = {
-        "etherscan": EtherscanAdapter(base_url=emulator.api_url, rate_per_s=None, known_tokens=tokens)
-    }
+    built: dict[str, object] = {"etherscan": EtherscanAdapter(base_url=emulator.api_url, rate_per_s=None)}
     for method in ("trace_filter", "ots", "debug_scan"):
-        built[f"rpc-{method}"] = RpcAdapter(
-            url=anvil_scenario.node.url, expected_chain=ETH, method=method, known_tokens=tokens
-        )
+        built[f"rpc-{method}"] = RpcAdapter(url=anvil_scenario.node.url, expected_chain=ETH, method=method)
     return built
 
 
 @pytest.fixture(scope="module")
-def histories(anvil_scenario: Scenario, adapters: dict[str, object]) -> dict[tuple[str, str], tuple[Transfer, ...]]:
-    """Every adapter's history of every scenario address over the whole chain."""
+def histories(
+    anvil_scenario: Scenario, adapters: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[str, str], tuple[Transfer, ...]]:
+    """Every adapter's history of every scenario address over the whole chain, through the history service."""
+    tokens = known_tokens(anvil_scenario)
     out = {}
     for name, adapter in adapters.items():
-        for role in ROLES:
-            chunk = adapter.fetch_history(  # type: ignore[attr-defined]
-                ETH, anvil_scenario.addresses[role], start_block=0, end_block=anvil_scenario.end_block
-            )
-            assert chunk.complete and chunk.end_block == anvil_scenario.end_block
-            out[(name, role)] = chunk.transfers
+        with Store.open(tmp_path_factory.mktemp(name) / "store.sqlite3") as store:
+            service = HistoryService(store, {"ethereum": adapter}, known_tokens=tokens)  # type: ignore[dict-item]
+            for role in ROLES:
+                chunk = service.history(ETH, anvil_scenario.addresses[role], start_block=0,
+                                        end_block=anvil_scenario.end_block)  # fmt: skip
+                assert chunk.complete and chunk.end_block == anvil_scenario.end_block
+                out[(name, role)] = chunk.transfers
     return out
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_adapters_translate_and_the_service_flags(
+    adapter: str, adapters: dict, histories: dict, anvil_scenario: Scenario
+) -> None:
+    """An adapter sets no noise flag; the service's records are the adapter's with `flag_noise` applied."""
+    tokens = known_tokens(anvil_scenario)
+    flagged = 0
+    for role in ("thief", "hop1", "hop2", "shop1"):
+        address = anvil_scenario.addresses[role]
+        raw = adapters[adapter].fetch_history(ETH, address, start_block=0, end_block=anvil_scenario.end_block)
+        assert all(not t.noise for t in raw.transfers), f"{adapter} flagged noise itself for {role}"
+        expected = flag_noise(raw, traced={address}, known_tokens=tokens).transfers
+        assert set(histories[(adapter, role)]) == set(expected), role
+        flagged += sum(1 for t in expected if t.noise)
+    assert flagged >= 4  # zero-value, two spoofed events, a fake amount, dust (checked one by one below)
 
 
 def test_anvil_is_read_with_trace_filter(anvil_scenario: Scenario) -> None:

@@ -521,7 +521,7 @@ def test_unknown_command_and_top_level_flag(cli) -> None:
         (["fetch", "ethereum", BTC_ADDR, "--offline"], BTC_ADDR),
         (["fetch", "no-such-chain", ADDR, "--offline"], "no-such-chain"),
         (["fetch", "bitcoin", ADDR, "--offline"], "bitcoin"),
-        (["fetch", "tron", ADDR, "--offline"], "tron"),
+        (["fetch", "tron", ADDR, "--offline"], "not a TRON address"),
         (["labels", "show", ADDR_BAD_CHECKSUM], "checksum"),
         (["labels", "show", "garbage"], "garbage"),
         (["labels", "show", ADDR, "--chain", "no-such-chain"], "no-such-chain"),

@@ -23,6 +23,7 @@ from chains.positions import internal_position_of, token_position_of
 from tracer.core.errors import BadAddress, BadChain, SourceError, SourceRejected
 from tracer.core.models import FEE_SINK, NoiseFlag, TransferKind
 from tracer.core.networks import get_chain
+from tracer.sources.history import flag_history
 
 KEY = "ZKEY9SECRET4ETHERSCAN"
 ETH = get_chain("ethereum")
@@ -132,7 +133,10 @@ def test_thief_history_maps_every_kind(emulator: EtherscanEmulator) -> None:
     assert (token.asset.contract, token.asset.symbol, token.asset.decimals) == (USDT, "USDT", 6)
     assert by_tx[h(1)].asset.contract is None and by_tx[h(1)].asset.symbol == "ETH"
     assert by_tx[h(9)].tx_index == 6 and by_tx[h(2 + 2)].tx_index == 0
-    noise = {t.tx_hash: t.noise for t in chunk.transfers}
+    assert all(not t.noise for t in chunk.transfers)  # the adapter translates; the history service flags
+    flagged = flag_history(chunk, "ethereum", THIEF)
+    assert [t.tx_hash for t in flagged.transfers] == [t.tx_hash for t in chunk.transfers]
+    noise = {t.tx_hash: t.noise for t in flagged.transfers}
     assert noise[h(7)] == {NoiseFlag.ZERO_VALUE, NoiseFlag.SPOOFED}
     assert noise[h(8)] == {NoiseFlag.DUST}
     assert noise[h(4)] == frozenset()

@@ -1,4 +1,4 @@
-"""The import contract in pyproject.toml: complete, able to fail, and no import cycles."""
+"""The import contract in pyproject.toml: complete, able to fail; no import cycles; no module over 600 lines."""
 
 from __future__ import annotations
 
@@ -65,3 +65,35 @@ def test_no_import_cycles() -> None:
             edges.add_edge(module, imported)
     cycles = sorted(sorted(c) for c in nx.strongly_connected_components(edges) if len(c) > 1)
     assert cycles == [], f"import cycles: {cycles}"
+
+
+#: The ~600-line rule of docs/ARCHITECTURE.md. Only Python modules count: data files shipped inside the
+#: packages (the catalogue's .toml/.json, labels.tsv.gz, report templates, price_ids.toml) are not modules.
+MAX_MODULE_LINES = 600
+#: Generated Python modules exempt from the rule (path relative to the repo): none today.
+GENERATED_MODULES: frozenset[str] = frozenset()
+
+
+def _oversized(root: Path, packages: tuple[str, ...] = PACKAGES) -> dict[str, int]:
+    """Modules of `packages` under `root` longer than MAX_MODULE_LINES, with their line counts."""
+    found = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            rel = path.relative_to(root).as_posix()
+            if "__pycache__" in path.parts or rel in GENERATED_MODULES:
+                continue
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if lines > MAX_MODULE_LINES:
+                found[rel] = lines
+    return found
+
+
+def test_no_module_over_600_lines() -> None:
+    assert _oversized(ROOT) == {}, "split these modules by responsibility (docs/ARCHITECTURE.md)"
+
+
+def test_line_limit_catches_a_long_module(tmp_path: Path) -> None:
+    (tmp_path / "chains" / "deep").mkdir(parents=True)
+    (tmp_path / "chains" / "deep" / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    (tmp_path / "chains" / "short.py").write_text("x = 1\n" * MAX_MODULE_LINES)
+    assert _oversized(tmp_path, ("chains",)) == {"chains/deep/long.py": MAX_MODULE_LINES + 1}

@@ -27,10 +27,10 @@ from chains.rpc import (
     RpcCallReverted,
     RpcMethodUnsupported,
     RpcRangeTooLarge,
-    _limit,
     classify_rpc,
     url_secrets,
 )
+from chains.rpc.records import limit_rows
 from tracer.core.errors import RetriableSourceError, SourceRejected
 from tracer.core.models import Asset, Transfer, TransferKind
 from tracer.core.networks import get_chain
@@ -215,9 +215,9 @@ def _transfer(block: int, position: int) -> Transfer:
 
 def test_limit_keeps_whole_blocks() -> None:
     records = [_transfer(5, 1), _transfer(5, 2), _transfer(6, 1), _transfer(7, 1)]
-    full = _limit(records, 0, 9, None)
+    full = limit_rows(records, 0, 9, None)
     assert full.complete and len(full.transfers) == 4
-    cut = _limit(records, 0, 9, 3)
+    cut = limit_rows(records, 0, 9, 3)
     assert not cut.complete and cut.end_block == 6 and len(cut.transfers) == 3
-    first_block_too_big = _limit(records, 0, 9, 1)
+    first_block_too_big = limit_rows(records, 0, 9, 1)
     assert first_block_too_big.end_block == 5 and len(first_block_too_big.transfers) == 2

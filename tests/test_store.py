@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tracer.store as store_module
+import tracer.store.schema as store_module
+import tracer.store.transfers as transfers_module
 from tracer.core.errors import StoreError
 from tracer.core.models import (
     FEE_SINK,
@@ -182,9 +183,9 @@ def test_hash_encoding_of_a_whole_chunk_matches_one_by_one() -> None:
     plain = [_hash(n) for n in range(5)]
     for unusual in ([], *([h] for h in UNUSUAL_HASHES), UNUSUAL_HASHES):
         hashes = {*plain, *unusual}
-        assert store_module._encode_hashes(hashes) == {h: store_module._encode_hash(h) for h in hashes}
-    assert all(len(store_module._encode_hash(h)) == 32 for h in plain)
-    assert all(store_module._encode_hash(h) == h for h in UNUSUAL_HASHES)
+        assert transfers_module._encode_hashes(hashes) == {h: transfers_module._encode_hash(h) for h in hashes}
+    assert all(len(transfers_module._encode_hash(h)) == 32 for h in plain)
+    assert all(transfers_module._encode_hash(h) == h for h in UNUSUAL_HASHES)
 
 
 def test_chunk_mixing_plain_and_unusual_hashes_round_trips(store: Store) -> None:

@@ -1,12 +1,18 @@
 """A TronGrid v1 emulator on 127.0.0.1 serving a :class:`TronWorld`, with TronGrid's shapes and quirks.
 
 Served: ``GET /v1/accounts/{a}/transactions`` and ``…/transactions/trc20`` (``limit`` ≤ 200, else a 400
-error body; ``fingerprint`` cursor; ``min_timestamp``/``max_timestamp`` inclusive; ascending order),
-``POST /wallet/getnowblock``, ``/wallet/getblockbynum``, ``/wallet/gettransactionbyid`` and
+with an empty body; ``fingerprint`` cursor; ``min_timestamp``/``max_timestamp`` inclusive; ascending
+order), ``POST /wallet/getnowblock``, ``/wallet/getblockbynum``, ``/wallet/gettransactionbyid`` and
 ``/wallet/gettransactioninfobyid``. Raw contracts carry hex ``41…`` addresses, trc20 rows base58, as the
-real service does. Quirks on request: the cursor breaks after `break_after_pages` pages of one walk (a
-400 with ``"success": false``); without a ``TRON-PRO-API-KEY`` header the rate limit answers 403
-"suspended" like the free tier; an unknown address answers 200 with ``"success": false``.
+real service does; a failed transaction emits no Transfer event. Blocks come every 3 s; `missed_every`
+misses one slot in that many (a gap in time, not in block numbers, as on mainnet).
+
+Quirks on request: `edge_duplicates` repeats the previous page's last row at the top of every next page;
+the cursor breaks after `break_after_pages` pages of one walk (a 400 with ``"success": false``); without
+a ``TRON-PRO-API-KEY`` header the rate limit answers 403 "suspended" like the free tier (429 with one);
+an unknown address answers 200 with ``"success": false``; with `api_keys` given, a request without a key
+is refused with 403 and one with an unknown key with 401 (``ApiKey not exists``), as TronGrid does for
+keyed-only access.
 """
 
 from __future__ import annotations
@@ -32,16 +38,21 @@ def to_hex(address: str) -> str:
     return b58check_decode(address).hex()
 
 
-def block_time_ms(block: int) -> int:
-    return GENESIS_MS + block * BLOCK_MS
+def block_time_ms(block: int, missed_every: int | None = None) -> int:
+    """The time of `block` (ms); with `missed_every`, one slot in that many is missed (no block in it)."""
+    slots = block + (block // missed_every if missed_every else 0)
+    return GENESIS_MS + slots * BLOCK_MS
 
 
 @dataclass(frozen=True, slots=True)
 class TronInternal:
+    """An internal call moving TRX (`sun`), or a TRC-10 token (`token_id`: then `sun` counts its units)."""
+
     sender: str
     to: str
     sun: int
     rejected: bool = False
+    token_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,19 +106,18 @@ class TronWorld:
     def involved(self, address: str) -> list[TronTx]:
         """Transactions a v1 transactions list shows for `address` (owner, TRX recipient, internal party)."""
         return [
-            t
-            for t in self.txs
-            if address in (t.owner, t.to) or any(address in (i.sender, i.to) for i in t.internals)
+            t for t in self.txs if address in (t.owner, t.to) or any(address in (i.sender, i.to) for i in t.internals)
         ]
 
     def trc20_rows(self, address: str) -> list[tuple[TronTx, int, Trc20Move]]:
-        return [(t, i, m) for t in self.txs for i, m in enumerate(t.trc20) if address in (m.sender, m.to)]
+        """The Transfer events touching `address` (a failed transaction emits none)."""
+        return [(t, i, m) for t in self.txs if t.success for i, m in enumerate(t.trc20) if address in (m.sender, m.to)]
 
     def by_id(self, txid: str) -> TronTx | None:
         return next((t for t in self.txs if t.txid == txid), None)
 
 
-def _raw(tx: TronTx) -> dict[str, Any]:
+def _raw(tx: TronTx, ms: int) -> dict[str, Any]:
     if tx.contract is not None:
         value: dict[str, Any] = {"owner_address": to_hex(tx.owner), "contract_address": to_hex(tx.contract)}
         if tx.call_value:
@@ -117,17 +127,16 @@ def _raw(tx: TronTx) -> dict[str, Any]:
         value = {"owner_address": to_hex(tx.owner), "to_address": to_hex(tx.to or tx.owner), "amount": tx.amount}
         kind = "TransferContract"
     return {
-        "contract": [
-            {"parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{kind}"}, "type": kind}
-        ],
+        "contract": [{"parameter": {"value": value, "type_url": f"type.googleapis.com/protocol.{kind}"}, "type": kind}],
         "ref_block_bytes": f"{tx.block & 0xFFFF:04x}",
-        "timestamp": tx.timestamp_ms - 1_000,
-        "expiration": tx.timestamp_ms + 60_000,
+        "timestamp": ms - 1_000,
+        "expiration": ms + 60_000,
     }
 
 
-def tx_row(tx: TronTx) -> dict[str, Any]:
-    """The v1 transactions-list row of `tx`."""
+def tx_row(tx: TronTx, ms: int | None = None) -> dict[str, Any]:
+    """The v1 transactions-list row of `tx` (made at `ms`, by default its block's time without missed slots)."""
+    ms = tx.timestamp_ms if ms is None else ms
     return {
         "ret": [{"contractRet": "SUCCESS" if tx.success else "REVERT", "fee": tx.fee}],
         "signature": ["00" * 65],
@@ -138,13 +147,13 @@ def tx_row(tx: TronTx) -> dict[str, Any]:
         "energy_usage": 0,
         "energy_usage_total": 0,
         "blockNumber": tx.block,
-        "block_timestamp": tx.timestamp_ms,
-        "raw_data": _raw(tx),
+        "block_timestamp": ms,
+        "raw_data": _raw(tx, ms),
         "internal_transactions": [
             {
                 "internal_tx_id": f"{tx.txid[:56]}{n:08x}",
-                "data": {"note": "63616c6c", "rejected": i.rejected, "call_value": {"_": i.sun}},
-                "block_timestamp": tx.timestamp_ms,
+                "data": {"note": "63616c6c", "rejected": i.rejected, "call_value": {i.token_id or "_": i.sun}},
+                "block_timestamp": ms,
                 "to_address": to_hex(i.to),
                 "tx_id": tx.txid,
                 "from_address": to_hex(i.sender),
@@ -154,7 +163,8 @@ def tx_row(tx: TronTx) -> dict[str, Any]:
     }
 
 
-def trc20_row(tx: TronTx, move: Trc20Move) -> dict[str, Any]:
+def trc20_row(tx: TronTx, move: Trc20Move, ms: int | None = None) -> dict[str, Any]:
+    ms = tx.timestamp_ms if ms is None else ms
     return {
         "transaction_id": tx.txid,
         "token_info": {
@@ -163,7 +173,7 @@ def trc20_row(tx: TronTx, move: Trc20Move) -> dict[str, Any]:
             "decimals": move.token.decimals,
             "name": move.token.name or move.token.symbol,
         },
-        "block_timestamp": tx.timestamp_ms,
+        "block_timestamp": ms,
         "from": move.sender,
         "to": move.to,
         "type": "Transfer",
@@ -171,17 +181,18 @@ def trc20_row(tx: TronTx, move: Trc20Move) -> dict[str, Any]:
     }
 
 
-def tx_info(tx: TronTx) -> dict[str, Any]:
+def tx_info(tx: TronTx, ms: int | None = None) -> dict[str, Any]:
     """``gettransactioninfobyid`` of `tx`: block, fee, receipt and one Transfer log per TRC-20 move."""
+    ms = tx.timestamp_ms if ms is None else ms
     doc: dict[str, Any] = {
         "id": tx.txid,
         "fee": tx.fee,
         "blockNumber": tx.block,
-        "blockTimeStamp": tx.timestamp_ms,
+        "blockTimeStamp": ms,
         "contractResult": [""],
         "receipt": {"net_fee": tx.fee} if tx.contract is None else {"result": "SUCCESS" if tx.success else "REVERT"},
     }
-    if tx.trc20:
+    if tx.trc20 and tx.success:
         doc["log"] = [
             {
                 "address": to_hex(m.token.contract)[2:],
@@ -205,10 +216,17 @@ class TronGridEmulator(EmulatorServer):
         faults: FaultPlan | None = None,
         rate_limit_per_s: float | None = None,
         break_after_pages: int | None = None,
+        api_keys: set[str] | None = None,
+        missed_every: int | None = None,
+        edge_duplicates: bool = False,
     ) -> None:
         super().__init__(faults=faults, rate_limit_per_s=rate_limit_per_s)
         self.world = world
         self.break_after_pages = break_after_pages
+        self.api_keys = api_keys
+        self.missed_every = missed_every
+        self.edge_duplicates = edge_duplicates
+        self.keys_seen: list[str | None] = []  # the TRON-PRO-API-KEY header of every request (tests check it)
         self.paths: dict[str, int] = defaultdict(int)
 
     def rate_limited_reply(self, request: Request) -> Reply:
@@ -219,6 +237,13 @@ class TronGridEmulator(EmulatorServer):
 
     def handle(self, request: Request) -> Reply:
         self.paths[request.path] += 1
+        key = next((v for k, v in request.headers.items() if k.lower() == "tron-pro-api-key"), None)
+        self.keys_seen.append(key)
+        if self.api_keys is not None:
+            if key is None:
+                return Reply.json({"Error": "please use an API key (TRON-PRO-API-KEY) to access this service"}, 403)
+            if key not in self.api_keys:
+                return Reply.json({"Error": "ApiKey not exists", "Success": False}, 401)
         if request.method == "POST":
             return self._wallet(request)
         match = _ACCOUNT.match(request.path)
@@ -241,7 +266,7 @@ class TronGridEmulator(EmulatorServer):
         except ValueError:
             return Reply.json({"success": False, "error": "invalid parameter", "statusCode": 400}, 400)
         if limit > 200:
-            return Reply.json({"success": False, "error": "limit must be at most 200", "statusCode": 400}, 400)
+            return Reply(400, b"", "application/json")
         start, depth = 0, 0
         if q.get("fingerprint"):
             try:
@@ -252,19 +277,21 @@ class TronGridEmulator(EmulatorServer):
                 return Reply.json({"success": False, "error": "fingerprint expired", "statusCode": 400}, 400)
         if trc20:
             rows = [
-                (t.timestamp_ms, t.txid, i, trc20_row(t, m))
+                (ms, t.txid, i, trc20_row(t, m, ms))
                 for t, i, m in self.world.trc20_rows(address)
-                if lo <= t.timestamp_ms <= hi
+                if lo <= (ms := self._ms(t.block)) <= hi
             ]
         else:
             rows = [
-                (t.timestamp_ms, t.txid, 0, tx_row(t))
+                (ms, t.txid, 0, tx_row(t, ms))
                 for t in self.world.involved(address)
-                if lo <= t.timestamp_ms <= hi
+                if lo <= (ms := self._ms(t.block)) <= hi
             ]
         rows.sort(key=lambda r: r[:3])
+        if self.edge_duplicates and start > 0 and limit > 1:
+            start -= 1  # the page repeats the previous page's last row, as TronGrid's pages do at their edges
         page = rows[start : start + limit]
-        meta: dict[str, Any] = {"at": block_time_ms(self.world.tip), "page_size": len(page)}
+        meta: dict[str, Any] = {"at": self._ms(self.world.tip), "page_size": len(page)}
         if start + limit < len(rows):
             cursor = base64.urlsafe_b64encode(json.dumps([start + limit, depth + 1]).encode()).decode()
             meta["fingerprint"] = cursor
@@ -288,14 +315,16 @@ class TronGridEmulator(EmulatorServer):
             if tx is None:
                 return Reply.json({})
             if request.path.endswith("infobyid"):
-                return Reply.json(tx_info(tx))
-            row = tx_row(tx)
+                return Reply.json(tx_info(tx, self._ms(tx.block)))
+            row = tx_row(tx, self._ms(tx.block))
             return Reply.json({k: row[k] for k in ("ret", "signature", "txID", "raw_data")})
         return Reply.json({"Error": f"unknown path {request.path}"}, 404)
 
-    @staticmethod
-    def _block(number: int) -> dict[str, Any]:
+    def _ms(self, block: int) -> int:
+        return block_time_ms(block, self.missed_every)
+
+    def _block(self, number: int) -> dict[str, Any]:
         return {
             "blockID": f"{number:016x}" + "0" * 48,
-            "block_header": {"raw_data": {"number": number, "timestamp": block_time_ms(number)}},
+            "block_header": {"raw_data": {"number": number, "timestamp": self._ms(number)}},
         }

@@ -12,7 +12,7 @@ GRAPH_FILE = "graph.graphml"
 COMPARISON_FILE = "comparison.json"
 #: Run statistics (requests made, transfers read in this run): not part of the byte-identical contract.
 RUN_FILE = "run.json"
-RUN_COUNTS = ("requests", "transfers_read")
+RUN_COUNTS = ("requests", "transfers_read", "cluster_requests")
 RUN_NOTE = (
     "statistics of the run that wrote this bundle (requests made, transfers read); they differ between a "
     "fresh and a resumed run and are not part of the deterministic bundle contract"

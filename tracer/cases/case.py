@@ -19,6 +19,17 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from tracer.cases.decisions import ACTIONS, Decision
+from tracer.cases.utxo_options import (
+    CHANGE_RULES,
+    DEFAULT_CHANGE_RULES,
+    DEFAULT_CLUSTER_DEPTH,
+    DEFAULT_CLUSTER_MAX_SIZE,
+    DEFAULT_CLUSTER_READS,
+    MAX_CLUSTER_DEPTH,
+    MAX_CLUSTER_MAX_SIZE,
+    MAX_CLUSTER_READS,
+    UtxoOptions,
+)
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadAddress, BadCaseFile, BadChain, BadInput
 from tracer.core.models import ENDPOINT_CATEGORIES, Policy
@@ -40,7 +51,20 @@ _VALUATION_KEYS = ("source", "url", "file", "ids", "chain", "feeds")
 _DECISION_KEYS = ("chain", "address", "action", "category", "label", "reason")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
-_TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses", "attribution")
+_TRACE_KEYS = (
+    "since",
+    "until",
+    "policy",
+    "max_hops",
+    "min_taint",
+    "max_addresses",
+    "attribution",
+    "clustering",
+    "cluster_depth",
+    "cluster_max_size",
+    "cluster_reads",
+    "change_rules",
+)
 _SOURCE_KEYS = ("kind", "url")
 
 _SLUG = re.compile(r"[a-z0-9-]+")
@@ -91,6 +115,8 @@ class TraceParams:
     max_addresses: int = DEFAULT_MAX_ADDRESSES
     #: Treat fresh addresses first funded by the thief as thief-controlled (first-funder attribution).
     attribution: bool = True
+    #: Bitcoin only: clustering and change detection (tracer.cases.utxo_options).
+    utxo: UtxoOptions = field(default_factory=UtxoOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,8 +294,14 @@ class _Parser:
         decisions = self.decisions(doc.get("decisions", []))
         valuation = self.table(doc.get("valuation", {}), "valuation", _VALUATION_KEYS)
         return Case(
-            case_id, title, notes, seeds, trace, MappingProxyType(sources),
-            valuation=MappingProxyType(valuation), decisions=decisions,
+            case_id,
+            title,
+            notes,
+            seeds,
+            trace,
+            MappingProxyType(sources),
+            valuation=MappingProxyType(valuation),
+            decisions=decisions,
         )
 
     def decisions(self, value: Any) -> tuple[Decision, ...]:
@@ -388,7 +420,24 @@ class _Parser:
         max_addresses = self.integer(table, "max_addresses", DEFAULT_MAX_ADDRESSES, 1, MAX_ADDRESSES_LIMIT)
         min_taint = self.fraction(table["min_taint"], "trace.min_taint") if "min_taint" in table else DEFAULT_MIN_TAINT
         attribution = self.boolean(table, "attribution", True)
-        return TraceParams(since, until, policy, max_hops, min_taint, max_addresses, attribution)
+        return TraceParams(since, until, policy, max_hops, min_taint, max_addresses, attribution, self.utxo(table))
+
+    def utxo(self, table: dict[str, Any]) -> UtxoOptions:
+        """The Bitcoin clustering and change-detection keys of `[trace]`."""
+        rules = DEFAULT_CHANGE_RULES
+        if "change_rules" in table:
+            value = table["change_rules"]
+            expected = f"a list of change rules, each one of: {', '.join(CHANGE_RULES)} ([] switches it off)"
+            if not isinstance(value, list) or not all(isinstance(v, str) and v in CHANGE_RULES for v in value):
+                raise self.error("trace.change_rules", expected, value)
+            rules = tuple(dict.fromkeys(value))
+        return UtxoOptions(
+            clustering=self.boolean(table, "clustering", True),
+            cluster_depth=self.integer(table, "cluster_depth", DEFAULT_CLUSTER_DEPTH, 0, MAX_CLUSTER_DEPTH),
+            cluster_max_size=self.integer(table, "cluster_max_size", DEFAULT_CLUSTER_MAX_SIZE, 2, MAX_CLUSTER_MAX_SIZE),
+            cluster_reads=self.integer(table, "cluster_reads", DEFAULT_CLUSTER_READS, 0, MAX_CLUSTER_READS),
+            change_rules=rules,
+        )
 
     def time_bound(self, value: Any, key: str) -> TimeBound:
         expected = 'an ISO 8601 time with a timezone (e.g. "2023-06-02T00:00:00Z") or a block number'

@@ -15,6 +15,7 @@ from typing import Any
 
 from tracer.cases.case import Case, SourceSpec, read_case
 from tracer.cases.decisions import Decision
+from tracer.cases.utxo_options import UtxoOptions
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy, Strategy, Transfer
 from tracer.core.networks import ChainKind, get_chain
@@ -79,6 +80,8 @@ class TraceConfig:
     attribution: bool = True
     #: The analyst's `[[decisions]]` (tracer.cases.decisions), applied by the engine.
     decisions: tuple[Decision, ...] = ()
+    #: Bitcoin only: clustering and change detection.
+    utxo: UtxoOptions = field(default_factory=UtxoOptions)
 
     def fingerprint(self) -> str:
         """Hash of what decides the expansion order (not the budget: a larger budget continues)."""
@@ -98,6 +101,8 @@ class TraceConfig:
             "material": [str(self.material_share), str(self.material_floor)],
             "attribution": self.attribution,
         }
+        if self.utxo != UtxoOptions():  # the defaults keep the fingerprints of earlier versions
+            doc["utxo"] = self.utxo.doc()
         if self.decisions:
             doc["decisions"] = [[d.chain, d.address, d.action, d.category, d.label] for d in self.decisions]
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
@@ -195,6 +200,7 @@ def build_plan(
         max_addresses=params.max_addresses,
         attribution=params.attribution,
         decisions=case.decisions,
+        utxo=params.utxo,
     )
     sources = MappingProxyType({chain: case.source_for(chain) for chain in case.chains})
     return TracePlan(

@@ -1,7 +1,8 @@
 """`heisttrace fetch CHAIN ADDRESS`: one address's normalised history, from the network once, then the store.
 
 The history comes through :class:`tracer.sources.history.HistoryService` (store first; only block
-ranges the store lacks are asked of the Etherscan-compatible API). Without `--until` the end
+ranges the store lacks are asked of the Etherscan-compatible API, or of TronGrid for ``tron``).
+Without `--until` the end
 block is the chain tip pinned for this address at its first fetch, so a second run makes no
 request at all; `--refresh` asks the source for a new tip (and fetches only the new blocks).
 An ISO `--since/--until` is turned into a block with `getblocknobytime` once and remembered.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +23,7 @@ from tracer.core.networks import Chain, ChainKind, get_chain
 from tracer.environment import Environment
 
 KEY_ENV = "ETHERSCAN_API_KEY"
+TRON_KEY_ENV = "TRONGRID_API_KEY"
 PIN_PREFIX = "fetch:"
 
 
@@ -29,17 +32,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fetch",
         help="show an address's normalised history (network once, then the store)",
         description=(
-            "Show every transfer touching ADDRESS on an EVM chain (value, internal calls, tokens, gas fees; "
+            "Show every transfer touching ADDRESS on an EVM chain or TRON (value, internal calls, tokens, fees; "
             "noise such as zero-value, spoofed and dust transfers is flagged, never hidden) as a table or "
-            f"JSON. The first run reads the Etherscan-compatible API (key from {KEY_ENV}); later runs answer "
+            f"JSON. The first run reads the Etherscan-compatible API (key from {KEY_ENV}) or, for tron, "
+            f"TronGrid (key from {TRON_KEY_ENV}, sent only in the TRON-PRO-API-KEY header); later runs answer "
             "from the local store with zero requests unless --refresh or a wider range is asked."
         ),
     )
-    parser.add_argument("chain", help="chain slug: ethereum, bsc, polygon, arbitrum, optimism, base, avalanche")
-    parser.add_argument("address", help="the address (0x…; mixed case must match its EIP-55 checksum)")
+    parser.add_argument("chain", help="chain slug: ethereum, bsc, polygon, arbitrum, optimism, base, avalanche, tron")
+    parser.add_argument(
+        "address", help="the address (0x…, mixed case must match its EIP-55 checksum; tron: T… or hex 41…)"
+    )
     parser.add_argument("--since", help="first block: a block number or an ISO date/time (UTC), e.g. 2024-05-01")
     parser.add_argument("--until", help="last block: a block number or an ISO date/time (default: the pinned tip)")
-    parser.add_argument("--api-url", help="Etherscan-compatible API URL (default: https://api.etherscan.io/v2/api)")
+    parser.add_argument(
+        "--api-url",
+        help="Etherscan-compatible API URL (default: https://api.etherscan.io/v2/api); "
+        "for tron a TronGrid URL (default: https://api.trongrid.io)",
+    )
     parser.add_argument("--offline", action="store_true", help="answer only from the local store (no request)")
     parser.add_argument("--refresh", action="store_true", help="ask the source for a new chain tip first")
     parser.add_argument(
@@ -93,8 +103,9 @@ def read_address_history(
     api_url: str | None = None,
     offline: bool = False,
     refresh: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> AddressHistory:
-    """Load (fetching what the store lacks) the history of `address` on `chain_slug`."""
+    """Load (fetching what the store lacks) the history of `address` on `chain_slug` (`progress`: live line)."""
     from chains.http import check_url
     from tracer.cases.case import SourceSpec
     from tracer.core.addresses import normalize_address
@@ -103,8 +114,10 @@ def read_address_history(
     from tracer.store import Store
 
     chain = get_chain(chain_slug)
-    if chain.kind is not ChainKind.EVM:
-        raise BadChain(f"fetch reads EVM chains through an Etherscan-compatible API; {chain.slug} is not one")
+    if chain.kind not in (ChainKind.EVM, ChainKind.TRON):
+        raise BadChain(
+            f"fetch reads EVM chains (Etherscan-compatible API) and tron (TronGrid); {chain.slug} is neither"
+        )
     address = normalize_address(chain.slug, address)
     if api_url is not None:
         check_url(api_url, what="--api-url")
@@ -114,8 +127,15 @@ def read_address_history(
     end = parse_block_or_time(until, option="--until")
 
     with Store.open(env.store_path) as store:
-        spec = SourceSpec("etherscan", api_url)
-        adapter = build_adapter(chain, spec, store=store, api_key=env.api_key(KEY_ENV))
+        if chain.kind is ChainKind.TRON:
+            from chains.tron import TronGridAdapter
+
+            # Built here rather than by the factory: the key comes from this command's environment.
+            adapter: Any = TronGridAdapter(url=api_url, api_key=env.api_key(TRON_KEY_ENV), archive=store)
+            if progress is not None:
+                adapter.on_page = lambda rows: progress(f"{rows} rows read in {adapter.requests} requests")
+        else:
+            adapter = build_adapter(chain, SourceSpec("etherscan", api_url), store=store, api_key=env.api_key(KEY_ENV))
         pin = PIN_PREFIX + address
         service = HistoryService(store, {chain.slug: adapter}, offline=offline, pin_key=pin)
 
@@ -222,8 +242,16 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if quiet:
         history = _read(args, env)
     else:
-        with env.stderr.status(f"reading {args.chain} history of {args.address} …"):
-            history = _read(args, env)
+        from chains.http import rate_limit_status
+
+        title = f"reading {args.chain} history of {args.address} …"
+        with env.stderr.status(title) as status:
+
+            def progress(text: str) -> None:
+                waiting = rate_limit_status()
+                status.update(f"{title} {text}" + (f" ({waiting})" if waiting else ""))
+
+            history = _read(args, env, progress)
     if args.json:
         # Plain write: a busy address gives megabytes of JSON, too much for rich's pretty-printer.
         env.stdout.file.write(json.dumps(history_payload(history), indent=1) + "\n")
@@ -233,7 +261,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     return 0
 
 
-def _read(args: argparse.Namespace, env: Environment) -> AddressHistory:
+def _read(args: argparse.Namespace, env: Environment, progress: Callable[[str], None] | None = None) -> AddressHistory:
     return read_address_history(
         args.chain,
         args.address,
@@ -243,6 +271,7 @@ def _read(args: argparse.Namespace, env: Environment) -> AddressHistory:
         api_url=args.api_url,
         offline=args.offline,
         refresh=args.refresh,
+        progress=progress,
     )
 
 

@@ -226,7 +226,10 @@ def validate_tron(address: str) -> str:
         return b58check_encode(bytes.fromhex(address[-42:]))
     if not isinstance(address, str) or not address.startswith("T"):
         raise BadAddress(f"not a TRON address: {address!r} (expected base58 starting with T)")
-    payload = b58check_decode(address)
+    try:
+        payload = b58check_decode(address)
+    except BadAddress as exc:
+        raise BadAddress(f"not a TRON address: {exc}") from None
     if len(payload) != 21 or payload[0] != 0x41:
         raise BadAddress(f"not a TRON address: {address!r}")
     return address

@@ -17,6 +17,7 @@ class ChainKind(StrEnum):
 #: Chain kinds whose histories are account transfers (one engine traces them all).
 ACCOUNT_KINDS: frozenset[ChainKind] = frozenset({ChainKind.EVM, ChainKind.TRON})
 
+
 @dataclass(frozen=True, slots=True)
 class Chain:
     """One supported chain."""

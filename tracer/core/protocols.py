@@ -135,6 +135,10 @@ class UtxoHistoryProvider(Protocol):
 
     def address_txs(self, address: str) -> list[UtxoTx]: ...
 
+    def address_txs_within(self, address: str, limit: int) -> list[UtxoTx] | None:
+        """The history when it holds at most `limit` transactions, else None (read `limit` + 1 at most)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Progress:

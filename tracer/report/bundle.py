@@ -24,6 +24,7 @@ from tracer.bundle.schema import (
     table_file,
 )
 from tracer.core.errors import BadInput
+from tracer.report.clustering import ClusteredEndpoint, read_clustered
 
 #: Fields of each `summary.json` asset entry, in balance-sheet order.
 LEDGER_FIELDS = (
@@ -151,6 +152,8 @@ class Bundle:
     attributed: list[AttributedAddress] = field(default_factory=list)
     #: Table -> its USD column in row order ("" unpriced; [] when the bundle was not valued).
     usd: dict[str, list[str]] = field(default_factory=dict)
+    #: UTXO endpoints found by clustering, with their linking transactions (empty for other bundles).
+    clustered: list[ClusteredEndpoint] = field(default_factory=list)
 
     @property
     def case(self) -> str:
@@ -245,6 +248,7 @@ def read_bundle(path: Path | str) -> Bundle:
         comparison=comparison,
         usd=usd,
         attributed=_read_attributed(root / SUMMARY_FILE, summary.get("attributed_addresses")),
+        clustered=read_clustered(root / SUMMARY_FILE, summary.get("clustering")),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from tracer.report.analysis import short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
+from tracer.report.clustering import clustering_html
 from tracer.report.fmt import (
     ATTRIBUTED_TEXT,
     ATTRIBUTION_RULE,
@@ -121,6 +122,8 @@ def _toc(case: CaseFile) -> str:
     ]
     if _has_attribution(case):
         items.append(("attribution", "Thief-controlled addresses"))
+    if case.bundle.clustered:
+        items.append(("clustering", "Found by clustering"))
     items += [("timeline", "Timeline")]
     if case.bundle.comparison:
         items.append(("comparison", "Policies compared"))
@@ -455,6 +458,7 @@ def render_html(case: CaseFile) -> str:
             _endpoints(case),
             _paths(case),
             _attribution(case),
+            clustering_html(case.bundle.clustered),
             _timeline(case),
             _comparison(case),
             methodology_html(case),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
+from tracer.report.clustering import RULE as CLUSTER_RULE
 from tracer.report.fmt import ATTRIBUTION_RULE, REMAINDERS, amount, attributed_line, share, short_hash, when
 from tracer.report.layout import address_url, tx_url
 from tracer.report.methodology import read_methodology
@@ -124,6 +125,21 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
                     md(when(r.timestamp)),
                 ]
                 for r in b.attributed
+            ],
+        )
+    if b.clustered:
+        out += ["", f"## Endpoints found by clustering ({len(b.clustered)})", "", md(CLUSTER_RULE), ""]
+        out += _table(
+            ["address", "inherited label", "co-spent with", "linking transactions", "tainted"],
+            [
+                [
+                    _link(address_url(r.chain, r.address), r.address),
+                    f"{md(r.category)}: {md(r.label)}",
+                    _link(address_url(r.chain, r.service_address), r.service_address),
+                    ", ".join(_link(tx_url(r.chain, t), short_hash(t)) for t in r.linked_by) or "—",
+                    md(r.tainted_amount),
+                ]
+                for r in b.clustered
             ],
         )
     out += ["", "## Timeline (value reaching endpoints per day)", ""]

@@ -18,6 +18,7 @@ from tracer.core.cells import terminal_safe
 from tracer.report.analysis import AddressView, NodeKey, find_address, short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
+from tracer.report.clustering import clustering_line
 from tracer.report.fmt import REMAINDERS, amount, attributed_line, share, short_hash, when
 from tracer.report.paths import LaunderingPath, extract_paths
 from tracer.report.usd import usd_balance_table, valued
@@ -87,6 +88,9 @@ def attribution_note(case: CaseFile) -> Text | None:
             f"{count:,} address{'es' if count != 1 else ''} taken as thief-controlled because the thief funded "
             "them first (summary.json attributed_addresses)"
         )
+    clustered = clustering_line(b.clustered)
+    if clustered is not None:
+        lines.append(clustered)
     return Text("\n".join(lines)) if lines else None
 
 

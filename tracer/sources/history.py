@@ -6,6 +6,10 @@ comes back (transfers and coverage in one transaction) and answers from the stor
 chain tip is fetched once per trace and pinned in the store, so a re-run of the same
 trace makes zero requests and sees exactly the same data. A theft-transaction seed is
 read once with the adapter's `fetch_transaction` and kept in the store (:meth:`HistoryService.transaction`).
+
+Adapters only translate; the service decides what is noise (:mod:`heuristics.noise`: dust, address
+poisoning, fake tokens) before it stores what they fetched (:func:`flag_history`,
+:func:`flag_transaction`), so the store keeps the flags with the records. Records are never dropped.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import dataclasses
 import json
 from collections.abc import Mapping
 
+from heuristics.noise import KnownTokens, detect_noise, flag_noise
+from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadChain, BadInput, OfflineGap, StoreError
-from tracer.core.models import Asset, NoiseFlag, Transfer, TransferKind
+from tracer.core.models import POSITION_EXTERNAL, POSITION_FEE, Asset, NoiseFlag, Transfer, TransferKind
 from tracer.core.networks import Chain, get_chain
 from tracer.core.protocols import AccountAdapter, HistoryChunk
 from tracer.store import Store
@@ -28,12 +34,39 @@ def tip_meta_key(pin_key: str, chain: str) -> str:
     return f"tip:{pin_key}:{chain}"
 
 
+def flag_history(
+    chunk: HistoryChunk, chain: str, address: str, *, known_tokens: KnownTokens | None = None
+) -> HistoryChunk:
+    """`chunk` (`address`'s history as an adapter fetched it) with its noise flags, seen from `address`."""
+    return flag_noise(chunk, traced={normalize_address(chain, address)}, known_tokens=known_tokens)
+
+
+def flag_transaction(
+    transfers: tuple[Transfer, ...], *, known_tokens: KnownTokens | None = None
+) -> tuple[Transfer, ...]:
+    """One transaction's transfers with their noise flags, seen from its sender (who pays its fee or value).
+
+    A transaction with neither a fee nor a value record names no sender: only the rules that need
+    no traced address apply (zero-value and look-alike tokens).
+    """
+    sender = next(
+        (
+            t.sender
+            for t in transfers
+            if (t.kind, t.position) in ((TransferKind.FEE, POSITION_FEE), (TransferKind.EXTERNAL, POSITION_EXTERNAL))
+        ),
+        None,
+    )
+    return tuple(detect_noise(transfers, traced={sender} if sender else None, known_tokens=known_tokens))
+
+
 class HistoryService:
     """Implements :class:`tracer.core.protocols.HistoryProvider` over a :class:`Store` and per-chain adapters.
 
     `adapters` maps chain slugs to account adapters; `pin_key` (e.g. the case id) names the
     pinned tips used when `history()` is called without `end_block`. With `offline=True`
-    nothing is fetched: a range the store lacks raises :class:`OfflineGap`.
+    nothing is fetched: a range the store lacks raises :class:`OfflineGap`. `known_tokens`: the
+    real token contracts for the noise rules (default :data:`heuristics.noise.KNOWN_TOKENS`).
     """
 
     def __init__(
@@ -43,11 +76,13 @@ class HistoryService:
         *,
         offline: bool = False,
         pin_key: str | None = None,
+        known_tokens: KnownTokens | None = None,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
         self.offline = offline
         self.pin_key = pin_key
+        self.known_tokens = known_tokens
         self._tips: dict[tuple[str | None, str], int] = {}
 
     @property
@@ -125,6 +160,7 @@ class HistoryService:
                 complete_to = gap_start - 1
                 break
             chunk = adapter.fetch_history(chain, address, start_block=gap_start, end_block=gap_end, max_rows=budget)
+            chunk = flag_history(chunk, chain.slug, address, known_tokens=self.known_tokens)
             if chunk.gaps:  # an incomplete answer: keep what it holds, never mark its range covered
                 gaps.extend(g for g in chunk.gaps if g not in gaps)
                 chunk = dataclasses.replace(chunk, start_block=gap_start, end_block=gap_start - 1)
@@ -165,7 +201,7 @@ class HistoryService:
         fetch = getattr(adapter, "fetch_transaction", None)
         if fetch is None:
             raise BadInput(f"seed tx {tx_hash}: the {source} source cannot look up transactions; give the address")
-        transfers = tuple(fetch(chain, tx_hash))
+        transfers = flag_transaction(tuple(fetch(chain, tx_hash)), known_tokens=self.known_tokens)
         self.store.write_meta(key, _encode_transfers(transfers))
         return transfers
 

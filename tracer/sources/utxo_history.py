@@ -72,6 +72,29 @@ class UtxoHistoryService:
             known = self._spenders[txid]
         return known[vout] if vout < len(known) else None
 
+    def address_txs_within(self, address: str, limit: int) -> list[UtxoTx] | None:
+        """`address_txs` when the address has at most `limit` confirmed transactions, else None.
+
+        Reads at most `limit` + 1 transactions (a few pages), never a service's whole history.
+        "Longer than `limit`" is kept in the store (a history only grows), so reruns ask nothing.
+        """
+        marker = f"utxo-history-longer:{self.name}:{self.chain.slug}:{address}:{limit}"
+        if self.store is not None:
+            txids, complete_to = self.store.read_address_txids(self.name, self.chain.slug, address)
+            if complete_to is not None and txids:
+                return self.address_txs(address) if len(txids) <= limit else None
+            if self.store.read_checkpoint(marker) is not None:
+                return None
+        if self.offline or self.adapter is None:
+            raise OfflineGap(f"offline: the history of {address} is not in the store")
+        txs = list(self.adapter.fetch_address_txs(self.chain, address, max_txs=limit + 1))
+        if len(txs) > limit:
+            if self.store is not None:
+                self.store.write_checkpoint(marker, b"1")
+            return None
+        self._keep_history(address, txs)
+        return txs
+
     def address_txs(self, address: str) -> list[UtxoTx]:
         """Confirmed transactions touching `address`, oldest first (spenders not filled)."""
         if self.store is not None:
@@ -83,13 +106,17 @@ class UtxoHistoryService:
         if self.offline or self.adapter is None:
             raise OfflineGap(f"offline: the history of {address} is not in the store")
         txs = list(self.adapter.fetch_address_txs(self.chain, address))
+        self._keep_history(address, txs)
+        return txs
+
+    def _keep_history(self, address: str, txs: list[UtxoTx]) -> None:
+        """Store a complete history (its transactions and the address's list)."""
         if self.store is not None:
             self.store.write_utxo_txs(self.name, self.chain.slug, txs)
             top = max((t.block for t in txs if t.block is not None), default=0)
             self.store.write_address_txids(
                 self.name, self.chain.slug, address, [t.txid for t in txs], complete_to_block=top
             )
-        return txs
 
 
 def _with_spenders(tx: UtxoTx, spenders: Sequence[str | None]) -> UtxoTx:

@@ -7,6 +7,10 @@ Each transaction lays its inputs' taint onto its outputs and fee under the polic
 
 - at an output whose address a :class:`~tracer.core.protocols.LabelLookup` labels as a service
   endpoint (exchange, mixer, bridge, ...) -> ``endpoints``;
+- at an output whose address is co-spent with such a labelled address (:mod:`tracer.utxo.clusters`,
+  switched by the config's `utxo.clustering`; a hop's change output gets only the look at its own
+  spending transaction, no history reads) -> ``endpoints``, of that service, with the linking
+  transactions as evidence (``summary["clustering"]``);
 - at a detected CoinJoin (:mod:`heuristics.coinjoin`): the coins that entered it are a
   ``mixer`` endpoint whose label names the pattern;
 - at an unspent output -> ``unmoved``; at the fee -> ``fees``;
@@ -16,7 +20,10 @@ Each transaction lays its inputs' taint onto its outputs and fee under the polic
 For the asset ``bitcoin:native`` the summary closes exactly:
 ``stolen = endpoints + unmoved + fees + below_threshold + unexplored``. Peel chains among
 the followed transactions are reported as one path each, with their peeled payments, in
-``summary["peel_chains"]``; the CoinJoins met are listed in ``summary["coinjoins"]``.
+``summary["peel_chains"]``: with change rules on (`utxo.change_rules`, BlockSci's), each hop's
+change output is its continuation and the other outputs its payments, judged on their own
+evidence; the policy still decides every amount. The CoinJoins met are listed in
+``summary["coinjoins"]``.
 
 Transactions come through a :class:`~tracer.core.protocols.UtxoHistoryProvider` (the store in
 front of an adapter: :mod:`tracer.sources.utxo_history`); the bundle is built by
@@ -34,6 +41,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
+from heuristics.change import ChangeResult, detect_change
 from heuristics.coinjoin import CoinJoin, detect_coinjoin
 from tracer.bundle.schema import BUCKETS
 from tracer.cases.plan import SeedSpec, TraceConfig
@@ -41,7 +49,9 @@ from tracer.core.errors import BadInput
 from tracer.core.models import Category, Label, Policy, UtxoTx
 from tracer.core.protocols import CheckpointStore, LabelLookup, Progress, UtxoHistoryProvider
 from tracer.core.units import format_units
+from tracer.utxo.clusters import ClusterDecision, ClusterOracle, HistoryReader
 from tracer.utxo.ledger import Lots, clean, propagate, taint_of
+from tracer.utxo.steering import change_context
 
 CHECKPOINT_FORMAT = 1
 OP_RETURN = "op_return"
@@ -102,6 +112,10 @@ class UtxoTraceState:
     spends_unknown: int = 0  # tainted outputs whose spender the source could not tell
     requests: int = 0
     tip: int | None = None
+    changes: dict[str, ChangeResult] = field(default_factory=dict)  # txid -> its unique change output
+    cluster_decisions: dict[str, ClusterDecision] = field(default_factory=dict)  # address -> why it is an endpoint
+    oracle: ClusterOracle | None = None
+    reader: HistoryReader | None = None
 
 
 # ----------------------------------------------------------------------------- the engine
@@ -138,6 +152,10 @@ class UtxoEngine:
         self._heap: list[tuple[int, int, str]] = []
         self._queued: set[str] = set()
         self._stolen = 0
+        options = config.utxo
+        self.reader = HistoryReader(source, self._may_read)
+        self.oracle = ClusterOracle(self.reader, options, self._label) if options.clustering else None
+        self.state.oracle, self.state.reader = self.oracle, self.reader
 
     # -- driver -----------------------------------------------------------------------------------
 
@@ -249,21 +267,27 @@ class UtxoEngine:
         coins: list[Coin] = []
         for tx in txs:
             inputs = {i.address for i in tx.inputs if i.address}
+            gain = _net_gains(tx)  # whoever gained value in the transaction, as on account chains
             for out in tx.outputs:
-                if out.address is None or out.value <= 0 or out.address in inputs:
+                if out.address is None or out.value <= 0 or gain.get(out.address, 0) <= 0:
                     continue
                 if seed.address and seed.role == "thief" and out.address != seed.address:
                     continue
                 if seed.address and seed.role == "victim" and seed.address not in inputs:
                     continue
-                amount = out.value if cap is None else min(out.value, cap - sum(c.taint for c in coins))
+                amount = min(out.value, gain[out.address])
+                if cap is not None:
+                    amount = min(amount, cap - sum(c.taint for c in coins))
                 if amount <= 0:
                     break
+                gain[out.address] -= amount
                 lots: Lots = ((amount, amount),) if amount == out.value else ((amount, amount), (out.value - amount, 0))
                 coins.append(Coin(tx.txid, out.index, out.address, out.value, lots, True, 0, tx.timestamp))
                 self.state.flows.append(Flow(tx, out.index, _first_input(tx), out.address, out.value, amount, True, 0))
                 self.state.seeds.add(out.address)
             self.state.followed[tx.txid] = tx
+        if seed.tx and not coins:
+            raise BadInput(f"seed tx {seed.tx} on {self.chain}: nobody gained value in it")
         self.state.buckets["stolen"] += sum(c.taint for c in coins)
         if cap is not None and sum(c.taint for c in coins) < cap:
             self.state.gaps.append(
@@ -303,7 +327,12 @@ class UtxoEngine:
         if coin.timestamp is not None and (row[1] is None or coin.timestamp < row[1]):
             row[1] = coin.timestamp
 
-    def _place(self, coin: Coin, *, seed: bool = False) -> None:
+    def _may_read(self) -> bool:
+        """The budget (spending transactions and address histories read) is not spent yet."""
+        reads = len(self._txs) + self.reader.reads
+        return self.config.max_addresses is None or reads < self.config.max_addresses
+
+    def _place(self, coin: Coin, *, seed: bool = False, change: bool = False) -> None:
         """Decide where a tainted coin goes: an endpoint, a bucket, or its spender's queue."""
         self._receive(coin)
         buckets = self.state.buckets
@@ -328,11 +357,17 @@ class UtxoEngine:
             self._gap(f"hop limit {self.config.max_hops} reached at {coin.address}")
             return
         if spender not in self._txs:
-            if self.config.max_addresses is not None and len(self._txs) >= self.config.max_addresses:
+            if not self._may_read():
                 buckets["unexplored"] += coin.taint
                 self._gap(f"budget of {self.config.max_addresses} spending transactions reached")
                 return
             self._txs[spender] = self.source.tx(spender)
+        if self.oracle is not None and not seed:
+            decision = self.oracle.decide(coin.address, self._txs[spender], histories=not change)
+            if decision is not None:
+                self.state.cluster_decisions[coin.address] = decision
+                self._endpoint(coin, decision.label(self.chain), coin.txid)
+                return
         self._pending.setdefault(spender, []).append(coin)
         if spender not in self._queued:
             self._queued.add(spender)
@@ -416,6 +451,7 @@ class UtxoEngine:
             if coin.taint > best:
                 sender, best = coin.address, coin.taint
         outputs = [o.value for o in tx.outputs]
+        change = self._change(tx)
         lots, fee_taint = propagate(self.lots_policy, inputs, outputs, tx.fee)
         state.buckets["fees"] += fee_taint
         if fee_taint or (poisoned and tx.fee and self.poison):
@@ -429,7 +465,31 @@ class UtxoEngine:
             if out.address is None:  # burnt in an OP_RETURN / unspendable script
                 state.buckets["unmoved"] += taint
                 continue
-            self._place(Coin(txid, out.index, out.address, out.value, out_lots, poisoned, hop + 1, tx.timestamp))
+            coin = Coin(txid, out.index, out.address, out.value, out_lots, poisoned, hop + 1, tx.timestamp)
+            self._place(coin, change=out.index == change)
+
+    def _change(self, tx: UtxoTx) -> int | None:
+        """The change output of `tx` by the enabled rules (None: rules off, or no unique change)."""
+        rules = self.config.utxo.change_rules
+        if not rules:
+            return None
+        ctx = change_context(tx, rules, self.source, self._txs, self.reader, self._may_read)
+        found = detect_change(tx, ctx, heuristics=rules)
+        if found.change is not None:
+            self.state.changes[tx.txid] = found
+        return found.change
+
+
+def _net_gains(tx: UtxoTx) -> dict[str, int]:
+    """Address -> what it received in `tx` minus what it spent there."""
+    net: dict[str, int] = {}
+    for o in tx.outputs:
+        if o.address is not None:
+            net[o.address] = net.get(o.address, 0) + o.value
+    for i in tx.inputs:
+        if i.address is not None:
+            net[i.address] = net.get(i.address, 0) - i.value
+    return net
 
 
 def _depth(heap: list[tuple[int, int, str]], txids: list[str | None]) -> int:

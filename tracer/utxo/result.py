@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from heuristics.peel import detect_peel_chains
 from tracer.bundle.result import (
     TraceResult,
     build_trace_graph,
@@ -22,6 +20,7 @@ from tracer.core.networks import get_chain
 from tracer.core.units import format_units, iso
 from tracer.core.version import __version__
 from tracer.utxo.engine import UNCONFIRMED, UNKNOWN_BLOCK, Flow, UtxoTraceState
+from tracer.utxo.paths import clustering_summary, peel_summary
 
 
 def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None = None) -> TraceResult:
@@ -138,13 +137,16 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
             "endpoints": len(state.endpoint_rows),
             "transactions_followed": state.expanded,
             "outputs_with_unknown_spender": state.spends_unknown,
+            # requests of the address histories read for clustering and change rules (run statistics: run.json)
+            "cluster_requests": state.reader.requests if state.reader is not None else 0,
         },
         "gaps": list(state.gaps),
         "coinjoins": [
             {"tx_hash": c.txid, "pattern": c.pattern, "denomination": units(c.denomination), "why": c.explanation}
             for _, c in sorted(state.coinjoins.items())
         ],
-        "peel_chains": _peel_summary(state, units),
+        "peel_chains": peel_summary(state, units),
+        "clustering": clustering_summary(state, units),
     }
     if poison:
         reached = sum(row[3] for row in state.endpoint_rows.values())
@@ -171,29 +173,3 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
 
 def _flow_order(f: Flow) -> tuple[int, str, int]:
     return (f.tx.block if f.tx.block is not None else UNCONFIRMED, f.tx.txid, f.position)
-
-
-def _peel_summary(state: UtxoTraceState, units: Callable[[int], str]) -> list[dict[str, Any]]:
-    tainted_outputs = {(f.tx.txid, f.position): f.taint for f in state.flows}
-    chains = []
-    for chain in detect_peel_chains(state.followed):
-        chains.append(
-            {
-                "start_tx": chain.start,
-                "steps": len(chain.steps),
-                "txs": [s.txid for s in chain.steps],
-                "remainder_address": chain.steps[-1].remainder.address,
-                "peeled_total": units(chain.peeled_total),
-                "payments": [
-                    {
-                        "tx_hash": s.txid,
-                        "address": s.payment.address,
-                        "amount": units(s.payment.value),
-                        "tainted_amount": units(tainted_outputs.get((s.txid, s.payment.index), 0)),
-                    }
-                    for s in chain.steps
-                ],
-                "why": chain.explanation,
-            }
-        )
-    return chains

@@ -140,4 +140,3 @@ def validate_source(name: str) -> str:
     if name not in SOURCES:
         raise BadInput(f"[valuation] source {name!r} is unknown; expected one of: {' | '.join(SOURCES)}")
     return name
-

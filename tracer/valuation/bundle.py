@@ -191,4 +191,3 @@ def value_rows(
         gaps=valuer.gap_lines(),
         evidence=book.evidence(),
     )
-
