@@ -206,6 +206,16 @@ class EsploraAdapter:
         except ValueError:
             raise SourceRejected(f"esplora: tip height is not a number: {text[:40]!r}") from None
 
+    def fetch_block_time(self, chain: Chain, block: int) -> int:
+        """The unix time of the block at height `block` (`/block-height/:h`, then `/block/:hash`)."""
+        self._check_chain(chain)
+        digest = self._get_text(f"/block-height/{int(block)}")
+        doc = self._get_json(f"/block/{digest}")
+        try:
+            return int(doc["timestamp"])
+        except (KeyError, TypeError, ValueError):
+            raise SourceRejected(f"esplora: block {block} has no timestamp") from None
+
     def fetch_address_txs(self, chain: Chain, address: str, *, max_txs: int | None = None) -> list[UtxoTx]:
         """Confirmed transactions touching `address`, oldest first (at most `max_txs`, the newest ones)."""
         slug = self._check_chain(chain)

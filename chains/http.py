@@ -314,6 +314,12 @@ class HttpClient:
         """POST a JSON payload (JSON-RPC) and parse the JSON answer, with the same retry policy."""
         return self._send("POST", url, params=None, headers=headers, payload=payload, parse=json_body)[1]
 
+    def post_json_response(
+        self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> tuple[requests.Response, Any]:
+        """Like :meth:`post_json`, also returning the response (its raw body is evidence, hashed)."""
+        return self._send("POST", url, params=None, headers=headers, payload=payload, parse=json_body)
+
     def close(self) -> None:
         self.session.close()
 

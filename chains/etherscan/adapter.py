@@ -78,6 +78,13 @@ class EtherscanAdapter(RowMapping):
     def fetch_tip(self, chain: Chain) -> int:
         return hex_field(self._proxy(chain, "eth_blockNumber", {}), "eth_blockNumber")
 
+    def fetch_block_time(self, chain: Chain, block: int) -> int:
+        """The unix time of `block` (`eth_getBlockByNumber` through the proxy module)."""
+        header = self._proxy(chain, "eth_getBlockByNumber", {"tag": hex(block), "boolean": "false"})
+        if not isinstance(header, dict):
+            raise SourceError(f"etherscan: no header for {chain.slug} block {block}")
+        return hex_field(header.get("timestamp"), "timestamp")
+
     def fetch_history(
         self, chain: Chain, address: str, *, start_block: int, end_block: int, max_rows: int | None = None
     ) -> HistoryChunk:

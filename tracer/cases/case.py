@@ -48,7 +48,7 @@ MAX_HOPS_LIMIT = 10_000
 MAX_ADDRESSES_LIMIT = 10_000_000
 
 _TOP_KEYS = ("case", "seeds", "trace", "source", "valuation", "decisions", "crosschain")
-_VALUATION_KEYS = ("source", "url", "file", "ids")
+_VALUATION_KEYS = ("source", "url", "file", "ids", "chain", "feeds")
 _DECISION_KEYS = ("chain", "address", "action", "category", "label", "reason")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
