@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from tracer.bundle.activity import mark_no_activity
 from tracer.bundle.merge import merge_results
 from tracer.bundle.result import TraceResult, seed_entries
 from tracer.cases.plan import TracePlan
@@ -85,6 +86,7 @@ def run_plan(
         results.append(result)
         keys.extend(engine.evidence_keys(result))
     merged = merge_results(results, seeds=seed_entries(plan.config.seeds))
+    mark_no_activity(merged.summary, merged.manifest.get("block_heights") or {})
     if store is not None and hasattr(store, "list_responses"):
         merged.manifest["raw_responses"] = collect_raw_responses(store, keys)
     return merged

@@ -127,13 +127,27 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             _render(env, summary)
         env.stdout.print(f"bundle written to {args.out}", markup=False, highlight=False)
     if not complete:
-        env.stderr.print(
-            "heisttrace: the trace is incomplete (budget, hop limit or offline gap); the bundle says what is missing.",
-            markup=False,
-            highlight=False,
-        )
+        env.stderr.print(_incomplete_line(summaries), markup=False, highlight=False)
         return EXIT_INCOMPLETE
     return EXIT_OK
+
+
+def _incomplete_line(summaries: dict[str, dict[str, Any]]) -> str:
+    """Why the trace is incomplete, in one sentence (exit 4)."""
+    from tracer.bundle.activity import window_text
+    from tracer.core.gaps import NO_ACTIVITY, has_kind
+
+    summary = next(iter(summaries.values()))
+    if has_kind(summary.get("gaps"), NO_ACTIVITY):
+        return (
+            f"heisttrace: no seed had any activity in the trace window ({window_text(summary['parameters'])}); "
+            "nothing was traced. Check the seeds and since/until (the bundle lists each seed under gaps)."
+        )
+    gaps = [g for s in summaries.values() for g in s.get("gaps") or [] if isinstance(g, dict)]
+    return (
+        f"heisttrace: the trace is incomplete (budget, hop limit or offline gap); the bundle says what is missing "
+        f"({len(gaps)} gap{'s' if len(gaps) != 1 else ''} in summary.json)."
+    )
 
 
 def _keep_case(case: Path, out: Path) -> None:
