@@ -59,6 +59,7 @@ import requests
 from chains.evm_decode import check_tx_hash, decode_transfer_log, fetch_token_metadata
 from chains.http import HttpClient, RetryPolicy, check_url, is_loopback, json_body
 from chains.positions import canonical_positions
+from chains.rows import check_rows
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.core.addresses import GENESIS, validate_evm
 from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
@@ -89,6 +90,7 @@ STATUS_INCOMPLETE = "2"
 STATUS_2_RETRIES = 2
 STATUS_2_BACKOFF_S = 5.0
 _EMPTY = re.compile(r"^no (transactions|records|token transfers|internal transactions)? ?found", re.IGNORECASE)
+
 
 def trace_address_of(trace_id: str) -> tuple[int, ...]:
     """Etherscan's `traceId` (``"0_1"``) as a trace address (``(0, 1)``)."""
@@ -280,6 +282,14 @@ class EtherscanAdapter:
         """The internal transfers of one transaction (`txlistinternal&txhash=`)."""
         tx_hash = check_tx_hash(tx_hash)
         rows = self._tx_internal_rows(chain, tx_hash)
+        check_rows(
+            self.source,
+            f"{chain.slug} txlistinternal of {tx_hash}",
+            rows,
+            required=("from",),
+            numbers=("value",),
+            optional_numbers=("blockNumber", "timeStamp"),
+        )
         tx_index = self._lookup_tx_index(chain, tx_hash) if rows else 0
         try:
             internals = [self._internal(chain, row, tx_index) for row in rows]
@@ -485,6 +495,8 @@ class EtherscanAdapter:
     def _map(
         self, chain: Chain, address: str, lists: dict[str, list[dict[str, Any]]], last_block: int
     ) -> list[Transfer]:
+        for action, rows in lists.items():
+            check_rows(self.source, f"{chain.slug} {action}", rows, **ROW_FIELDS[action])
         tx_index: dict[str, int] = {}
         for row in lists["txlist"] + lists["tokentx"]:
             if row.get("transactionIndex", "") != "":
@@ -609,6 +621,19 @@ class _ProxyCalls:
             raise SourceRejected(f"etherscan: proxy {method} is not used here")
         call, tag = params[0], (params[1] if len(params) > 1 else "latest")
         return self._adapter._proxy(self._chain, "eth_call", {"to": call["to"], "data": call["data"], "tag": tag})
+
+
+#: What every list row must carry (chains.rows): a null or negative one is a named source error.
+_COMMON = {"required": ("hash", "from"), "numbers": ("blockNumber", "timeStamp", "value")}
+ROW_FIELDS: dict[str, dict[str, Any]] = {
+    "txlist": {**_COMMON, "optional_numbers": ("transactionIndex", "gasUsed", "gasPrice")},
+    "txlistinternal": _COMMON,
+    "tokentx": {
+        "required": ("hash", "from", "to", "contractAddress"),
+        "numbers": _COMMON["numbers"],
+        "optional_numbers": ("transactionIndex", "tokenDecimal"),
+    },
+}
 
 
 def _row(row: Any) -> dict[str, Any]:

@@ -70,6 +70,8 @@ from chains.evm_decode import (
 )
 from chains.http import HttpClient, RetryPolicy, check_url, json_body
 from chains.positions import canonical_positions
+from chains.rows import check_row
+from chains.rpc_rows import check_rpc_tx, check_transfer_log
 from heuristics.noise import KnownTokens, flag_noise
 from tracer.core.addresses import validate_evm
 from tracer.core.errors import BadChain, BadInput, RetriableSourceError, SourceError, SourceRejected
@@ -462,6 +464,7 @@ class RpcAdapter:
             if not tx_hash:  # block rewards
                 continue
             tx_hash = str(tx_hash).lower()
+            check_row("rpc", "trace_filter", len(hashes), trace, numbers=("blockNumber",), hex_ok=True)
             hashes[tx_hash] = hex_int(trace.get("blockNumber"))
             if trace.get("traceAddress"):
                 internal_touch.add(tx_hash)
@@ -557,6 +560,7 @@ class RpcAdapter:
             raise SourceError(f"rpc: the node does not know transaction {tx_hash}")
         if receipt is None:
             receipt = self._receipt(tx_hash)
+        check_rpc_tx(tx_hash, tx, receipt)
         gas_price = receipt.get("effectiveGasPrice", tx.get("gasPrice"))
         block = hex_int(tx.get("blockNumber"))
         self._block_time(block, hint=tx.get("blockTimestamp"))
@@ -638,6 +642,7 @@ class RpcAdapter:
                 header = self.rpc.call("eth_getBlockByNumber", [hex(block), False])
                 if not isinstance(header, Mapping):
                     raise SourceError(f"rpc: the node has no block {block}")
+                check_row("rpc", "eth_getBlockByNumber", block, header, numbers=("timestamp",), hex_ok=True)
                 self._block_times[block] = hex_int(header.get("timestamp"))
         return self._block_times[block]
 
@@ -654,6 +659,7 @@ class RpcAdapter:
             for raw in self._chunked("logs", start, end, fetch):
                 if raw.get("removed"):
                     continue
+                check_transfer_log(raw)
                 log = decode_transfer_log(raw)
                 if log is not None:
                     if raw.get("blockTimestamp") is not None:

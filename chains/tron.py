@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from chains.http import HttpClient, RetryPolicy, is_loopback
+from chains.tron_rows import check_trc20_row, check_tron_tx
 from heuristics.noise import flag_noise
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadAddress, BadChain, BadInput, RetriableSourceError, SourceRejected
@@ -287,6 +288,7 @@ class TronGridAdapter:
 
     def _trc20_transfer(self, chain: str, row: dict[str, Any]) -> Transfer | None:
         """One trc20 row as a Transfer, placed by its transaction's block and log index."""
+        check_trc20_row(row)
         try:
             txid = str(row["transaction_id"]).lower()
             token = row.get("token_info") or {}
@@ -371,6 +373,7 @@ def _fee(row: Mapping[str, Any]) -> int:
 
 def parse_transaction(chain: str, row: Mapping[str, Any]) -> list[Transfer]:
     """A v1 transaction row as its fee, top-level TRX value and internal TRX calls."""
+    check_tron_tx(row)
     try:
         txid = str(row["txID"]).lower()
         block = int(row["blockNumber"])

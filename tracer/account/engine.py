@@ -543,9 +543,12 @@ class Engine(SeedRules, AddressRules):
         if cfg.max_hops is not None and hop >= cfg.max_hops:
             kind, why = HOP_LIMIT, f"hop limit reached (max_hops = {cfg.max_hops}); its tainted value is unexplored"
         else:
-            kind, why = BUDGET, (
-                f"expansion budget reached (max_addresses = {cfg.max_addresses}); its history was not read "
-                "and its tainted value is unexplored"
+            kind, why = (
+                BUDGET,
+                (
+                    f"expansion budget reached (max_addresses = {cfg.max_addresses}); its history was not read "
+                    "and its tainted value is unexplored"
+                ),
             )
         end = self.config.window.until_block
         self._add_gap(gap(kind, node[0], node[1], 0, end if end is not None else self.state.tips.get(node[0]), why))

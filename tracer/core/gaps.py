@@ -43,7 +43,9 @@ def gap_text(entry: Any) -> str:
         return str(entry)
     span = entry.get("range") or {}
     lo, hi = span.get("from_block"), span.get("to_block")
-    blocks = "" if lo is None and hi is None else f" blocks {lo if lo is not None else '?'}-{hi if hi is not None else '?'}"
+    blocks = (
+        "" if lo is None and hi is None else f" blocks {lo if lo is not None else '?'}-{hi if hi is not None else '?'}"
+    )
     return f"{entry.get('kind')}: {entry.get('chain')} {entry.get('address')}{blocks}: {entry.get('why')}"
 
 
