@@ -147,6 +147,7 @@ def build_plan(
     rpc_url: str | None = None,
     offline: bool = False,
     api_key: str | None = None,
+    rate: float | None = None,
 ) -> TracePlan:
     """The plan of a case (or a case file path) with overrides applied, validated once.
 
@@ -162,6 +163,7 @@ def build_plan(
         api_url=api_url,
         rpc_url=rpc_url,
         attribution=attribution,
+        rate=rate,
     )
     params = case.trace
     seeds = tuple(

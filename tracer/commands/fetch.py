@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tracer.commands.rate_args import add_rate_arg, checked_rate
 from tracer.core.errors import BadChain, BadInput, OfflineGap
 from tracer.core.models import FEE_SINK, Transfer
 from tracer.core.networks import Chain, ChainKind, get_chain
@@ -49,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="table rows to show, oldest first (default: 200; 0 = all; --json has all)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_rate_arg(parser)
     parser.set_defaults(run=run)
 
 
@@ -93,6 +95,7 @@ def read_address_history(
     api_url: str | None = None,
     offline: bool = False,
     refresh: bool = False,
+    rate: float | None = None,
 ) -> AddressHistory:
     """Load (fetching what the store lacks) the history of `address` on `chain_slug`."""
     from chains.http import check_url
@@ -114,7 +117,7 @@ def read_address_history(
     end = parse_block_or_time(until, option="--until")
 
     with Store.open(env.store_path) as store:
-        spec = SourceSpec("etherscan", api_url)
+        spec = SourceSpec("etherscan", api_url, checked_rate(rate))
         adapter = build_adapter(chain, spec, store=store, api_key=env.api_key(KEY_ENV))
         pin = PIN_PREFIX + address
         service = HistoryService(store, {chain.slug: adapter}, offline=offline, pin_key=pin)
@@ -243,6 +246,7 @@ def _read(args: argparse.Namespace, env: Environment) -> AddressHistory:
         api_url=args.api_url,
         offline=args.offline,
         refresh=args.refresh,
+        rate=args.rate,
     )
 
 

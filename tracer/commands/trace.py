@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tracer.bundle.outputs import check_bundle_dir
+from tracer.commands.rate_args import add_rate_arg, checked_rate
 from tracer.commands.valuation_args import add_valuation_args, valuation_spec, value_trace
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy
@@ -57,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--compare", help="comma-separated policies: trace each, write DIR/<policy>/ and comparison.json"
     )
     add_valuation_args(parser)
+    add_rate_arg(parser)
     parser.set_defaults(run=run)
 
 
@@ -102,6 +104,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         attribution=False if args.no_attribution else None,
         offline=args.offline,
         api_key=env.api_key("ETHERSCAN_API_KEY"),
+        rate=checked_rate(args.rate),
     )
     valuation = valuation_spec(plan, args)
     options: dict[str, Any] = {}
