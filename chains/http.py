@@ -125,6 +125,16 @@ _RATE_GROWTH = 0.02
 _LOOPBACK_CEILING = 1000.0
 
 
+def default_max_body_bytes() -> int:
+    """The body cap: `HEISTTRACE_MAX_BODY_BYTES` when set, else :data:`DEFAULT_MAX_BODY_BYTES`."""
+    raw = os.environ.get("HEISTTRACE_MAX_BODY_BYTES", "")
+    if not raw.strip():
+        return DEFAULT_MAX_BODY_BYTES
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise BadInput(f"HEISTTRACE_MAX_BODY_BYTES: expected a positive number of bytes, got {raw!r}")
+    return int(raw)
+
+
 def default_retry_policy() -> RetryPolicy:
     """The production policy: a long outage (default minutes, `HEISTTRACE_MAX_OUTAGE` seconds) ends a run."""
     raw = os.environ.get("HEISTTRACE_MAX_OUTAGE", "")
@@ -260,7 +270,7 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         headers: Mapping[str, str] | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_body_bytes: int | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -268,6 +278,8 @@ class HttpClient:
         self.rate_per_s = rate_per_s
         self.burst = burst
         self.retry = retry or default_retry_policy()
+        if max_body_bytes is None:
+            max_body_bytes = default_max_body_bytes()
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         self.max_body_bytes = int(max_body_bytes)

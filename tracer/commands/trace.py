@@ -119,7 +119,13 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             result = trace(plan, **options)
             value_trace(result, valuation, args, env, store)
             result.write(args.out)
-            _keep_case(args.case, args.out)
+            if not _keep_case(args.case, args.out):
+                env.stderr.print(
+                    "heisttrace: note: the case file holds a key in a source URL, so it is not copied into the "
+                    "bundle (give it to 'heisttrace watch' with --case).",
+                    markup=False,
+                    highlight=False,
+                )
             summaries = {result.summary["policy"]: result.summary}
             complete = result.complete
     if args.json:
@@ -153,11 +159,19 @@ def _incomplete_line(summaries: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _keep_case(case: Path, out: Path) -> None:
-    """A copy of the case file in the bundle (`heisttrace watch` re-traces it; its hash is in the manifest)."""
+def _keep_case(case: Path, out: Path) -> bool:
+    """A copy of the case file in the bundle (`heisttrace watch` re-traces it; its hash is in the manifest).
+
+    A case file whose source URLs carry a key (userinfo, a key-like path segment) is not copied: the
+    bundle is meant to be shared and never holds a secret. False then (watch needs --case)."""
+    from tracer.core.redact import carries_secret
     from tracer.incident.bundle import CASE_COPY
 
-    (Path(out) / CASE_COPY).write_bytes(case.read_bytes())
+    raw = case.read_bytes()
+    if carries_secret(raw.decode("utf-8", errors="replace")):
+        return False
+    (Path(out) / CASE_COPY).write_bytes(raw)
+    return True
 
 
 class _progress:
