@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from chains.emulators.hostile import TX_HASH, HostileServer
-from tests.test_engine_cli import CASE, EXCHANGE, MIXER, THIEF, synthetic_world
 from tests.cli_env import labelled_home
+from tests.test_engine_cli import CASE, EXCHANGE, MIXER, THIEF, synthetic_world
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "ADVERSARIALAPIKEY0123456789XYZ"
