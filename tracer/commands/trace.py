@@ -118,8 +118,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         else:
             result = trace(plan, **options)
             value_trace(result, valuation, args, env, store)
-            result.write(args.out)
-            if not _keep_case(args.case, args.out):
+            kept = _case_copy(args.case)
+            result.write(args.out, extra=kept)
+            if not kept:
                 env.stderr.print(
                     "heisttrace: note: the case file holds a key in a source URL, so it is not copied into the "
                     "bundle (give it to 'heisttrace watch' with --case).",
@@ -159,19 +160,19 @@ def _incomplete_line(summaries: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _keep_case(case: Path, out: Path) -> bool:
-    """A copy of the case file in the bundle (`heisttrace watch` re-traces it; its hash is in the manifest).
+def _case_copy(case: Path) -> dict[str, bytes]:
+    """The case file's copy for the bundle (`heisttrace watch` re-traces it; its hash is in the manifest),
+    written with the bundle's other files so a kill never leaves a bundle without it.
 
     A case file whose source URLs carry a key (userinfo, a key-like path segment) is not copied: the
-    bundle is meant to be shared and never holds a secret. False then (watch needs --case)."""
+    bundle is meant to be shared and never holds a secret. Empty then (watch needs --case)."""
     from tracer.core.redact import carries_secret
     from tracer.incident.bundle import CASE_COPY
 
     raw = case.read_bytes()
     if carries_secret(raw.decode("utf-8", errors="replace")):
-        return False
-    (Path(out) / CASE_COPY).write_bytes(raw)
-    return True
+        return {}
+    return {CASE_COPY: raw}
 
 
 class _progress:
