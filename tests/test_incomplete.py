@@ -103,3 +103,24 @@ def test_no_activity_in_the_window_is_exit_4_with_a_message(emulator, tmp_path: 
     summary = _summary(tmp_path / "b")
     assert summary["complete"] is False
     assert [g["kind"] for g in summary["gaps"]] == ["no-activity"]
+
+
+def test_utxo_budget_and_hop_limit_gaps_name_address_and_output(tmp_path: Path) -> None:
+    """The UTXO engine too: each output a limit left unfollowed is a gap; its address is `unexplored`."""
+    from chains.emulators.esplora import EsploraEmulator
+    from chains.esplora import EsploraAdapter
+    from tests.test_utxo_engine import FAST, config, scenario
+    from tracer.sources.utxo_history import UtxoHistoryService
+    from tracer.utxo.run import trace_utxo
+
+    txs, labels, _ = scenario()
+    with EsploraEmulator(txs) as server:
+        adapter = EsploraAdapter(url=server.base_url, retry=FAST)
+        for kw, kind in (({"max_addresses": 3}, "budget"), ({"max_hops": 2}, "hop-limit")):
+            result = trace_utxo(config(**kw), UtxoHistoryService(adapter, None), labels=labels)
+            gaps = [g for g in result.summary["gaps"] if isinstance(g, dict)]
+            assert gaps and {g["kind"] for g in gaps} == {kind}
+            unexplored = set(result.addresses.filter(result.addresses["role"] == "unexplored")["address"].to_list())
+            assert unexplored == {g["address"] for g in gaps}
+            for g in gaps:
+                assert g["chain"] == "bitcoin" and "output " in g["why"] and g["range"]["to_block"] is not None
