@@ -58,6 +58,7 @@ class RateBudget:
         if self._conn is None:
             conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=OFF")  # a slot lost to a crash costs nothing: no fsync per request
             conn.executescript(SCHEMA)
             self._conn = conn
         return self._conn
