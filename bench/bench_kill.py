@@ -4,8 +4,9 @@ A SYNTHETIC laundering tree (a thief splitting 1,000 ETH over four levels of fre
 labelled exchange or mixer; ~150 addresses, ~450 requests) is served by the Etherscan emulator on 127.0.0.1.
 `heisttrace trace` runs as a separate process, as a user runs it, and is killed with SIGKILL:
 
-- **trace points** (`--trace-points`, default 20): at a uniformly random time within the length of an
-  uninterrupted run, each from a fresh store;
+- **trace points** (`--trace-points`, default 20): at a uniformly random time within 90 % of the length
+  of an uninterrupted run (from process start: startup, seeds, expansions, checkpoints), each from a fresh
+  store;
 - **write points** (`--write-points`, default 20): inside the bundle write. The trace is answered from a warm
   store and the child slows every file operation of the write (writes, fsyncs, renames, removals) by a few
   ms (`--child` mode below), so the kill lands at a uniformly random moment between the write's start and
@@ -219,7 +220,7 @@ def measure(trace_points: int, write_points: int, seed: int) -> dict[str, Any]:
                 home = _home(work / f"t{i}", exchange, mixer)
                 out = work / f"t{i}-out"
                 shutil.copytree(work / "previous", out)
-                at = rng.uniform(0.0, full_seconds * 1.1)
+                at = rng.uniform(0.05, full_seconds * 0.9)  # inside the run (a point past its end kills nothing)
                 proc = subprocess.Popen(
                     _command(case, out), env=_env(home), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
                 )
@@ -313,6 +314,9 @@ def _summarise(
             "points": len(rows),
             "killed": sum(p["killed"] for p in rows),
             "bundle_after_kill": dict(sorted(outcomes.items())),
+            "after_kill_previous": outcomes.get("previous", 0),
+            "after_kill_new": outcomes.get("new", 0),
+            "after_kill_broken": sum(v for k, v in outcomes.items() if k not in ("previous", "new")),
             "whole_bundles": sum(p["bundle_after_kill"] in ("previous", "new") for p in rows),
             "resumed_identical": sum(not p["resumed_differs"] and p["resume_exit"] == 0 for p in rows),
             "median_resume_s": sorted(p["resume_s"] for p in rows)[len(rows) // 2] if rows else None,
