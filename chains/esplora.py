@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chains.esplora_rows import check_esplora_tx
 from chains.http import HttpClient, RetryPolicy, is_loopback
 from tracer.core.addresses import is_script_pseudo_address, normalize_address, script_pseudo_address
 from tracer.core.errors import BadAddress, BadChain, BadInput, SourceNotFound, SourceRejected
@@ -66,6 +67,7 @@ def _address(chain: str, script: dict[str, Any]) -> str | None:
 
 def parse_tx(chain: str, doc: dict[str, Any], outspends: Sequence[str | None] | None = None) -> UtxoTx:
     """An Esplora tx JSON as a :class:`UtxoTx` (spenders from `outspends` when given)."""
+    check_esplora_tx(doc)
     inputs = []
     for vin in doc.get("vin") or ():
         prevout = vin.get("prevout")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
+from tracer.bundle.activity import mark_no_activity
 from tracer.bundle.merge import merge_results
 from tracer.bundle.result import TraceResult, seed_entries
 from tracer.cases.plan import TracePlan
@@ -108,6 +109,7 @@ def run_plan(
             plan, merged, sources=sources, store=store, run_round=run_round, build_sources=build_sources
         )
         keys.extend(more)
+    mark_no_activity(merged.summary, merged.manifest.get("block_heights") or {})
     _record_tip_times(merged, sources, store=store, pin_key=plan.config.case_id, offline=plan.offline)
     if store is not None and hasattr(store, "list_responses"):
         merged.manifest["raw_responses"] = collect_raw_responses(store, keys)

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from tracer.core.gaps import gap_text
 from tracer.report.analysis import short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
@@ -105,7 +106,7 @@ def _header(case: CaseFile) -> str:
         else '<span class="badge warn">incomplete: budget or offline gap</span>'
     )
     version = case.bundle.manifest.get("tool_version") or case.bundle.manifest.get("version") or ""
-    limits = [str(x) for key in ("gaps", "notes") for x in b.summary.get(key) or () if isinstance(x, str)]
+    limits = [gap_text(x) for key in ("gaps", "notes") for x in b.summary.get(key) or () if isinstance(x, str | dict)]
     limits_html = '<ul class="limits">' + "".join(f"<li>{e(x)}</li>" for x in limits[:50]) + "</ul>" if limits else ""
     return (
         f'<header class="case"><h1>{e(title)}</h1><div class="meta">case <code>{e(b.case)}</code> · '
