@@ -67,9 +67,8 @@ class CoinGeckoPrices:
                 for ms, price in doc.get("prices") or []
                 if price is not None
             )
-            answers.append(
-                PriceAnswer(points, hashlib.sha256(response.content).hexdigest(), self.client.redact(response.url))
-            )
+            sha = hashlib.sha256(response.content).hexdigest()
+            answers.append(PriceAnswer(points, sha, self.client.redact(response.url), since=start, until=end))
             start = end + 1
         return answers
 

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chains.esplora_rows import check_esplora_tx
 from chains.http import HttpClient, RetryPolicy, is_loopback
 from tracer.core.addresses import is_script_pseudo_address, normalize_address, script_pseudo_address
 from tracer.core.errors import BadAddress, BadChain, BadInput, SourceNotFound, SourceRejected
@@ -66,6 +67,7 @@ def _address(chain: str, script: dict[str, Any]) -> str | None:
 
 def parse_tx(chain: str, doc: dict[str, Any], outspends: Sequence[str | None] | None = None) -> UtxoTx:
     """An Esplora tx JSON as a :class:`UtxoTx` (spenders from `outspends` when given)."""
+    check_esplora_tx(doc)
     inputs = []
     for vin in doc.get("vin") or ():
         prevout = vin.get("prevout")
@@ -205,6 +207,16 @@ class EsploraAdapter:
             return int(text)
         except ValueError:
             raise SourceRejected(f"esplora: tip height is not a number: {text[:40]!r}") from None
+
+    def fetch_block_time(self, chain: Chain, block: int) -> int:
+        """The unix time of the block at height `block` (`/block-height/:h`, then `/block/:hash`)."""
+        self._check_chain(chain)
+        digest = self._get_text(f"/block-height/{int(block)}")
+        doc = self._get_json(f"/block/{digest}")
+        try:
+            return int(doc["timestamp"])
+        except (KeyError, TypeError, ValueError):
+            raise SourceRejected(f"esplora: block {block} has no timestamp") from None
 
     def fetch_address_txs(self, chain: Chain, address: str, *, max_txs: int | None = None) -> list[UtxoTx]:
         """Confirmed transactions touching `address`, oldest first (at most `max_txs`, the newest ones)."""

@@ -48,6 +48,13 @@ LOG.addHandler(logging.NullHandler())
 _USER_AGENT = "heisttrace/0.1 (+https://github.com/heisttrace)"
 
 
+def _host(url: str) -> str:
+    """`hostname[:port]` of `url`, without userinfo (what a shared budget may store)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return f"{host}:{parts.port}" if parts.port else host
+
+
 def is_loopback(url: str) -> bool:
     """True for URLs on this machine (emulators, a local node): no public rate limit applies."""
     host = (urlsplit(url).hostname or "").lower()
@@ -116,6 +123,16 @@ MAX_REDIRECTS = 5
 _RATE_FLOOR = 0.05
 _RATE_GROWTH = 0.02
 _LOOPBACK_CEILING = 1000.0
+
+
+def default_max_body_bytes() -> int:
+    """The body cap: `HEISTTRACE_MAX_BODY_BYTES` when set, else :data:`DEFAULT_MAX_BODY_BYTES`."""
+    raw = os.environ.get("HEISTTRACE_MAX_BODY_BYTES", "")
+    if not raw.strip():
+        return DEFAULT_MAX_BODY_BYTES
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise BadInput(f"HEISTTRACE_MAX_BODY_BYTES: expected a positive number of bytes, got {raw!r}")
+    return int(raw)
 
 
 def default_retry_policy() -> RetryPolicy:
@@ -253,7 +270,7 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
         headers: Mapping[str, str] | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_body_bytes: int | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -261,6 +278,8 @@ class HttpClient:
         self.rate_per_s = rate_per_s
         self.burst = burst
         self.retry = retry or default_retry_policy()
+        if max_body_bytes is None:
+            max_body_bytes = default_max_body_bytes()
         if max_body_bytes < 1:
             raise ValueError("max_body_bytes must be positive")
         self.max_body_bytes = int(max_body_bytes)
@@ -314,6 +333,12 @@ class HttpClient:
         """POST a JSON payload (JSON-RPC) and parse the JSON answer, with the same retry policy."""
         return self._send("POST", url, params=None, headers=headers, payload=payload, parse=json_body)[1]
 
+    def post_json_response(
+        self, url: str, payload: Any, *, headers: Mapping[str, str] | None = None
+    ) -> tuple[requests.Response, Any]:
+        """Like :meth:`post_json`, also returning the response (its raw body is evidence, hashed)."""
+        return self._send("POST", url, params=None, headers=headers, payload=payload, parse=json_body)
+
     def close(self) -> None:
         self.session.close()
 
@@ -350,6 +375,17 @@ class HttpClient:
             self._sleep(seconds)
         finally:
             RATE_LIMIT_WAITS.leave(self.source)
+
+    def _shared_wait(self, url: str, bucket: TokenBucket, wait: float) -> float:
+        """Book this request's slot with other processes using the key (0 when no shared budget is set)."""
+        shared = LIMITERS.shared
+        if shared is None:
+            return 0.0
+        return shared.reserve(_host(url), self._fingerprint, bucket.rate, delay=wait)
+
+    def _shared_defer(self, url: str, seconds: float) -> None:
+        if LIMITERS.shared is not None:
+            LIMITERS.shared.defer(_host(url), self._fingerprint, seconds)
 
     def _speed_up(self, bucket: TokenBucket | None) -> None:
         """A success: grow the rate back toward the configured one (AIMD increase)."""
@@ -388,8 +424,9 @@ class HttpClient:
             bucket = self._bucket(url)
             if bucket is not None:
                 wait = bucket.reserve()
-                if wait > 0:
-                    self._pause(wait, rate_limited=rate_limited)
+                shared = self._shared_wait(url, bucket, wait)
+                if max(wait, shared) > 0:  # a slot another process took counts as waiting on the rate limit
+                    self._pause(max(wait, shared), rate_limited=rate_limited or shared > wait + 0.05)
             retry_after: float | None = None
             rate_limited = answered = False
             try:
@@ -430,6 +467,7 @@ class HttpClient:
             LOG.warning("%s: %s: %s; retry %d in %.2f s", self.source, where, last_problem, failures, delay)
             if rate_limited:  # slow down everyone sharing this key; the bucket makes us (and them) wait
                 self._slow_down(url).defer(delay)
+                self._shared_defer(url, delay)
             elif retry_after is not None and bucket is not None:
                 bucket.defer(delay)
             elif delay > 0:

@@ -11,6 +11,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 
 class TokenBucket:
@@ -89,12 +90,29 @@ def key_fingerprint(secrets: tuple[str, ...] | list[str]) -> str:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:12]
 
 
+class SharedBudget(Protocol):
+    """Request slots shared with other processes using the same key (:mod:`tracer.store.ratebudget`)."""
+
+    def reserve(self, host: str, key_fp: str, rate: float, *, delay: float = 0.0) -> float: ...
+
+    def defer(self, host: str, key_fp: str, seconds: float) -> None: ...
+
+
 class RateLimiterRegistry:
-    """One bucket per (host, key fingerprint), so clients sharing a key share its budget."""
+    """One bucket per (host, key fingerprint), so clients sharing a key share its budget.
+
+    In-process buckets cover threads and clients of one process; `shared` (set by the source factory
+    to a store-backed :class:`SharedBudget`) extends the budget to other processes using the same key.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.shared: SharedBudget | None = None
+
+    def share_through(self, budget: SharedBudget | None) -> None:
+        """Book every limited request in `budget` too (None: this process limits itself alone)."""
+        self.shared = budget
 
     def existing(self, host: str, fingerprint: str) -> TokenBucket | None:
         """The bucket for (host, fingerprint) when one exists."""

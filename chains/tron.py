@@ -42,6 +42,7 @@ from typing import Any
 
 from chains.http import HttpClient, RetryPolicy, is_loopback
 from chains.positions import token_position_of
+from chains.tron_rows import check_trc20_row, check_tron_tx
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadAddress, BadChain, BadInput, RetriableSourceError, RetriesExhausted, SourceRejected
 from tracer.core.models import (
@@ -425,6 +426,7 @@ class TronGridAdapter:
         self, chain: str, row: dict[str, Any], occurrences: dict[tuple[str, str, str, str, int], int]
     ) -> Transfer | None:
         """One trc20 row as a Transfer at its content position (`occurrences` counts identical ones per list)."""
+        check_trc20_row(row)
         try:
             txid = str(row["transaction_id"]).lower()
             token = row.get("token_info") or {}
@@ -507,6 +509,7 @@ def _fee(row: Mapping[str, Any]) -> int:
 
 def parse_transaction(chain: str, row: Mapping[str, Any]) -> list[Transfer]:
     """A v1 transaction row as its fee, top-level TRX value and internal TRX calls."""
+    check_tron_tx(row)
     try:
         txid = str(row["txID"]).lower()
         block = int(row["blockNumber"])

@@ -45,7 +45,7 @@ class AnvilNode:
         return answer["result"]
 
 
-def start_anvil(*, chain_id: int = ANVIL_CHAIN_ID, accounts: int = 20) -> AnvilNode:
+def start_anvil(*, chain_id: int = ANVIL_CHAIN_ID, accounts: int = 20, extra: tuple[str, ...] = ()) -> AnvilNode:
     """Start a silent anvil on a free 127.0.0.1 port and wait until it answers.
 
     Its output (which lists the dev keys) goes nowhere; a port taken between probing and
@@ -58,7 +58,7 @@ def start_anvil(*, chain_id: int = ANVIL_CHAIN_ID, accounts: int = 20) -> AnvilN
         process = subprocess.Popen(
             [
                 *(str(ANVIL), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id)),
-                *("--accounts", str(accounts), "--timestamp", "1700000000", "--silent"),
+                *("--accounts", str(accounts), "--timestamp", "1700000000", "--silent", *extra),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -87,6 +87,7 @@ def trace(
     max_addresses: int | None = None,
     attribution: bool | None = None,
     progress: Callable[[Progress], None] | None = None,
+    rate: float | None = None,
 ) -> TraceResult:
     """Trace a case (a `Case`, a path to its TOML file, or a `TracePlan`) and return the result.
 
@@ -95,6 +96,7 @@ def trace(
     with seeds on account and UTXO chains runs one engine per family into one bundle.
     Resumes from the store's checkpoint when an earlier identical trace was interrupted.
     `history` replaces the account-chain history service (UTXO chains use the case's sources).
+    `rate` sets every source's requests per second (as `--rate`).
     """
     from tracer.engines import run_plan
     from tracer.sources.factory import build_sources
@@ -113,6 +115,7 @@ def trace(
             rpc_url=rpc_url,
             offline=offline,
             api_key=api_key,
+            rate=rate,
         )
     if store is None and (history is None or plan.chains_of(ChainKind.UTXO)):
         store = _default_store()

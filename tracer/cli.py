@@ -72,6 +72,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        from tracer.core.redact import redact_text
+
+        message = redact_text(message)  # a mistyped argument may be a URL with a key
         self.exit(EXIT_BAD_INPUT, f"heisttrace: error: {message} (see '{self.prog} --help')\n")
 
 

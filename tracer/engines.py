@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
+from tracer.bundle.activity import mark_no_activity
 from tracer.bundle.merge import merge_results
 from tracer.bundle.result import TraceResult, seed_entries
 from tracer.cases.plan import TracePlan
@@ -114,7 +115,19 @@ def run_plan(
             plan, merged, sources=sources, store=store, run_round=run_round, build_sources=build_sources
         )
         keys.extend(more)
+    mark_no_activity(merged.summary, merged.manifest.get("block_heights") or {})
+    _record_tip_times(merged, sources, store=store, pin_key=plan.config.case_id, offline=plan.offline)
     merged.summary = with_case_text(merged.summary, title=plan.title, notes=plan.notes)
     if store is not None and hasattr(store, "list_responses"):
         merged.manifest["raw_responses"] = collect_raw_responses(store, keys)
     return merged
+
+
+def _record_tip_times(result: TraceResult, sources: Sources, *, store: Any, pin_key: str, offline: bool) -> None:
+    """`tip_times` in the manifest: the pinned tips' block times (unmoved value is valued then)."""
+    from tracer.sources.tip_times import pinned_tip_times, source_adapters
+
+    heights = {str(k): int(v) for k, v in (result.manifest.get("block_heights") or {}).items()}
+    times = pinned_tip_times(source_adapters(sources), heights, store=store, pin_key=pin_key, offline=offline)
+    if times:
+        result.manifest["tip_times"] = times

@@ -2,7 +2,8 @@
 
 Serves, under any path prefix (e.g. ``/api``):
 
-- `GET /blocks/tip/height`, `/block-height/:h` (text/plain);
+- `GET /blocks/tip/height`, `/block-height/:h` (text/plain), `/block/:hash` (JSON with `timestamp`, for the
+  blocks the served transactions are in);
 - `GET /address/:a` (chain and mempool stats), `/address/:a/txs` (mempool first, then the
   first 25 confirmed), `/address/:a/txs/chain[/:last_seen_txid]` (25 per page, newest first;
   an unknown cursor gives `[]`; a malformed cursor is ignored: page 1 again);
@@ -136,6 +137,15 @@ class EsploraEmulator(EmulatorServer):
             txids.sort(key=self._newest_first)
         heights = [d["status"]["block_height"] for d in self.txs.values() if d["status"].get("block_height")]
         self.tip = tip if tip is not None else max(heights, default=0)
+        #: block hash -> (height, time) of the blocks the served transactions are in (`/block/:hash`)
+        self.blocks: dict[str, tuple[int, int]] = {
+            _block_hash(int(d["status"]["block_height"])): (
+                int(d["status"]["block_height"]),
+                int(d["status"]["block_time"]),
+            )
+            for d in self.txs.values()
+            if d["status"].get("block_height") is not None and d["status"].get("block_time") is not None
+        }
 
     def _newest_first(self, txid: str) -> tuple[int, int]:
         status = self.txs[txid]["status"]
@@ -157,6 +167,11 @@ class EsploraEmulator(EmulatorServer):
                 if int(height) > self.tip:
                     return Reply.text("Block not found", status=404)
                 return Reply.text(_block_hash(int(height)))
+            case ["block", digest] if digest in self.blocks:
+                height, time = self.blocks[digest]
+                return Reply.json({"id": digest, "height": height, "timestamp": time})
+            case ["block", _digest]:
+                return Reply.text("Block not found", status=404)
             case ["address", address]:
                 return self._address_stats(address)
             case ["address", address, "txs"]:

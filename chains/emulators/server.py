@@ -27,6 +27,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -105,6 +106,9 @@ class Reply:
     body: bytes = b""
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
+    #: When set, the body is these chunks, written as they come, then the connection closes (no
+    #: Content-Length unless `headers` gives one): endless or truncated answers for hostile tests.
+    stream: Iterable[bytes] | None = None
 
     @classmethod
     def json(cls, payload: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Reply:
@@ -154,6 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is Fault.MALFORMED:
             reply = Reply(200, reply.body[: max(1, len(reply.body) // 2)] or b"{", reply.content_type)
+        if reply.stream is not None:
+            self._stream(reply)
+            return
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
@@ -161,6 +168,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(reply.body)
+
+    def _stream(self, reply: Reply) -> None:
+        """Write `reply.stream` chunk by chunk until it ends or the client hangs up, then close."""
+        self.close_connection = True
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Connection", "close")
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        try:
+            for chunk in reply.stream or ():
+                self.wfile.write(chunk)
+            self.wfile.flush()
+        except OSError:
+            pass  # the client stopped reading (a body cap): normal here
 
     def _reset(self) -> None:
         """Close with SO_LINGER 0 so the peer sees a TCP reset."""

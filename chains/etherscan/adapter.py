@@ -13,6 +13,7 @@ from chains.etherscan.paging import DEFAULT_BASE_URL, FREE_ROW_CAP, MAX_BLOCK, P
 from chains.evm_decode import check_tx_hash
 from chains.http import HttpClient, RetryPolicy, check_url, is_loopback
 from chains.positions import canonical_positions
+from chains.rows import check_rows
 from tracer.core.addresses import validate_evm
 from tracer.core.crossings import EvmLog, EvmTxFacts
 from tracer.core.errors import BadInput, SourceError, SourceRejected
@@ -77,6 +78,13 @@ class EtherscanAdapter(RowMapping):
 
     def fetch_tip(self, chain: Chain) -> int:
         return hex_field(self._proxy(chain, "eth_blockNumber", {}), "eth_blockNumber")
+
+    def fetch_block_time(self, chain: Chain, block: int) -> int:
+        """The unix time of `block` (`eth_getBlockByNumber` through the proxy module)."""
+        header = self._proxy(chain, "eth_getBlockByNumber", {"tag": hex(block), "boolean": "false"})
+        if not isinstance(header, dict):
+            raise SourceError(f"etherscan: no header for {chain.slug} block {block}")
+        return hex_field(header.get("timestamp"), "timestamp")
 
     def fetch_history(
         self, chain: Chain, address: str, *, start_block: int, end_block: int, max_rows: int | None = None
@@ -161,6 +169,14 @@ class EtherscanAdapter(RowMapping):
         """The internal transfers of one transaction (`txlistinternal&txhash=`)."""
         tx_hash = check_tx_hash(tx_hash)
         rows = self._tx_internal_rows(chain, tx_hash)
+        check_rows(
+            self.source,
+            f"{chain.slug} txlistinternal of {tx_hash}",
+            rows,
+            required=("from",),
+            numbers=("value",),
+            optional_numbers=("blockNumber", "timeStamp"),
+        )
         tx_index = self._lookup_tx_index(chain, tx_hash) if rows else 0
         try:
             internals = [self._internal(chain, row, tx_index) for row in rows]

@@ -8,6 +8,7 @@ from chains.etherscan.answers import hex_field
 from chains.etherscan.paging import ListReading
 from chains.evm_decode import decode_transfer_log, fetch_token_metadata
 from chains.positions import canonical_positions
+from chains.rows import check_rows
 from tracer.core.addresses import GENESIS
 from tracer.core.errors import SourceError, SourceRejected
 from tracer.core.models import (
@@ -108,6 +109,8 @@ class RowMapping(ListReading):
     def _map(
         self, chain: Chain, address: str, lists: dict[str, list[dict[str, Any]]], last_block: int
     ) -> list[Transfer]:
+        for action, rows in lists.items():
+            check_rows(self.source, f"{chain.slug} {action}", rows, **ROW_FIELDS[action])
         tx_index: dict[str, int] = {}
         for row in lists["txlist"] + lists["tokentx"]:
             if row.get("transactionIndex", "") != "":
@@ -218,6 +221,19 @@ class RowMapping(ListReading):
             amount=int(row.get("value") or 0),
             kind=TransferKind.TOKEN,
         )
+
+
+#: What every list row must carry (chains.rows): a null or negative one is a named source error.
+_COMMON = {"required": ("hash", "from"), "numbers": ("blockNumber", "timeStamp", "value")}
+ROW_FIELDS: dict[str, dict[str, Any]] = {
+    "txlist": {**_COMMON, "optional_numbers": ("transactionIndex", "gasUsed", "gasPrice")},
+    "txlistinternal": _COMMON,
+    "tokentx": {
+        "required": ("hash", "from", "to", "contractAddress"),
+        "numbers": _COMMON["numbers"],
+        "optional_numbers": ("transactionIndex", "tokenDecimal"),
+    },
+}
 
 
 class _ProxyCalls:

@@ -118,6 +118,11 @@ class RpcAdapter(NodeReading):
         self.connect()
         return hex_int(self.rpc.call("eth_blockNumber"))
 
+    def fetch_block_time(self, chain: Chain, block: int) -> int:
+        """The unix time of `block` (its header)."""
+        self._check_chain(chain)
+        return self._block_time(block)
+
     def fetch_history(
         self, chain: Chain, address: str, *, start_block: int, end_block: int, max_rows: int | None = None
     ) -> HistoryChunk:

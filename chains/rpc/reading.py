@@ -20,8 +20,10 @@ from chains.evm_decode import (
     hex_int,
     pad_topic,
 )
+from chains.rows import check_row
 from chains.rpc.client import JsonRpcClient, RpcMethodUnsupported, RpcRangeTooLarge
 from chains.rpc.records import TxFacts
+from chains.rpc_rows import check_rpc_tx, check_transfer_log
 from tracer.core.errors import SourceError, SourceRejected
 from tracer.core.networks import Chain
 
@@ -94,6 +96,7 @@ class NodeReading:
             if not tx_hash:  # block rewards
                 continue
             tx_hash = str(tx_hash).lower()
+            check_row("rpc", "trace_filter", len(hashes), trace, numbers=("blockNumber",), hex_ok=True)
             hashes[tx_hash] = hex_int(trace.get("blockNumber"))
             if trace.get("traceAddress"):
                 internal_touch.add(tx_hash)
@@ -189,6 +192,7 @@ class NodeReading:
             raise SourceError(f"rpc: the node does not know transaction {tx_hash}")
         if receipt is None:
             receipt = self._receipt(tx_hash)
+        check_rpc_tx(tx_hash, tx, receipt)
         gas_price = receipt.get("effectiveGasPrice", tx.get("gasPrice"))
         block = hex_int(tx.get("blockNumber"))
         self._block_time(block, hint=tx.get("blockTimestamp"))
@@ -213,6 +217,7 @@ class NodeReading:
                 header = self.rpc.call("eth_getBlockByNumber", [hex(block), False])
                 if not isinstance(header, Mapping):
                     raise SourceError(f"rpc: the node has no block {block}")
+                check_row("rpc", "eth_getBlockByNumber", block, header, numbers=("timestamp",), hex_ok=True)
                 self._block_times[block] = hex_int(header.get("timestamp"))
         return self._block_times[block]
 
@@ -229,6 +234,7 @@ class NodeReading:
             for raw in self._chunked("logs", start, end, fetch):
                 if raw.get("removed"):
                     continue
+                check_transfer_log(raw)
                 log = decode_transfer_log(raw)
                 if log is not None:
                     if raw.get("blockTimestamp") is not None:

@@ -43,6 +43,7 @@ from tracer.cases.decisions import is_excluded
 from tracer.cases.plan import TraceConfig
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadInput, OfflineGap, SourceError
+from tracer.core.gaps import BUDGET, HOP_LIMIT, OFFLINE, SOURCE, gap
 from tracer.core.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
 from tracer.core.networks import get_chain
 from tracer.core.protocols import CheckpointStore, HistoryProvider, LabelLookup, Progress
@@ -81,7 +82,7 @@ class TraceState:
     #: labelled endpoints that passed value on inside a transaction -> the transactions read for them
     conduits: dict[Node, set[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the trace could not check (it is complete anyway)
-    gaps: list[str] = field(default_factory=list)
+    gaps: list[Any] = field(default_factory=list)  # tracer.core.gaps entries: what is missing, where, why
     unexplored: set[Node] = field(default_factory=set)  # frontier nodes that would still be expanded
     expanded_order: list[Node] = field(default_factory=list)
     bases: dict[str, Fraction] = field(default_factory=dict)
@@ -247,18 +248,18 @@ class Engine(SeedRules, AddressRules):
     def _read(self, node: Node, *, full: bool) -> list[Transfer] | None:
         """The node's history (sorted, de-duplicated); None when an offline gap stops us."""
         chain = get_chain(node[0])
-        start, end = self._bounds(node[0])
+        start, end = 0, None
         try:
+            start, end = self._bounds(node[0])
             chunk = self.history.history(
                 chain, node[1], start_block=start, end_block=end, max_rows=None if full else SERVICE_PROBE_ROWS
             )
-        except OfflineGap as gap:
-            self.state.gaps.append(gap.message)
+        except OfflineGap as missing:
+            self._add_gap(gap(OFFLINE, node[0], node[1], start, end, missing.message))
             self.state.unexplored.add(node)
             return None
-        for gap in getattr(chunk, "gaps", ()):  # the source answered incompletely: the trace says so
-            if gap not in self.state.gaps:
-                self.state.gaps.append(gap)
+        for text in getattr(chunk, "gaps", ()):  # the source answered incompletely: the trace says so
+            self._add_gap(gap(SOURCE, node[0], node[1], start, end, text))
         transfers = _canonical(chunk.transfers)
         if not self._replaying:
             self.state.transfers_read += len(transfers)
@@ -409,8 +410,8 @@ class Engine(SeedRules, AddressRules):
         self.state.conduits.setdefault(node, set()).add(tr.tx_hash)
         try:
             transfers = fetch(get_chain(node[0]), tr.tx_hash)
-        except OfflineGap as gap:
-            self.state.gaps.append(gap.message)
+        except OfflineGap as missing:
+            self._add_gap(gap(OFFLINE, node[0], node[1], tr.block, tr.block, missing.message))
             return False
         except (BadInput, SourceError) as exc:  # the endpoint stays a plain one for this transaction
             self.state.notes.append(
@@ -542,10 +543,31 @@ class Engine(SeedRules, AddressRules):
         state = self.state
         state.requests = self._requests()
         self._request_offset = self.history.requests
-        for node, _, _ in self.frontier.rank():
+        for node, _, hop in self.frontier.rank():
             if self.frontier.above_threshold(node):  # budget or max_hops stopped it, not the threshold
                 state.unexplored.add(node)
+                self._budget_gap(node, hop)
         state.frontier_snapshot = self.frontier.snapshot()
+
+    def _add_gap(self, entry: dict[str, Any]) -> None:
+        if entry not in self.state.gaps:
+            self.state.gaps.append(entry)
+
+    def _budget_gap(self, node: Node, hop: int) -> None:
+        """Name the history a budget or the hop limit left unread (the whole window up to the pinned tip)."""
+        cfg = self.config
+        if cfg.max_hops is not None and hop >= cfg.max_hops:
+            kind, why = HOP_LIMIT, f"hop limit reached (max_hops = {cfg.max_hops}); its tainted value is unexplored"
+        else:
+            kind, why = (
+                BUDGET,
+                (
+                    f"expansion budget reached (max_addresses = {cfg.max_addresses}); its history was not read "
+                    "and its tainted value is unexplored"
+                ),
+            )
+        end = self.config.window.until_block
+        self._add_gap(gap(kind, node[0], node[1], 0, end if end is not None else self.state.tips.get(node[0]), why))
 
     def _write_checkpoint(self) -> None:
         if self.checkpoints is None:

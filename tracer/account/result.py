@@ -186,7 +186,9 @@ class _Builder:
             return Role.SEED
         if node in self.state.endpoints:
             return Role.ENDPOINT
-        if node not in self.state.outcomes and node not in self.state.unexplored:
+        if node not in self.state.outcomes and node in self.state.unexplored:
+            return Role.UNEXPLORED  # would be followed, but the budget, the hop limit or a data gap stopped it
+        if node not in self.state.outcomes:
             return Role.BELOW_THRESHOLD  # never expanded: its taint stayed below the thresholds
         return Role.TRANSIT
 

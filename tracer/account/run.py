@@ -42,5 +42,7 @@ class AccountTrace:
 
     def evidence_keys(self, result: TraceResult) -> list[str]:
         """The addresses whose history was read and the theft transactions (what raw responses name)."""
-        read = result.addresses.filter(result.addresses["role"] != "below-threshold")["address"].to_list()
+        read = result.addresses.filter(~result.addresses["role"].is_in(["below-threshold", "unexplored"]))[
+            "address"
+        ].to_list()
         return [*read, *(seed.tx for seed in self.config.seeds if seed.tx)]

@@ -57,7 +57,7 @@ class TraceResult:
     def complete(self) -> bool:
         return bool(self.summary["complete"])
 
-    def write(self, directory: str | Path, *, report: bool = True) -> Path:
+    def write(self, directory: str | Path, *, report: bool = True, extra: dict[str, bytes] | None = None) -> Path:
         """Write the bundle (INTERFACES §4) atomically; then the HTML report when the reporter is installed.
 
         Every file is written into a staging sibling of `directory`, hashed into the manifest
@@ -70,6 +70,8 @@ class TraceResult:
         staged = staging_dir(out)
         try:
             self._write_files(staged, report=report)
+            for name, data in (extra or {}).items():  # e.g. the case file copy: swapped in with the rest
+                (staged / name).write_bytes(data)
             swap_in(staged, out)
         except OSError as exc:
             shutil.rmtree(staged, ignore_errors=True)

@@ -48,7 +48,7 @@ MAX_HOPS_LIMIT = 10_000
 MAX_ADDRESSES_LIMIT = 10_000_000
 
 _TOP_KEYS = ("case", "seeds", "trace", "source", "valuation", "decisions", "crosschain")
-_VALUATION_KEYS = ("source", "url", "file", "ids")
+_VALUATION_KEYS = ("source", "url", "file", "ids", "chain", "feeds")
 _DECISION_KEYS = ("chain", "address", "action", "category", "label", "reason")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
@@ -66,7 +66,9 @@ _TRACE_KEYS = (
     "cluster_reads",
     "change_rules",
 )
-_SOURCE_KEYS = ("kind", "url")
+_SOURCE_KEYS = ("kind", "url", "rate")
+#: The highest request rate (per second) a case file or --rate may ask for.
+MAX_RATE = 1000
 
 _SLUG = re.compile(r"[a-z0-9-]+")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
@@ -126,6 +128,7 @@ class SourceSpec:
 
     kind: str  # a name of tracer.sources.kinds.SOURCE_KINDS
     url: str | None = None
+    rate: float | None = None  # requests per second (None: the kind's default; no limit on loopback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +175,7 @@ class Case:
         api_url: str | None = None,
         rpc_url: str | None = None,
         attribution: bool | None = None,
+        rate: float | None = None,
     ) -> Case:
         """This case with command-line overrides applied (BadInput naming the flag when one does not fit)."""
         trace = self.trace
@@ -200,7 +204,7 @@ class Case:
                 raise BadInput(f"--source {source_kind}: no seed chain of this case ({', '.join(specs)}) can use it")
             for chain in fitting:
                 old = specs[chain]
-                specs[chain] = SourceSpec(source_kind, old.url if old.kind == source_kind else None)
+                specs[chain] = SourceSpec(source_kind, old.url if old.kind == source_kind else None, old.rate)
         for flag, url in (("--api-url", api_url), ("--rpc-url", rpc_url)):
             if url is None:
                 continue
@@ -213,7 +217,12 @@ class Case:
                 hint = " (add --source rpc)" if flag == "--rpc-url" else ""
                 raise BadInput(f"{flag}: no seed chain of this case uses a source of that kind{hint}")
             for chain in fitting:
-                specs[chain] = SourceSpec(specs[chain].kind, url)
+                specs[chain] = replace(specs[chain], url=url)
+        if rate is not None:
+            problem = rate_problem(rate)
+            if problem:
+                raise BadInput(f"--rate: expected {problem}, got {rate!r}")
+            specs = {chain: replace(spec, rate=float(rate)) for chain, spec in specs.items()}
         sources = dict(self.sources)
         sources.update(specs)
         return replace(self, trace=trace, sources=MappingProxyType(sources))
@@ -516,7 +525,10 @@ class _Parser:
                 problem = _url_problem(url)
                 if problem:
                     raise self.error(f"{key}.url", problem, url if "key" not in problem else "a URL with a key")
-            specs[chain.slug] = SourceSpec(kind or "", url)
+            rate = table.get("rate")
+            if rate is not None and rate_problem(rate):
+                raise self.error(f"{key}.rate", str(rate_problem(rate)), rate)
+            specs[chain.slug] = SourceSpec(kind or "", url, None if rate is None else float(rate))
         return specs
 
 
@@ -528,6 +540,13 @@ def _policy(value: Any, error: Any) -> Policy:
         return Policy(value)
     except ValueError:
         raise error(" | ".join(p.value for p in Policy), value if isinstance(value, str) else repr(value)) from None
+
+
+def rate_problem(rate: Any) -> str | None:
+    """None when `rate` is a usable request rate (requests per second), else what is expected."""
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not (0 < rate <= MAX_RATE):
+        return f"requests per second, above 0 and at most {MAX_RATE}"
+    return None
 
 
 def _url_problem(url: str) -> str | None:

@@ -171,6 +171,7 @@ def build_plan(
     crosschain: bool | None = None,
     midgard_url: str | None = None,
     lifi_url: str | None = None,
+    rate: float | None = None,
 ) -> TracePlan:
     """The plan of a case (or a case file path) with overrides applied, validated once.
 
@@ -187,6 +188,7 @@ def build_plan(
         api_url=api_url,
         rpc_url=rpc_url,
         attribution=attribution,
+        rate=rate,
     )
     params = case.trace
     seeds = tuple(

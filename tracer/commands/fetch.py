@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tracer.commands.rate_args import add_rate_arg, checked_rate
 from tracer.core.errors import BadChain, BadInput, OfflineGap
 from tracer.core.models import FEE_SINK, Transfer
 from tracer.core.networks import Chain, ChainKind, get_chain
@@ -59,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="table rows to show, oldest first (default: 200; 0 = all; --json has all)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_rate_arg(parser)
     parser.set_defaults(run=run)
 
 
@@ -104,6 +106,7 @@ def read_address_history(
     offline: bool = False,
     refresh: bool = False,
     progress: Callable[[str], None] | None = None,
+    rate: float | None = None,
 ) -> AddressHistory:
     """Load (fetching what the store lacks) the history of `address` on `chain_slug` (`progress`: live line)."""
     from chains.http import check_url
@@ -135,7 +138,8 @@ def read_address_history(
             if progress is not None:
                 adapter.on_page = lambda rows: progress(f"{rows} rows read in {adapter.requests} requests")
         else:
-            adapter = build_adapter(chain, SourceSpec("etherscan", api_url), store=store, api_key=env.api_key(KEY_ENV))
+            spec = SourceSpec("etherscan", api_url, checked_rate(rate))
+            adapter = build_adapter(chain, spec, store=store, api_key=env.api_key(KEY_ENV))
         pin = PIN_PREFIX + address
         service = HistoryService(store, {chain.slug: adapter}, offline=offline, pin_key=pin)
 
@@ -272,6 +276,7 @@ def _read(args: argparse.Namespace, env: Environment, progress: Callable[[str], 
         offline=args.offline,
         refresh=args.refresh,
         progress=progress,
+        rate=args.rate,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tracer.bundle.outputs import check_bundle_dir
+from tracer.commands.rate_args import add_rate_arg, checked_rate
 from tracer.commands.valuation_args import add_valuation_args, valuation_spec, value_trace
 from tracer.core.errors import BadInput
 from tracer.core.models import Policy
@@ -62,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--compare", help="comma-separated policies: trace each, write DIR/<policy>/ and comparison.json"
     )
     add_valuation_args(parser)
+    add_rate_arg(parser)
     parser.set_defaults(run=run)
 
 
@@ -110,6 +112,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         crosschain=False if args.no_crosschain else None,
         midgard_url=args.midgard_url,
         lifi_url=args.lifi_url,
+        rate=checked_rate(args.rate),
     )
     valuation = valuation_spec(plan, args)
     options: dict[str, Any] = {}
@@ -123,8 +126,15 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         else:
             result = trace(plan, **options)
             value_trace(result, valuation, args, env, store)
-            result.write(args.out)
-            _keep_case(args.case, args.out)
+            kept = _case_copy(args.case)
+            result.write(args.out, extra=kept)
+            if not kept:
+                env.stderr.print(
+                    "heisttrace: note: the case file holds a key in a source URL, so it is not copied into the "
+                    "bundle (give it to 'heisttrace watch' with --case).",
+                    markup=False,
+                    highlight=False,
+                )
             summaries = {result.summary["policy"]: result.summary}
             complete = result.complete
     if args.json:
@@ -135,20 +145,42 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             _render(env, summary)
         env.stdout.print(f"bundle written to {args.out}", markup=False, highlight=False)
     if not complete:
-        env.stderr.print(
-            "heisttrace: the trace is incomplete (budget, hop limit or offline gap); the bundle says what is missing.",
-            markup=False,
-            highlight=False,
-        )
+        env.stderr.print(_incomplete_line(summaries), markup=False, highlight=False)
         return EXIT_INCOMPLETE
     return EXIT_OK
 
 
-def _keep_case(case: Path, out: Path) -> None:
-    """A copy of the case file in the bundle (`heisttrace watch` re-traces it; its hash is in the manifest)."""
+def _incomplete_line(summaries: dict[str, dict[str, Any]]) -> str:
+    """Why the trace is incomplete, in one sentence (exit 4)."""
+    from tracer.bundle.activity import window_text
+    from tracer.core.gaps import NO_ACTIVITY, has_kind
+
+    summary = next(iter(summaries.values()))
+    if has_kind(summary.get("gaps"), NO_ACTIVITY):
+        return (
+            f"heisttrace: no seed had any activity in the trace window ({window_text(summary['parameters'])}); "
+            "nothing was traced. Check the seeds and since/until (the bundle lists each seed under gaps)."
+        )
+    gaps = [g for s in summaries.values() for g in s.get("gaps") or [] if isinstance(g, dict)]
+    return (
+        f"heisttrace: the trace is incomplete (budget, hop limit or offline gap); the bundle says what is missing "
+        f"({len(gaps)} gap{'s' if len(gaps) != 1 else ''} in summary.json)."
+    )
+
+
+def _case_copy(case: Path) -> dict[str, bytes]:
+    """The case file's copy for the bundle (`heisttrace watch` re-traces it; its hash is in the manifest),
+    written with the bundle's other files so a kill never leaves a bundle without it.
+
+    A case file whose source URLs carry a key (userinfo, a key-like path segment) is not copied: the
+    bundle is meant to be shared and never holds a secret. Empty then (watch needs --case)."""
+    from tracer.core.redact import carries_secret
     from tracer.incident.bundle import CASE_COPY
 
-    (Path(out) / CASE_COPY).write_bytes(case.read_bytes())
+    raw = case.read_bytes()
+    if carries_secret(raw.decode("utf-8", errors="replace")):
+        return {}
+    return {CASE_COPY: raw}
 
 
 class _progress:

@@ -25,6 +25,10 @@ def valuation_spec(case: Any, args: argparse.Namespace) -> Any:
         from chains.pricefile import read_price_file
 
         read_price_file(spec.file)  # a bad file stops here, before any trace work
+    if spec is not None and spec.source == "chainlink":
+        from tracer.valuation.config import check_chainlink
+
+        check_chainlink(spec, rpc_url=getattr(args, "rpc_url", None), offline=bool(getattr(args, "offline", False)))
     return spec
 
 
@@ -36,12 +40,20 @@ def value_trace(result: Any, spec: Any, args: argparse.Namespace, env: Environme
     if spec is None:
         return
     spans = event_spans(result.flows.to_dicts(), result.endpoints.to_dicts())
+    rows = {
+        "flows": result.flows.to_dicts(),
+        "endpoints": result.endpoints.to_dicts(),
+        "summary": result.summary,
+        "manifest": result.manifest,
+    }
     book = build_book(
         spec,
         spans,
         offline=bool(getattr(args, "offline", False)),
         store=store,
         api_key=env.api_key("COINGECKO_API_KEY"),
+        rows=rows,
+        rpc_url=getattr(args, "rpc_url", None),
     )
     value_result(result, book)
 

@@ -107,6 +107,7 @@ class Role(StrEnum):
     TRANSIT = "transit"
     ENDPOINT = "endpoint"
     BELOW_THRESHOLD = "below-threshold"  # received taint too small to follow; not expanded
+    UNEXPLORED = "unexplored"  # would be followed, but a budget, the hop limit or a data gap stopped it
 
 
 NATIVE = "native"

@@ -24,6 +24,9 @@ class PriceAnswer:
     url: str
     requests: int = 1
     notes: tuple[str, ...] = field(default=())
+    #: the time span the answer vouches for (asked range; for a Chainlink round, updatedAt..block time)
+    since: int | None = None
+    until: int | None = None
 
 
 class PriceSeriesSource(Protocol):

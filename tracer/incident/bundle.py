@@ -51,7 +51,9 @@ class Bundle:
 
     def holding(self) -> list[tuple[str, str]]:
         """(chain, address) of traced (non-endpoint) addresses still holding stolen value: taint in > taint out."""
-        traced = {(r["chain"], r["address"]) for r in self.addresses if r.get("role") in ("seed", "transit")}
+        traced = {
+            (r["chain"], r["address"]) for r in self.addresses if r.get("role") in ("seed", "transit", "unexplored")
+        }
         net: dict[tuple[str, str, str], Decimal] = {}
         for f in self.flows:
             taint = Decimal(f["tainted_amount"] or "0")

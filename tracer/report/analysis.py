@@ -9,7 +9,7 @@ from decimal import Decimal
 from tracer.report.bundle import ZERO, Bundle, FlowRow
 
 NodeKey = tuple[str, str]  # (chain, address)
-ROLE_RANK = {"seed": 0, "endpoint": 1, "transit": 2}
+ROLE_RANK = {"seed": 0, "endpoint": 1, "transit": 2, "unexplored": 3}
 #: Role of an address that only appears as a sender in flows.csv (e.g. the victim paying the thief).
 EXTERNAL = "external"
 

@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from tracer.core.gaps import gap_text
 from tracer.report.analysis import short_address
 from tracer.report.bundle import LEDGER_FIELDS, ZERO
 from tracer.report.casefile import CaseFile, category_totals
@@ -36,7 +37,7 @@ from tracer.report.fmt import (
 from tracer.report.layout import address_url, graph_payload, tx_url
 from tracer.report.methodology import methodology_html
 from tracer.report.svg import color, sankey_svg, timeline_svg
-from tracer.report.usd import usd_section_html
+from tracer.report.usd import UsdCells, usd_section_html
 
 LEDGER_HEADINGS = {
     "stolen": "stolen",
@@ -105,7 +106,7 @@ def _header(case: CaseFile) -> str:
         else '<span class="badge warn">incomplete: budget or offline gap</span>'
     )
     version = case.bundle.manifest.get("tool_version") or case.bundle.manifest.get("version") or ""
-    limits = [str(x) for key in ("gaps", "notes") for x in b.summary.get(key) or () if isinstance(x, str)]
+    limits = [gap_text(x) for key in ("gaps", "notes") for x in b.summary.get(key) or () if isinstance(x, str | dict)]
     notes = b.summary.get("case_notes")
     notes_html = f'<p class="case-notes">{e(notes)}</p>' if isinstance(notes, str) and notes else ""
     limits_html = '<ul class="limits">' + "".join(f"<li>{e(x)}</li>" for x in limits[:50]) + "</ul>" if limits else ""
@@ -313,8 +314,13 @@ def _graph(note: str) -> str:
     )
 
 
+def _usd_td(cells: UsdCells, text: str) -> str:
+    return f'<td class="num">{e(text)}</td>' if cells.on else ""
+
+
 def _endpoints(case: CaseFile) -> str:
     rows = []
+    usd = UsdCells(case.bundle)
     for index, ep in enumerate(case.endpoints, start=1):
         label = e(ep.label) if ep.label else '<span class="note">unnamed</span>'
         source = f'<br><span class="note">{e(ep.label_source)}</span>' if ep.label_source else ""
@@ -322,7 +328,8 @@ def _endpoints(case: CaseFile) -> str:
             f'<tr><td class="num">{index}</td><td>{e(ep.chain)}</td>'
             f'<td><i style="color:{color(ep.category)}">■</i> {e(ep.category)}</td><td>{label}{source}</td>'
             f"<td>{_link(address_url(ep.chain, ep.address), ep.address)}</td>"
-            f'<td class="num">{_amounts(case, ep.amounts)}</td><td class="num">{e(share(ep.share))}</td>'
+            f'<td class="num">{_amounts(case, ep.amounts)}</td>{_usd_td(usd, usd.endpoint(ep.chain, ep.address))}'
+            f'<td class="num">{e(share(ep.share))}</td>'
             f"<td>{e(when(ep.first_tainted_at))}<br>"
             f"{_link(tx_url(ep.chain, ep.first_tx), short_hash(ep.first_tx))}</td></tr>"
         )
@@ -331,13 +338,16 @@ def _endpoints(case: CaseFile) -> str:
         "<p>Where followed value stopped: exchanges and their deposit addresses, instant exchangers, OTC desks, "
         "bridges, mixers, sanctioned and unknown services. Links open the chain's public explorer.</p>"
         '<table><thead><tr><th class="num">#</th><th>chain</th><th>category</th><th>label</th><th>address</th>'
-        '<th class="num">received (tainted)</th><th class="num">share</th><th>first tainted</th></tr></thead>'
+        '<th class="num">received (tainted)</th>'
+        + ('<th class="num">USD at arrival</th>' if usd.on else "")
+        + '<th class="num">share</th><th>first tainted</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></section>"
     )
 
 
 def _paths(case: CaseFile) -> str:
     items = []
+    usd = UsdCells(case.bundle)
     for path in case.paths:
         hops = []
         for hop in path.hops:
@@ -345,6 +355,8 @@ def _paths(case: CaseFile) -> str:
             links = ", ".join(_link(tx_url(c, t), short_hash(t)) for c, t in txs[:3])
             more = f" +{len(txs) - 3}" if len(txs) > 3 else ""
             amounts = "; ".join(f"{amount(v)} {case.bundle.symbol(a)}" for a, v in hop.amounts().items())
+            value = usd.flows(hop.flows)
+            amounts += f" ({value} at the time)" if value else ""
             hops.append(
                 f"<li>{_name(case, hop.sender)} → {_name(case, hop.receiver)}: <b>{e(amounts)}</b> · "
                 f"{e(when(hop.first_time))} · {links}{e(more)}</li>"
@@ -382,15 +394,20 @@ def _timeline(case: CaseFile) -> str:
     for arrival in case.arrivals:
         day = per_day.setdefault(arrival.timestamp[:10], {})
         day[arrival.asset] = day.get(arrival.asset, ZERO) + arrival.amount
+    usd = UsdCells(case.bundle)
+    by_day = usd.per_day({(a.chain, a.address) for a in case.arrivals})
     rows = "".join(
-        f"<tr><td>{e(day)}</td><td>{_amounts(case, dict(sorted(values.items())))}</td></tr>"
+        f"<tr><td>{e(day)}</td><td>{_amounts(case, dict(sorted(values.items())))}</td>"
+        f"{_usd_td(usd, by_day.get(day, ''))}</tr>"
         for day, values in sorted(per_day.items())
     )
     svg = timeline_svg(case.bundle, case.arrivals)
     return (
         '<section id="timeline"><h2>Timeline</h2><p>Cumulative share of each asset\'s taint that reached endpoints.</p>'
         f'<div class="timeline">{svg}</div><details><summary>Per day ({len(per_day)} days)</summary>'
-        f"<table><thead><tr><th>day (UTC)</th><th>reached endpoints</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<table><thead><tr><th>day (UTC)</th><th>reached endpoints</th>"
+        + ('<th class="num">USD at arrival</th>' if usd.on else "")
+        + f"</tr></thead><tbody>{rows}</tbody></table>"
         "</details></section>"
     )
 

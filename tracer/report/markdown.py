@@ -12,6 +12,7 @@ from tracer.report.crossings import crossings_markdown
 from tracer.report.fmt import ATTRIBUTION_RULE, REMAINDERS, amount, attributed_line, share, short_hash, when
 from tracer.report.layout import address_url, tx_url
 from tracer.report.methodology import read_methodology
+from tracer.report.usd import UsdCells, usd_markdown
 
 _SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_{}[]<>()#+-.!|"})
 
@@ -74,6 +75,8 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
             if value > 0:
                 rows.append([md(name), f"{md(amount(value))} {md(info.symbol)}", share(b.share(asset, value))])
     out += [*_table(["where", "amount", "share of asset"], rows), ""]
+    usd = UsdCells(b)
+    out += usd_markdown(b)
     out += crossings_markdown(b.summary)
     out += [f"## Endpoints ({len(case.endpoints)})", ""]
     rows = [
@@ -84,12 +87,14 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
             md(ep.label or "unnamed"),
             _link(address_url(ep.chain, ep.address), ep.address),
             _amounts(case, ep.amounts),
+            *([md(usd.endpoint(ep.chain, ep.address))] if usd.on else []),
             share(ep.share),
             md(when(ep.first_tainted_at)),
         ]
         for i, ep in enumerate(case.endpoints[:endpoints], start=1)
     ]
-    out += _table(["#", "chain", "category", "label", "address", "received", "share", "first tainted"], rows)
+    head = ["#", "chain", "category", "label", "address", "received", *(["USD at arrival"] if usd.on else [])]
+    out += _table([*head, "share", "first tainted"], rows)
     if len(case.endpoints) > endpoints:
         out.append(f"\n… {len(case.endpoints) - endpoints} more in endpoints.csv.")
     out += ["", "## Main laundering paths", ""]
@@ -101,9 +106,11 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
         )
         for hop in path.hops:
             first = hop.flows[0]
+            value = usd.flows(hop.flows)
             out.append(
                 f"   - {md(case.views[hop.sender].name)} → {md(case.views[hop.receiver].name)}: "
-                f"{_amounts(case, hop.amounts())} · {md(when(hop.first_time))} · "
+                f"{_amounts(case, hop.amounts())}{f' ({md(value)} at the time)' if value else ''} · "
+                f"{md(when(hop.first_time))} · "
                 f"{_link(tx_url(first.chain, first.tx_hash), first.tx_hash)}"
             )
         for swap in path.swaps:
@@ -147,9 +154,13 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
     for arrival in case.arrivals:
         day = per_day.setdefault(arrival.timestamp[:10], {})
         day[arrival.asset] = day.get(arrival.asset, ZERO) + arrival.amount
+    by_day = usd.per_day({(a.chain, a.address) for a in case.arrivals})
     out += _table(
-        ["day", "reached endpoints"],
-        [[md(d), _amounts(case, dict(sorted(v.items())))] for d, v in sorted(per_day.items())],
+        ["day", "reached endpoints", *(["USD at arrival"] if usd.on else [])],
+        [
+            [md(d), _amounts(case, dict(sorted(v.items()))), *([md(by_day.get(d, ""))] if usd.on else [])]
+            for d, v in sorted(per_day.items())
+        ],
     )
     if b.comparison:
         out += ["", "## Policies compared", ""]

@@ -147,3 +147,59 @@ def usd_section_html(bundle: Bundle) -> str:
         + (f'<h3>USD reaching endpoints over time</h3><div class="timeline">{svg}</div>' if svg else "")
         + "</section>"
     )
+
+
+class UsdCells:
+    """USD beside amounts in the report's tables: per flow set (path hops), per endpoint, per day.
+
+    A cell sums the priced parts; a part without a price makes it "$X + unpriced" (or "unpriced"),
+    never a guess. Empty strings everywhere when the bundle was not valued.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
+        self.on = valued(bundle)
+        self.bundle = bundle
+        flows = bundle.usd.get("flows") or []
+        self._flow = {id(f): u for f, u in zip(bundle.flows, flows, strict=False)}
+        self._endpoint: dict[tuple[str, str], list[str]] = {}
+        for row, usd in zip(bundle.endpoints, bundle.usd.get("endpoints") or [], strict=False):
+            self._endpoint.setdefault((row.chain, row.address), []).append(usd)
+
+    def total(self, values: list[str | None]) -> str:
+        if not self.on:
+            return ""
+        priced = [Decimal(v) for v in values if v not in (None, "")]
+        if not priced:
+            return "unpriced" if values else ""
+        text = usd_text(str(sum(priced, Decimal(0))))
+        return text if len(priced) == len(values) else f"{text} + unpriced"
+
+    def flows(self, flows: object) -> str:
+        return self.total([self._flow.get(id(f), "") for f in flows])  # type: ignore[attr-defined]
+
+    def endpoint(self, chain: str, address: str) -> str:
+        return self.total(self._endpoint.get((chain, address), []))
+
+    def per_day(self, endpoints: set[tuple[str, str]]) -> dict[str, str]:
+        """Day (UTC) -> USD of the tainted flows reaching `endpoints` that day."""
+        days: dict[str, list[str | None]] = {}
+        for flow in self.bundle.flows:
+            if flow.is_fee or flow.tainted_amount <= 0 or (flow.chain, flow.receiver) not in endpoints:
+                continue
+            days.setdefault(flow.timestamp[:10], []).append(self._flow.get(id(flow), ""))
+        return {day: self.total(values) for day, values in days.items()}
+
+
+def usd_markdown(bundle: Bundle) -> list[str]:
+    """The Markdown balance sheet in USD (nothing for a bundle that was not valued)."""
+    if not valued(bundle):
+        return []
+    head = ["asset", *(b.replace("_", " ") for b in BUCKETS)]
+    rows = [[label, *cells] for label, cells in usd_rows(bundle)]
+    lines = ["## Value in USD", "", CLOSING_NOTE, ""]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    sources = ", ".join(
+        f"{s['source']} ({s['responses']} response(s))" for s in bundle.summary["usd"].get("price_sources", [])
+    )
+    return [*lines, "", f"Prices: {sources}.", ""]

@@ -75,7 +75,26 @@ def build_adapter(
     chain = chain if isinstance(chain, Chain) else get_chain(chain)
     check_kind(chain.slug, chain.kind, spec.kind)
     options: dict[str, Any] = {"archive": store, "api_key": api_key}
+    if spec.rate is not None:
+        options["rate_per_s"] = spec.rate
+    share_rate_budget(store)
     return BUILDERS[spec.kind](chain, spec, options)
+
+
+def share_rate_budget(store: Any) -> None:
+    """Share request budgets with other processes using the same store (and key): see tracer.store.ratebudget."""
+    from chains.ratelimit import LIMITERS
+    from tracer.store.ratebudget import RateBudget, budget_path
+
+    path = getattr(store, "path", None)
+    if path is None:
+        return
+    current = LIMITERS.shared
+    if isinstance(current, RateBudget):
+        if current.path == budget_path(path):
+            return
+        current.close()
+    LIMITERS.share_through(RateBudget(budget_path(path)))
 
 
 @dataclass

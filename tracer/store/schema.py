@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tracer.store.prices import PRICE_MIGRATION
+
 #: Ordered migrations: MIGRATIONS[i] brings the schema from version i to i + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -72,6 +74,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " position INTEGER NOT NULL, body TEXT NOT NULL, seen_at INTEGER NOT NULL, delivered INTEGER NOT NULL,"
         " PRIMARY KEY (case_id, chain, tx_hash, position)) WITHOUT ROWID",
     ),
+    PRICE_MIGRATION,  # the USD price cache (tracer.store.prices)
 )
 
 COVERAGE_TRANSFERS = "transfers"

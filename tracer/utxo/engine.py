@@ -40,12 +40,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from heuristics.change import ChangeResult, detect_change
 from heuristics.coinjoin import CoinJoin, detect_coinjoin
 from tracer.bundle.schema import BUCKETS
 from tracer.cases.plan import SeedSpec, TraceConfig
 from tracer.core.errors import BadInput
+from tracer.core.gaps import BUDGET, HOP_LIMIT, gap
 from tracer.core.models import Category, Label, Policy, UtxoTx
 from tracer.core.protocols import CheckpointStore, LabelLookup, Progress, UtxoHistoryProvider
 from tracer.core.units import format_units
@@ -107,7 +109,8 @@ class UtxoTraceState:
     labels: dict[str, Label] = field(default_factory=dict)
     coinjoins: dict[str, CoinJoin] = field(default_factory=dict)
     followed: dict[str, UtxoTx] = field(default_factory=dict)
-    gaps: list[str] = field(default_factory=list)
+    gaps: list[Any] = field(default_factory=list)  # text, or tracer.core.gaps entries (budget, hop limit)
+    unexplored: set[str] = field(default_factory=set)  # addresses holding outputs a budget left unfollowed
     expanded: int = 0
     spends_unknown: int = 0  # tainted outputs whose spender the source could not tell
     requests: int = 0
@@ -354,12 +357,13 @@ class UtxoEngine:
             return
         if self.config.max_hops is not None and coin.hop >= self.config.max_hops:
             buckets["unexplored"] += coin.taint
-            self._gap(f"hop limit {self.config.max_hops} reached at {coin.address}")
+            self._unexplored(coin, HOP_LIMIT, f"hop limit reached (max_hops = {self.config.max_hops})")
             return
         if spender not in self._txs:
             if not self._may_read():
                 buckets["unexplored"] += coin.taint
-                self._gap(f"budget of {self.config.max_addresses} spending transactions reached")
+                why = f"budget of {self.config.max_addresses} spending transactions reached (max_addresses)"
+                self._unexplored(coin, BUDGET, why)
                 return
             self._txs[spender] = self.source.tx(spender)
         if self.oracle is not None and not seed:
@@ -386,7 +390,14 @@ class UtxoEngine:
         if coin.timestamp is not None and (row[1] is None or (coin.timestamp, txid) < (row[1], row[2])):
             row[1], row[2] = coin.timestamp, txid
 
-    def _gap(self, text: str) -> None:
+    def _unexplored(self, coin: Coin, kind: str, why: str) -> None:
+        """A tainted output left unfollowed: its address is unexplored, the gap names it and its range."""
+        self.state.unexplored.add(coin.address)
+        made = self.state.followed.get(coin.txid)
+        start = made.block if made is not None else None
+        self._gap(gap(kind, self.chain, coin.address, start, self.state.tip, f"{why}; output {coin.txid}:{coin.vout}"))
+
+    def _gap(self, text: Any) -> None:
         if text not in self.state.gaps:
             self.state.gaps.append(text)
 

@@ -75,6 +75,8 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
             return Role.SEED
         if address in state.endpoints:
             return Role.ENDPOINT
+        if address in state.unexplored:
+            return Role.UNEXPLORED
         return Role.TRANSIT
 
     def label_cols(address: str) -> tuple[str, str, str]:
@@ -122,7 +124,7 @@ def build_utxo_result(state: UtxoTraceState, *, manifest: dict[str, Any] | None 
         "case": cfg.case_id,
         "policy": str(cfg.policy),
         "strategy": "utxo-chain-order",
-        "complete": unexplored == 0 and not [g for g in state.gaps if not g.startswith("seed ")],
+        "complete": unexplored == 0 and not [g for g in state.gaps if not str(g).startswith("seed ")],
         "parameters": trace_parameters(cfg, material=False),
         "seeds": seed_entries(cfg.seeds),
         "assets": {key: {"symbol": chain.native_symbol, **{b: units(buckets[b]) for b in BUCKETS}}},

@@ -37,6 +37,9 @@ class PriceBook:
     responses: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
     missing: dict[str, str] = field(default_factory=dict)  # asset key -> why the source has no prices
+    #: asset key -> the spans the cache vouches for (offline/cached books): other times stay unpriced
+    covered: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    uncovered: str = ""  # why a time outside `covered` is unpriced (default: the cache does not cover it)
     _index: dict[str, tuple[list[int], list[Decimal]]] = field(default_factory=dict, repr=False)
 
     def add(self, asset: str, points: Iterable[PricePoint]) -> None:
@@ -47,21 +50,29 @@ class PriceBook:
 
     def lookup(self, asset: str, at: int) -> tuple[int, Decimal] | None:
         """The point in force for `asset` at `at` (heuristics.valuation rule), or None."""
+        spans = self.covered.get(asset)
+        if spans is not None and not any(a <= at <= b for a, b in spans):
+            return None
         index = self._index.get(asset)
         if index is None:
             points = self.series.get(asset, [])
             index = self._index[asset] = ([p.time for p in points], [p.usd for p in points])
         return price_in_force(index[0], index[1], at)
 
-    def why_unpriced(self, asset: str) -> str:
+    def why_unpriced(self, asset: str, at: int | None = None) -> str:
         if asset in self.missing:
             return self.missing[asset]
+        spans = self.covered.get(asset)
+        if spans is not None and at is not None and not any(a <= at <= b for a, b in spans):
+            default = f"the store's {self.source} price cache does not cover this time (fetch it online first)"
+            return self.uncovered or default
         if not self.series.get(asset):
             return f"{self.source} has no price for it"
         return f"no {self.source} price point in the 36 h before the event"
 
     def evidence(self) -> list[dict[str, Any]]:
-        return sorted(self.responses, key=lambda r: (r["sha256"], r["url"]))
+        unique = {(r["sha256"], r["url"]): r for r in self.responses}
+        return [unique[k] for k in sorted(unique)]
 
 
 def file_book(path: Path | str) -> PriceBook:
@@ -83,39 +94,46 @@ def series_book(
     store: Any = None,
 ) -> PriceBook:
     """A book from a time-series source (CoinGecko, DefiLlama): for each asset, its events' span
-    (widened by 36 h before the first) in 90-day requests; offline, from the store's archived answers."""
+    (widened by 36 h before the first) in 90-day requests, unless the store's price cache already
+    covers it; offline, from the cache alone (times it does not cover stay unpriced)."""
+    from tracer.store.prices import covers, read_prices
+
+    if offline and store is None:
+        raise SourceError("offline valuation needs the store")
     book = PriceBook(source.name)
     for asset, (first, last) in sorted(wanted.items()):
         price_id = (ids.get(asset) or {}).get(source.name)
         if not price_id:
             book.missing[asset] = f"no {source.name} price id for it (add one under [valuation.ids])"
             continue
-        if offline:
-            answers = archived_answers(store, source, price_id)
-        else:
-            answers = source.series(price_id, since=first - MAX_AGE_SECONDS, until=last)
-        for answer in answers:
+        since = first - MAX_AGE_SECONDS
+        cached = read_prices(store, source.name, price_id, since=since, until=last) if store is not None else None
+        if cached is not None and (offline or covers(cached.spans, since, last)):
+            book.add(asset, cached.points)
+            book.responses += [{**e, "source": book.source} for e in cached.evidence]
+            book.covered[asset] = cached.spans
+            continue
+        for answer in source.series(price_id, since=since, until=last):
             _record(book, asset, answer)
+            if store is not None and hasattr(store, "_write"):
+                cache_answer(store, source.name, price_id, answer)
     book.requests = 0 if offline else int(getattr(source, "requests", 0))
     return book
+
+
+def cache_answer(store: Any, source: str, price_id: str, answer: PriceAnswer) -> None:
+    """Keep one answer's points in the store's price cache, with the span it vouches for."""
+    from tracer.store.prices import write_prices
+
+    times = [p.time for p in answer.points]
+    since = answer.since if answer.since is not None else min(times, default=0)
+    until = answer.until if answer.until is not None else max(times, default=0)
+    write_prices(store, source, price_id, answer.points, since=since, until=until, sha256=answer.sha256, url=answer.url)
 
 
 def _record(book: PriceBook, asset: str, answer: PriceAnswer) -> None:
     book.add(asset, answer.points)
     book.responses.append({"sha256": answer.sha256, "source": book.source, "url": answer.url})
-
-
-def archived_answers(store: Any, source: Any, price_id: str) -> list[PriceAnswer]:
-    """Every archived answer of `source` for `price_id`, re-read from the store (offline valuation)."""
-    if store is None or not hasattr(store, "list_responses"):
-        raise SourceError("offline valuation needs the store")
-    parse = source.parse_archived
-    answers = []
-    for record in store.list_responses(source=source.name):
-        if f"/{price_id}/" in record.url or price_id in record.url.split("/")[-1]:
-            body = store.read_response(record.sha256)
-            answers.append(PriceAnswer(tuple(parse(price_id, record.url, body)), record.sha256, record.url))
-    return answers
 
 
 def validate_source(name: str) -> str:

@@ -53,7 +53,7 @@ class _Valuer:
             elif at < 0:
                 why = "no flow in the bundle carries the time of this part"
             else:
-                why = self.book.why_unpriced(asset)
+                why = self.book.why_unpriced(asset, at)
             self.unpriced[asset] = self.unpriced.get(asset, 0) + 1
             self.gaps.setdefault((asset, what, why), []).append(max(at or 0, 0))
             return None
