@@ -38,13 +38,14 @@ from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, 
 from tracer.account.attribution import AddressRules
 from tracer.account.frontier import Frontier, Node, make_frontier
 from tracer.account.ledger import CleanPrefix, EdgeKey, Injection, Outcome, asset_key, trace_address
+from tracer.account.scores import FrontierScores
 from tracer.account.seeds import SeedRules
 from tracer.cases.decisions import is_excluded
 from tracer.cases.plan import TraceConfig
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadInput, OfflineGap, SourceError
 from tracer.core.gaps import BUDGET, HOP_LIMIT, OFFLINE, SOURCE, gap
-from tracer.core.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
+from tracer.core.models import FEE_SINK, Category, Label, Transfer, TransferKind
 from tracer.core.networks import get_chain
 from tracer.core.protocols import CheckpointStore, HistoryProvider, LabelLookup, Progress
 
@@ -92,7 +93,7 @@ class TraceState:
     frontier_snapshot: dict[str, Any] = field(default_factory=dict)
 
 
-class Engine(SeedRules, AddressRules):
+class Engine(SeedRules, AddressRules, FrontierScores):
     """One trace: `run()` returns the final :class:`TraceState`."""
 
     def __init__(
@@ -474,54 +475,6 @@ class Engine(SeedRules, AddressRules):
         self._since_settle += 1
         if self._since_settle >= max(SETTLE_EVERY, len(self.state.expanded_order) // 2):
             self._settle()
-
-    def _rescore(self, node: Node) -> None:
-        inflows = self.state.inflows.get(node, {})
-        hop = None
-        reach: dict[str, int] = {}
-        moved: dict[str, int] = {}  # the full amounts of the transfers that brought taint
-        poison = self.config.policy is Policy.POISON
-        tf_inflows = self.state.tf_inflows.get(node, {})
-        for taint, poisoned, tr in [*inflows.values(), *tf_inflows.values()]:
-            r = tr.amount if poison and poisoned else taint
-            if not r:
-                continue
-            k = asset_key(tr.asset)
-            reach[k] = reach.get(k, 0) + r
-            moved[k] = moved.get(k, 0) + tr.amount
-            sender_hop = self.state.hops.get((node[0], tr.sender), 0)
-            hop = sender_hop + 1 if hop is None else min(hop, sender_hop + 1)
-        if not reach:
-            self.frontier.remove(node)
-            return
-        self.state.hops[node] = hop or 0
-        score = sum((Fraction(v) / self._base(k, v) for k, v in sorted(reach.items())), Fraction(0))
-        cfg = self.config
-        share = cfg.material_share
-        material = (
-            not poison
-            and score < cfg.min_taint  # above it the node is eligible anyway
-            and score >= cfg.material_floor
-            and any(v * share.denominator >= share.numerator * moved[k] for k, v in reach.items() if moved[k] > 0)
-        )
-        self.frontier.push(node, score=score, hop=hop or 0, material=material)
-
-    def _base(self, key: str, fallback: int) -> Fraction:
-        base = self.state.bases.get(key)
-        if base is None:
-            base = self.state.bases[key] = Fraction(max(fallback, 1))
-        return base
-
-    def _update_bases(self) -> None:
-        """Stolen totals per asset; assets reached only through swaps get the swap's rate."""
-        bases = self.state.bases
-        for k, v in sorted(self._stolen_by_asset().items()):
-            if v > 0 and k not in bases:
-                bases[k] = Fraction(v)
-        for node in sorted(self.state.outcomes):
-            for swap in self.state.outcomes[node].swaps:
-                if swap.asset_in not in bases and swap.asset_out in bases and swap.taint_out > 0 and swap.taint_in > 0:
-                    bases[swap.asset_in] = bases[swap.asset_out] * swap.taint_in / swap.taint_out
 
     def _label(self, node: Node) -> Label | None:
         """The analyst's decision first (endpoint / exclude: its label; follow: none), then the label book."""
