@@ -41,7 +41,7 @@ _DECISION_KEYS = ("chain", "address", "action", "category", "label", "reason")
 _CASE_KEYS = ("id", "title", "notes")
 _SEED_KEYS = ("chain", "address", "tx", "label", "role", "amount", "asset")
 _TRACE_KEYS = ("since", "until", "policy", "max_hops", "min_taint", "max_addresses", "attribution")
-_SOURCE_KEYS = ("kind", "url")
+_SOURCE_KEYS = ("kind", "url", "path")
 
 _SLUG = re.compile(r"[a-z0-9-]+")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
@@ -99,6 +99,8 @@ class SourceSpec:
 
     kind: str  # a name of tracer.sources.kinds.SOURCE_KINDS
     url: str | None = None
+    #: The folder a local source reads (`export`); relative paths are resolved against the case file.
+    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +173,13 @@ class Case:
                 raise BadInput(f"--source {source_kind}: no seed chain of this case ({', '.join(specs)}) can use it")
             for chain in fitting:
                 old = specs[chain]
-                specs[chain] = SourceSpec(source_kind, old.url if old.kind == source_kind else None)
+                same = old.kind == source_kind
+                specs[chain] = SourceSpec(source_kind, old.url if same else None, old.path if same else None)
+                if SOURCE_KINDS[source_kind].needs_path and specs[chain].path is None:
+                    raise BadInput(
+                        f"--source {source_kind}: {chain} needs a folder; set it in the case file"
+                        f' ([source] {chain} = {{ kind = "{source_kind}", path = "DIR" }})'
+                    )
         for flag, url in (("--api-url", api_url), ("--rpc-url", rpc_url)):
             if url is None:
                 continue
@@ -184,7 +192,7 @@ class Case:
                 hint = " (add --source rpc)" if flag == "--rpc-url" else ""
                 raise BadInput(f"{flag}: no seed chain of this case uses a source of that kind{hint}")
             for chain in fitting:
-                specs[chain] = SourceSpec(specs[chain].kind, url)
+                specs[chain] = SourceSpec(specs[chain].kind, url, specs[chain].path)
         sources = dict(self.sources)
         sources.update(specs)
         return replace(self, trace=trace, sources=MappingProxyType(sources))
@@ -203,7 +211,14 @@ def read_case(path: Path | str) -> Case:
         raise BadCaseFile(f"{path}: cannot read the case file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise BadCaseFile(f"{path}: expected a UTF-8 text file (TOML)") from None
-    return replace(parse_case(text, name=str(path)), path=path, sha256=hashlib.sha256(raw).hexdigest())
+    case = parse_case(text, name=str(path))
+    sources = {
+        chain: replace(spec, path=str((path.parent / spec.path).resolve()))
+        if spec.path is not None and not Path(spec.path).is_absolute()
+        else spec
+        for chain, spec in case.sources.items()
+    }
+    return replace(case, path=path, sha256=hashlib.sha256(raw).hexdigest(), sources=MappingProxyType(sources))
 
 
 def parse_case(text: str, *, name: str) -> Case:
@@ -459,11 +474,19 @@ class _Parser:
             if kind not in kinds_for(chain.kind):
                 raise BadCaseFile(f"{self.name}: {key}.kind: {unsupported(chain.slug, chain.kind, kind)}")
             url = self.string(table, "url", f"{key}.url")
+            path = self.string(table, "path", f"{key}.path")
+            if SOURCE_KINDS[kind or ""].needs_path:
+                if not path or not path.strip():
+                    raise self.error(f"{key}.path", f"the folder the {kind} source reads (path = \"DIR\")")
+                if url is not None:
+                    raise self.error(f"{key}.url", f"no URL for the {kind} source (it reads path = \"DIR\")", url)
+            elif path is not None:
+                raise self.error(f"{key}.path", f"no path for the {kind} source (only export reads a folder)", path)
             if url is not None:
                 problem = _url_problem(url)
                 if problem:
                     raise self.error(f"{key}.url", problem, url if "key" not in problem else "a URL with a key")
-            specs[chain.slug] = SourceSpec(kind or "", url)
+            specs[chain.slug] = SourceSpec(kind or "", url, path)
         return specs
 
 
