@@ -100,35 +100,27 @@ def spark():
         pytest.skip("pyspark or Java missing")
     from tracer.cluster.spark import spark_session
 
-    session = spark_session("local[2]", partitions=4)
+    session = spark_session("local[2]", partitions=2)
     yield session
     session.stop()
 
 
 @needs_spark
-def test_spark_engine_gives_the_local_clusters(export, spark, tmp_path: Path) -> None:
-    from tracer.cluster.spark import spark_components
-
-    folder, _ = export
-    local = local_components(folder, progress=lambda _: None)
-    remote = spark_components(folder, spark=spark, work_dir=tmp_path, progress=lambda _: None)
-    assert remote.members.sort("address").equals(local.members.sort("address"))
-    assert remote.coinjoins.sort("txid").equals(local.coinjoins.sort("txid"))
-    assert remote.links.sort(["txid", "b"]).equals(local.links.sort(["txid", "b"]))
-
-
-@needs_spark
 def test_spark_cli_writes_identical_files(export, spark, tmp_path: Path) -> None:
-    folder, _ = export
+    folder, truth = export
+    labels = tmp_path / "hot.csv"
+    labels.write_text(export_csv(truth.labels()), encoding="utf-8")
     outs = {}
     for engine in ("local", "spark"):
         outs[engine] = tmp_path / engine
         code, _, err = run_cli(
             ["cluster", str(folder), "--out", str(outs[engine]), "--engine", engine, "--master", "local[2]",
-             "--service-size", str(SERVICE_SIZE)],
+             "--service-size", str(SERVICE_SIZE), "--labels", str(labels)],
             home=tmp_path / "home",
         )  # fmt: skip
         assert code == 0, err
+    assert pl.read_parquet(outs["spark"] / "clusters.parquet").height > 100
+    assert len((outs["spark"] / "cluster_labels.csv").read_text().splitlines()) == SERVICE_SIZE + 6
     for name in ("clusters.parquet", "cluster_stats.parquet", "coinjoins.parquet", "cluster_labels.csv"):
         assert (outs["local"] / name).read_bytes() == (outs["spark"] / name).read_bytes(), name
 

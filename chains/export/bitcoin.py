@@ -4,8 +4,10 @@ A row of the `transactions` table carries `hash, block_number, block_timestamp, 
 fee, lock_time, version` and the nested `inputs` (`index, spent_transaction_hash,
 spent_output_index, type, addresses, value`) and `outputs` (`index, type, addresses, value`):
 nested lists in JSON lines (bitcoin-etl's default) and Parquet (BigQuery), JSON text in CSV.
-An input or output has an address when its script names exactly one that reads as a Bitcoin
-address (bare multisig and the ``nonstandard…`` names bitcoin-etl gives other scripts have none).
+An input or output has the address its script names when it names exactly one that reads as a
+Bitcoin address; other spendable scripts (P2PK, bare multisig, the ``nonstandard…`` names
+bitcoin-etl gives) get the script pseudo-address the Esplora adapter gives them (when the row
+carries `script_hex`), OP_RETURN (`nulldata`) none. Script types are named as Esplora names them.
 
 :func:`raw_to_tx` is the one mapping from such a row to a record: the cluster job (local and
 Spark engines alike) and the UTXO adapter use it, so they read an export the same way.
@@ -21,11 +23,17 @@ from typing import Any
 import polars as pl
 
 from chains.export import tables as t
-from tracer.core.addresses import normalize_address
+from tracer.core.addresses import normalize_address, script_pseudo_address
 from tracer.core.errors import BadInput
 from tracer.core.models import TxInput, TxOutput, UtxoTx
 
-RAW_COLUMNS = ("hash", "block_number", "block_timestamp", "is_coinbase", "fee", "lock_time", "version")
+RAW_COLUMNS = ("hash", "block_number", "block_timestamp", "is_coinbase", "fee", "lock_time", "version", "index")
+#: bitcoin-etl script types -> Esplora's `scriptpubkey_type`.
+SCRIPT_TYPES = {
+    "pubkeyhash": "p2pkh", "scripthash": "p2sh", "witness_v0_keyhash": "v0_p2wpkh",
+    "witness_v0_scripthash": "v0_p2wsh", "witness_v1_taproot": "v1_p2tr", "nulldata": "op_return",
+    "pubkey": "p2pk", "multisig": "multisig", "nonstandard": "unknown", "witness_unknown": "unknown",
+}  # fmt: skip
 
 
 def scan_raw(export_dir: Path) -> pl.LazyFrame:
@@ -62,16 +70,22 @@ def _nested(value: Any, what: str) -> list[Mapping[str, Any]]:
     return [v if isinstance(v, Mapping) else v.asDict(recursive=True) for v in value]
 
 
-def _address(chain: str, addresses: Any) -> str | None:
+def _address(chain: str, part: Mapping[str, Any]) -> str | None:
+    addresses = part.get("addresses")
     if isinstance(addresses, str):  # a CSV that flattened the list
         addresses = [a for a in addresses.strip("[]").replace('"', "").split(",") if a.strip()]
-    if not addresses or len(addresses) != 1:
-        return None
-    text = str(addresses[0]).strip()
-    if not text or text.startswith("nonstandard"):
+    if addresses and len(addresses) == 1:
+        text = str(addresses[0]).strip()
+        if text and not text.startswith("nonstandard"):
+            try:
+                return normalize_address(chain, text)
+            except ValueError:
+                pass
+    script = str(part.get("script_hex") or "")
+    if not script or part.get("type") == "nulldata" or script.startswith("6a"):
         return None
     try:
-        return normalize_address(chain, text)
+        return script_pseudo_address(script)
     except ValueError:
         return None
 
@@ -97,14 +111,19 @@ def raw_to_tx(row: Mapping[str, Any], chain: str = "bitcoin") -> UtxoTx:
             TxInput(
                 None if coinbase else str(i.get("spent_transaction_hash") or "").lower() or None,
                 None if coinbase else _int(i.get("spent_output_index"), 0),
-                _address(chain, i.get("addresses")),
+                _address(chain, i),
                 _int(i.get("value")),
                 coinbase,
             )
             for i in sorted(_nested(row.get("inputs"), f"{txid} inputs"), key=lambda i: _int(i.get("index")))
         )
         outputs = tuple(
-            TxOutput(_int(o.get("index")), _address(chain, o.get("addresses")), _int(o.get("value")), o.get("type") or "")
+            TxOutput(
+                _int(o.get("index")),
+                _address(chain, o),
+                _int(o.get("value")),
+                SCRIPT_TYPES.get(str(o.get("type") or ""), str(o.get("type") or "")),
+            )
             for o in sorted(_nested(row.get("outputs"), f"{txid} outputs"), key=lambda o: _int(o.get("index")))
         )
         block = row.get("block_number")
