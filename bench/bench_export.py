@@ -81,32 +81,41 @@ def generate(out: Path, *, transfers: int, parts: int, seed: int) -> dict[str, A
         receipt_contract_address=pl.lit(None, dtype=pl.String),
         receipt_status=pl.lit("1"),
         receipt_effective_gas_price=pl.lit("20000000000"),
-        block_timestamp=pl.from_epoch(pl.lit(1_700_000_000) + (pl.col("block") - 15_000_000) * 12, time_unit="s")
-        .dt.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        block_timestamp=pl.from_epoch(
+            pl.lit(1_700_000_000) + (pl.col("block") - 15_000_000) * 12, time_unit="s"
+        ).dt.strftime("%Y-%m-%d %H:%M:%S UTC"),
         block_number=pl.col("block").cast(pl.String),
     )
     tokp = parties(n_tok, 3)
-    token_transfers = pl.DataFrame({"i": pl.int_range(n_tx, n_tx + n_tok, eager=True)}).with_columns(tokp).select(
-        token_address=_address(pl.lit(10**11) + pl.col("i") % 5),
-        from_address=_address(pl.col("s")),
-        to_address=_address(pl.col("t")),
-        value=(pl.col("i") * 7_919 % 10**12 + 1).cast(pl.String),
-        transaction_hash=_hex(pl.col("i") * 1_000_000_007 + 11, 64),
-        log_index=pl.lit("0"),
-        block_number=(pl.col("i") // 100 + 15_000_000).cast(pl.String),
+    token_transfers = (
+        pl.DataFrame({"i": pl.int_range(n_tx, n_tx + n_tok, eager=True)})
+        .with_columns(tokp)
+        .select(
+            token_address=_address(pl.lit(10**11) + pl.col("i") % 5),
+            from_address=_address(pl.col("s")),
+            to_address=_address(pl.col("t")),
+            value=(pl.col("i") * 7_919 % 10**12 + 1).cast(pl.String),
+            transaction_hash=_hex(pl.col("i") * 1_000_000_007 + 11, 64),
+            log_index=pl.lit("0"),
+            block_number=(pl.col("i") // 100 + 15_000_000).cast(pl.String),
+        )
     )
     intp = parties(n_int, 5)
-    traces = pl.DataFrame({"i": pl.int_range(0, n_int, eager=True)}).with_columns(intp).select(
-        transaction_hash=_hex((pl.col("i") * 6 % n_tx) * 1_000_000_007 + 11, 64),
-        transaction_index=((pl.col("i") * 6 % n_tx) % 100).cast(pl.String),
-        from_address=_address(pl.col("s")),
-        to_address=_address(pl.col("t")),
-        value=(pl.col("i") * 104_729 % 10**17 + 1).cast(pl.String),
-        trace_type=pl.lit("call"),
-        call_type=pl.lit("call"),
-        trace_address=pl.col("i").floordiv(n_tx).cast(pl.String),
-        status=pl.lit("1"),
-        block_number=((pl.col("i") * 6 % n_tx) // 100 + 15_000_000).cast(pl.String),
+    traces = (
+        pl.DataFrame({"i": pl.int_range(0, n_int, eager=True)})
+        .with_columns(intp)
+        .select(
+            transaction_hash=_hex((pl.col("i") * 6 % n_tx) * 1_000_000_007 + 11, 64),
+            transaction_index=((pl.col("i") * 6 % n_tx) % 100).cast(pl.String),
+            from_address=_address(pl.col("s")),
+            to_address=_address(pl.col("t")),
+            value=(pl.col("i") * 104_729 % 10**17 + 1).cast(pl.String),
+            trace_type=pl.lit("call"),
+            call_type=pl.lit("call"),
+            trace_address=pl.col("i").floordiv(n_tx).cast(pl.String),
+            status=pl.lit("1"),
+            block_number=((pl.col("i") * 6 % n_tx) // 100 + 15_000_000).cast(pl.String),
+        )
     )
     tables = {"transactions": transactions, "token_transfers": token_transfers, "traces": traces}
     for name, table in tables.items():

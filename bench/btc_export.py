@@ -113,7 +113,10 @@ def generate_rows(
         ]
         total = sum(i["value"] for i in inputs)
         pay = rng.randint(1, total // 2)
-        outputs = [_output(synthetic_address(f"payee-{seed}-{n}"), pay, 0), _output(inputs[0]["addresses"][0], total - pay - 500, 1)]
+        outputs = [
+            _output(synthetic_address(f"payee-{seed}-{n}"), pay, 0),
+            _output(inputs[0]["addresses"][0], total - pay - 500, 1),
+        ]
         rows.append(_tx(_txid(seed, n), 100 + n // 50, inputs, outputs))
         truth.links += len({i["addresses"][0] for i in inputs}) - 1
         n += 1
@@ -123,7 +126,13 @@ def generate_rows(
         members = rng.sample(range(wallets), 5 if whirlpool else 6)
         denomination = WHIRLPOOL_DENOMINATION if whirlpool else rng.choice((2_000_000, 3_000_000, 7_000_000))
         inputs = [
-            _input(wallet_address(w, rng.randrange(addresses_per_wallet)), denomination + 10_000 + i, _txid(seed, -n * 10 - i), 1, i)
+            _input(
+                wallet_address(w, rng.randrange(addresses_per_wallet)),
+                denomination + 10_000 + i,
+                _txid(seed, -n * 10 - i),
+                1,
+                i,
+            )
             for i, w in enumerate(members)
         ]
         outputs = [_output(synthetic_address(f"mix-{seed}-{c}-{i}"), denomination, i) for i in range(len(members))]
@@ -138,9 +147,18 @@ def generate_rows(
     for address in (truth.hot_wallet, *truth.deposits):
         truth.owners[address] = "exchange"
     if service_deposits:
-        sweep = [_input(a, rng.randint(100_000, SAT), _txid(seed, -n * 10 - i), 0, i) for i, a in enumerate(truth.deposits)]
+        sweep = [
+            _input(a, rng.randint(100_000, SAT), _txid(seed, -n * 10 - i), 0, i) for i, a in enumerate(truth.deposits)
+        ]
         sweep.append(_input(truth.hot_wallet, 1_000_000, _txid(seed, -n * 10 - 9_999), 2, len(sweep)))
-        rows.append(_tx(_txid(seed, n), 100 + n // 50, sweep, [_output(truth.hot_wallet, sum(i["value"] for i in sweep) - 2_000, 0)]))
+        rows.append(
+            _tx(
+                _txid(seed, n),
+                100 + n // 50,
+                sweep,
+                [_output(truth.hot_wallet, sum(i["value"] for i in sweep) - 2_000, 0)],
+            )
+        )
         truth.links += service_deposits
         n += 1
     rng.shuffle(rows)

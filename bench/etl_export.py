@@ -85,17 +85,29 @@ def world_tables(world: EvmWorld) -> dict[str, pl.DataFrame]:
     block_rows = [{"number": str(n), "hash": f"0x{n:064x}", "timestamp": str(ts)} for n, ts in sorted(blocks.items())]
 
     def frame(rows: list[dict[str, str]], names: Sequence[str]) -> pl.DataFrame:
-        return pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String)) if rows else pl.DataFrame(
-            schema=dict.fromkeys(names, pl.String)
+        return (
+            pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String))
+            if rows
+            else pl.DataFrame(schema=dict.fromkeys(names, pl.String))
         )
 
     return {
         "transactions": frame(txs, list(txs[0]) if txs else ["hash"]),
         "traces": frame(traces, list(traces[0]) if traces else ["transaction_hash"]),
         "token_transfers": frame(
-            transfers, ["token_address", "from_address", "to_address", "value", "transaction_hash", "log_index",
-                        "block_timestamp", "block_number", "block_hash"],
-        ),  # fmt: skip
+            transfers,
+            [
+                "token_address",
+                "from_address",
+                "to_address",
+                "value",
+                "transaction_hash",
+                "log_index",
+                "block_timestamp",
+                "block_number",
+                "block_hash",
+            ],
+        ),
         "tokens": frame(token_rows, ["address", "symbol", "name", "decimals", "total_supply", "block_number"]),
         "blocks": frame(block_rows, ["number", "hash", "timestamp"]),
     }

@@ -24,6 +24,8 @@ def run_cli(argv: list[str], *, home: Path) -> tuple[int, str, str]:
 
     env, out, err = make_env(home)
     return main(argv, env), out.getvalue(), err.getvalue()
+
+
 SPARK_READY = importlib.util.find_spec("pyspark") is not None and java_available()
 needs_spark = pytest.mark.skipif(
     not SPARK_READY,
@@ -80,7 +82,7 @@ def test_cli_writes_the_files_and_labels_that_import(export, tmp_path: Path) -> 
     assert {r["category"] for r in rows} == {"exchange"} and {r["source"] for r in rows} == {"heisttrace-cluster"}
     code, _, err = run_cli(["labels", "import", str(out / "cluster_labels.csv")], home=home)
     assert code == 0, err
-    code, again, _ = run_cli(["cluster", str(folder), "--out", str(tmp_path / "again"), "--service-size", "40",
+    code, _, _ = run_cli(["cluster", str(folder), "--out", str(tmp_path / "again"), "--service-size", "40",
                               "--labels", str(labels)], home=home)  # fmt: skip
     assert code == 0
     assert (tmp_path / "again" / "clusters.parquet").read_bytes() == (out / "clusters.parquet").read_bytes()

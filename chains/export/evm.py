@@ -48,7 +48,9 @@ class ExportAdapter:
         self.index = locate_index(Path(path))
         self.manifest = read_manifest(self.index)
         if self.manifest.get("family") != "evm":
-            raise BadInput(f"export source: {self.index} indexes a {self.manifest.get('family')} export, not an EVM one")
+            raise BadInput(
+                f"export source: {self.index} indexes a {self.manifest.get('family')} export, not an EVM one"
+            )
         self.path = str(path)
         self.url = None
         self._key_chars = int(self.manifest["key_chars"])
@@ -118,7 +120,9 @@ class ExportAdapter:
 
     def _map(self, chain: Chain, address: str, rows: list[dict[str, Any]]) -> list[Transfer]:
         native = Asset(chain.slug, None, chain.native_symbol, chain.native_decimals)
-        rows = sorted(rows, key=lambda r: (r["block"], r["tx_index"], r["tx_hash"], r["kind"], _seq_key(r["kind"], r["seq"])))
+        rows = sorted(
+            rows, key=lambda r: (r["block"], r["tx_index"], r["tx_hash"], r["kind"], _seq_key(r["kind"], r["seq"]))
+        )
         out: dict[tuple[str, int], Transfer] = {}
         calls: list[Transfer] = []
         try:

@@ -61,6 +61,7 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         raise BadInput(f"{index_dir}/manifest.json: not a heisttrace export index")
     if body.get("version") != VERSION:
         raise BadInput(
-            f"{index_dir}: index version {body.get('version')} is not {VERSION}; rebuild it with heisttrace index-export"
+            f"{index_dir}: index version {body.get('version')} is not {VERSION};"
+            " rebuild it with heisttrace index-export"
         )
     return body

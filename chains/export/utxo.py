@@ -31,7 +31,9 @@ class ExportUtxoAdapter:
         self.index = locate_index(Path(path))
         self.manifest = read_manifest(self.index)
         if self.manifest.get("family") != "utxo":
-            raise BadInput(f"export source: {self.index} indexes an {self.manifest.get('family')} export, not a UTXO one")
+            raise BadInput(
+                f"export source: {self.index} indexes an {self.manifest.get('family')} export, not a UTXO one"
+            )
         self.path = str(path)
         self.url = None
         self._key_chars = int(self.manifest["key_chars"])

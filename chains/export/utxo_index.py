@@ -17,14 +17,15 @@ from typing import Any
 
 import polars as pl
 
-from chains.export.bitcoin import scan_raw
-from chains.export.bitcoin import raw_to_tx
+from chains.export.bitcoin import raw_to_tx, scan_raw
 from chains.export.evm_index import _bucket, _export_bytes, _sort_buckets
 from chains.export.layout import key_chars_for, write_manifest
 from tracer.core.errors import BadInput
 
 INPUTS = pl.List(
-    pl.Struct({"prev_txid": pl.String, "prev_vout": pl.Int64, "address": pl.String, "value": pl.Int64, "coinbase": pl.Boolean})
+    pl.Struct(
+        {"prev_txid": pl.String, "prev_vout": pl.Int64, "address": pl.String, "value": pl.Int64, "coinbase": pl.Boolean}
+    )
 )
 OUTPUTS = pl.List(pl.Struct({"index": pl.Int64, "address": pl.String, "value": pl.Int64, "script_type": pl.String}))
 TX_SCHEMA = {
@@ -107,7 +108,9 @@ def build_utxo_index(
         shutil.rmtree(tmp / f"{name}-batches")
     tip = 0
     if counts["utx"]:
-        tip = int(pl.scan_parquet(sorted((tmp / "utx").glob("*.parquet"))).select(pl.col("block").max()).collect().item() or 0)
+        tip = int(
+            pl.scan_parquet(sorted((tmp / "utx").glob("*.parquet"))).select(pl.col("block").max()).collect().item() or 0
+        )
     seconds = round(time.perf_counter() - started, 2)
     write_manifest(tmp, family="utxo", chain=chain, key_chars=key_chars, tip=tip, **counts)
     if index_dir.exists():

@@ -38,7 +38,9 @@ def tx_links(row: Mapping[str, Any], chain: str = "bitcoin") -> TxLinks | None:
     return TxLinks(tx.txid, tuple((anchor, other) for other in addresses[1:]))
 
 
-def link_rows(rows: Iterable[Mapping[str, Any]], chain: str = "bitcoin") -> Iterator[tuple[str, str | None, str | None, str | None]]:
+def link_rows(
+    rows: Iterable[Mapping[str, Any]], chain: str = "bitcoin"
+) -> Iterator[tuple[str, str | None, str | None, str | None]]:
     """Flat (txid, a, b, coinjoin pattern) rows of many transactions: one per link, one per CoinJoin."""
     for row in rows:
         found = tx_links(row, chain)

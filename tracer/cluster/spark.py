@@ -50,7 +50,9 @@ def spark_session(master: str, *, partitions: int = 8, app: str = "heisttrace-cl
     """A Spark session on `master` (`local[2]`, `spark://host:7077`, `yarn`, ...); workers use this Python."""
     SparkSession, _ = _spark_modules()
     if not java_available():
-        raise BadInput("--engine spark needs a Java runtime (17+): apt-get install default-jre-headless, or set JAVA_HOME")
+        raise BadInput(
+            "--engine spark needs a Java runtime (17+): apt-get install default-jre-headless, or set JAVA_HOME"
+        )
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = (
@@ -110,7 +112,9 @@ def connected_components(edges: Any, F: Any, *, progress: Callable[[str], None] 
     e = _stable(edges.select(least("a", "b").alias("u"), greatest("a", "b").alias("v")).where("u != v").distinct())
     for rounds in range(1, MAX_ROUNDS + 1):
         # large-star: every node links its larger neighbours to the smallest of its neighbourhood (itself included)
-        sym = e.select(col("u").alias("x"), col("v").alias("y")).union(e.select(col("v").alias("x"), col("u").alias("y")))
+        sym = e.select(col("u").alias("x"), col("v").alias("y")).union(
+            e.select(col("v").alias("x"), col("u").alias("y"))
+        )
         low = sym.groupBy("x").agg(F.min("y").alias("m")).select("x", least("x", "m").alias("m"))
         large = sym.where(col("y") > col("x")).join(low, "x").select(col("m").alias("u"), col("y").alias("v"))
         large = _stable(large.distinct())

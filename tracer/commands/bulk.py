@@ -13,7 +13,7 @@ from tracer.environment import Environment
 def register(subparsers: argparse._SubParsersAction) -> None:
     index = subparsers.add_parser(
         "index-export",
-        help="index an ethereum-etl / BigQuery / bitcoin-etl export once, for kind = \"export\" sources",
+        help='index an ethereum-etl / BigQuery / bitcoin-etl export once, for kind = "export" sources',
         description=(
             "Build, once, the address-partitioned and sorted Parquet index of a bulk export (ethereum-etl or "
             "BigQuery crypto_ethereum tables: transactions with receipt_* columns or a receipts table, traces, "
@@ -88,7 +88,9 @@ def run_index(args: argparse.Namespace, env: Environment) -> int:
     else:
         env.stdout.print(
             f"indexed the {family} export {export_dir} into {out} in {result['seconds']} s: "
-            + ", ".join(f"{k} {v:,}" for k, v in result.items() if k not in ("family", "seconds") and isinstance(v, int)),
+            + ", ".join(
+                f"{k} {v:,}" for k, v in result.items() if k not in ("family", "seconds") and isinstance(v, int)
+            ),
             markup=False,
             highlight=False,
         )
@@ -148,7 +150,8 @@ def run_cluster(args: argparse.Namespace, env: Environment) -> int:
         env.stdout.print(
             f"{summary['addresses']:,} addresses in {summary['clusters']:,} clusters ({summary['links']:,} links, "
             f"{summary['coinjoins_excluded']:,} CoinJoins excluded, {summary['service_sized_clusters']:,} "
-            f"service-sized, {summary['labels_passed_on']:,} labels passed on) -> {out}/ in {seconds} s ({args.engine})",
+            f"service-sized, {summary['labels_passed_on']:,} labels passed on) -> {out}/"
+            f" in {seconds} s ({args.engine})",
             markup=False,
             highlight=False,
         )

@@ -57,7 +57,9 @@ def _tron(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
 
 def _export(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
     if not spec.path:
-        raise BadInput(f'{chain.slug}: the export source needs a folder ({chain.slug} = {{ kind = "export", path = "DIR" }})')
+        raise BadInput(
+            f'{chain.slug}: the export source needs a folder ({chain.slug} = {{ kind = "export", path = "DIR" }})'
+        )
     if chain.kind is ChainKind.UTXO:
         from chains.export.utxo import ExportUtxoAdapter
 
