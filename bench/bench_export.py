@@ -33,6 +33,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 BUSY = 200
+DEFAULT_TRANSFERS = 1_000_000  # `make bench`; the 10 M run of the README: --transfers 10000000
 
 
 def _hex(expr: pl.Expr, width: int) -> pl.Expr:
@@ -213,13 +214,13 @@ def trace(export: Path, work: Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--transfers", type=int, default=1_000_000)
+    parser.add_argument("--transfers", type=int, default=DEFAULT_TRANSFERS)
     parser.add_argument("--parts", type=int, default=16)
     parser.add_argument("--reads", type=int, default=500)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--work", type=Path, default=Path("/tmp/heisttrace-bench-export"))
     parser.add_argument("--keep", action="store_true", help="keep the generated export and index")
-    args = parser.parse_args(argv)
+    args = parser.parse_args([] if argv is None else argv)
     export = args.work / f"export-{args.transfers}"
     shutil.rmtree(export, ignore_errors=True)
     print(f"generating a SYNTHETIC export of {args.transfers:,} transfers ...", flush=True)
@@ -233,11 +234,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     result["trace"] = trace(export, args.work / f"trace-{args.transfers}")
     print(f"trace: {result['trace']}", flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"export-{args.transfers}.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "export" if args.transfers == DEFAULT_TRANSFERS else f"export-{args.transfers}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     if not args.keep:
         shutil.rmtree(args.work, ignore_errors=True)
     return result
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
