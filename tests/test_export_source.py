@@ -90,3 +90,42 @@ def test_benchmark_world_over_its_export_gives_the_same_bundle(tmp_path: Path) -
     for name in CONTRACT_FILES:
         assert (tmp_path / "bundle-api" / name).read_bytes() == (tmp_path / "bundle-export" / name).read_bytes(), name
     assert result.flows.height > 3
+
+
+def test_case_files_take_an_export_folder_and_say_what_is_missing(tmp_path: Path) -> None:
+    from tracer.cases.case import read_case
+    from tracer.core.errors import BadCaseFile, BadInput
+    from tracer.sources.factory import build_adapter
+
+    head = '[case]\nid = "x"\n[[seeds]]\nchain = "ethereum"\naddress = "0x' + "1" * 40 + '"\n[source]\n'
+    case = tmp_path / "case.toml"
+    case.write_text(head + 'ethereum = { kind = "export", path = "data/eth" }\n')
+    spec = read_case(case).source_for("ethereum")
+    assert spec.kind == "export" and spec.path == str(tmp_path / "data" / "eth")
+    with pytest.raises(BadInput, match="does not exist"):
+        build_adapter("ethereum", spec)
+    (tmp_path / "data" / "eth").mkdir(parents=True)
+    with pytest.raises(BadInput, match="no index yet; build it once with `heisttrace index-export"):
+        build_adapter("ethereum", spec)
+    for body, message in (
+        ('ethereum = { kind = "export" }', "source.ethereum.path: expected the folder"),
+        ('ethereum = { kind = "export", path = "d", url = "http://127.0.0.1:1" }', "source.ethereum.url"),
+        ('ethereum = { kind = "etherscan", path = "d" }', "source.ethereum.path: expected no path"),
+    ):
+        case.write_text(head + body + "\n")
+        with pytest.raises(BadCaseFile, match=message):
+            read_case(case)
+
+
+def test_index_export_cli_and_its_errors(demo, tmp_path: Path) -> None:
+    from tests.test_cluster_export import run_cli
+
+    export = write_etl_export(demo.world, tmp_path / "export", fmt="parquet", parts=2)
+    code, out, err = run_cli(["index-export", str(export)], home=tmp_path / "home")
+    assert code == 0, err
+    assert "indexed the evm export" in out and (export / "heisttrace-index" / "manifest.json").is_file()
+    code, _, err = run_cli(["index-export", str(tmp_path / "absent")], home=tmp_path / "home")
+    assert code == 2 and "is not a folder" in err
+    (tmp_path / "no-tx").mkdir()
+    code, _, err = run_cli(["index-export", str(tmp_path / "no-tx")], home=tmp_path / "home")
+    assert code == 2 and "no transactions table" in err and "Traceback" not in err
