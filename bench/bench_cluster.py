@@ -91,10 +91,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     shutil.rmtree(args.work, ignore_errors=True)
     started = time.perf_counter()
     txs = max(100, int(args.links / 2.5))
+    parts = max(args.parts, txs // 100_000)
     truth = write_bitcoin_export(
-        export, txs=txs, wallets=max(50, txs // 4), coinjoins=max(2, txs // 1000), service_deposits=200,
-        parts=args.parts,
-    )  # fmt: skip
+        export, txs=txs, wallets=max(50, txs // 4), coinjoins=max(2 * parts, txs // 1000), parts=parts, stream=True
+    )
     result: dict[str, Any] = {
         "links": truth.links,
         "transactions": txs,

@@ -115,7 +115,12 @@ class Sources:
         for slug, adapter in sorted(adapters.items()):
             url = getattr(adapter, "base_url", None) or getattr(adapter, "url", None)
             kind = getattr(adapter, "source", type(adapter).__name__)
-            out[slug] = {"kind": kind, **describe_url(url)} if isinstance(url, str) else {"kind": kind, "url": url}
+            if isinstance(url, str):
+                out[slug] = {"kind": kind, **describe_url(url)}
+            elif isinstance(getattr(adapter, "path", None), str):  # a local export folder
+                out[slug] = {"kind": kind, "path": adapter.path}
+            else:
+                out[slug] = {"kind": kind, "url": url}
         return out
 
 
