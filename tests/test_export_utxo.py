@@ -72,3 +72,17 @@ def test_bitcoin_export_serves_what_esplora_serves_and_traces_alike(tmp_path: Pa
     for name in ("flows.csv", "addresses.csv", "endpoints.csv"):
         assert (tmp_path / "bundle-api" / name).read_bytes() == (tmp_path / "bundle-export" / name).read_bytes(), name
     assert bundles["export"].flows.height > 5
+
+
+def test_index_export_detects_a_bitcoin_export(tmp_path: Path) -> None:
+    from tests.test_cluster_export import run_cli
+
+    txs, _, _ = scenario()
+    (tmp_path / "btc").mkdir()
+    (tmp_path / "btc" / "transactions.json").write_text(
+        "".join(json.dumps(etl_row(t, n)) + "\n" for n, t in enumerate(txs))
+    )
+    code, out, err = run_cli(["index-export", str(tmp_path / "btc"), "--out", str(tmp_path / "idx")], home=tmp_path)
+    assert code == 0, err
+    assert "indexed the bitcoin export" in out
+    assert ExportUtxoAdapter(path=tmp_path / "idx").fetch_tip(BTC) == max(t.block for t in txs)
