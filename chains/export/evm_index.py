@@ -114,7 +114,7 @@ def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         base = base.rename({"ts": "timestamp"})
     else:
         base = base.join(times, on="block", how="left")
-    price = pl.coalesce(pl.col("effective").replace("", None), pl.col("gas_price"))
+    price = pl.coalesce(t.empty_null(pl.col("effective")), pl.col("gas_price"))
     txs = base.with_columns(gas_price=price).drop("effective")
     return txs, times
 
@@ -130,7 +130,7 @@ def _tx_items(txs: pl.LazyFrame) -> pl.LazyFrame:
     )  # fmt: skip
 
 
-def _trace_items(export_dir: Path, times: pl.LazyFrame) -> pl.LazyFrame | None:
+def _trace_items(export_dir: Path, times: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame] | None:
     traces = t.scan_table(export_dir, "traces", required=False)
     if traces is None:
         return None
@@ -171,7 +171,7 @@ def _trace_items(export_dir: Path, times: pl.LazyFrame) -> pl.LazyFrame | None:
         gas_used=pl.lit(None, dtype=pl.String), gas_price=pl.lit(None, dtype=pl.String),
         created=pl.lit(None, dtype=pl.String),
     )  # fmt: skip
-    return pl.concat([internal, genesis], how="vertical")
+    return internal, genesis
 
 
 def _token_items(export_dir: Path, txs: pl.LazyFrame) -> pl.LazyFrame | None:
@@ -216,18 +216,20 @@ def _export_bytes(export_dir: Path) -> int:
     return sum(p.stat().st_size for p in export_dir.rglob("*") if p.is_file() and INDEX_DIRNAME not in p.parts)
 
 
-def _sort_buckets(staging: Path, final: Path, keys: tuple[str, ...], progress: Callable[[str], None]) -> int:
-    """Each hive partition `staging/bucket=XX/` sorted by `keys` into `final/XX.parquet`; returns the row count."""
+def _sort_buckets(stagings: list[Path], final: Path, keys: tuple[str, ...], progress: Callable[[str], None]) -> int:
+    """Each hive partition `staging/bucket=XX/` (of all `stagings`) sorted by `keys` into `final/XX.parquet`."""
     final.mkdir(parents=True, exist_ok=True)
     rows = 0
-    parts = sorted(p for p in staging.iterdir() if p.is_dir() and p.name.startswith("bucket="))
-    for i, part in enumerate(parts):
-        files = sorted(part.glob("*.parquet"))
+    buckets = sorted(
+        {p.name for staging in stagings if staging.is_dir() for p in staging.iterdir() if p.name.startswith("bucket=")}
+    )
+    for i, bucket in enumerate(buckets):
+        files = sorted(f for staging in stagings for f in (staging / bucket).glob("*.parquet"))
         frame = pl.scan_parquet(files).drop("bucket", strict=False).sort(list(keys)).collect()
         rows += frame.height
-        frame.write_parquet(final / f"{part.name.removeprefix('bucket=')}.parquet", row_group_size=ROW_GROUP)
-        if (i + 1) % 32 == 0 or i + 1 == len(parts):
-            progress(f"  sorted {i + 1}/{len(parts)} buckets of {final.name}/")
+        frame.write_parquet(final / f"{bucket.removeprefix('bucket=')}.parquet", row_group_size=ROW_GROUP)
+        if (i + 1) % 32 == 0 or i + 1 == len(buckets):
+            progress(f"  sorted {i + 1}/{len(buckets)} buckets of {final.name}/")
     return rows
 
 
@@ -242,21 +244,25 @@ def build_evm_index(
     started = time.perf_counter()
     key_chars = key_chars or key_chars_for(_export_bytes(export_dir))
     txs, times = _transactions(export_dir)
-    frames = [_tx_items(txs)]
-    for extra in (_trace_items(export_dir, times), _token_items(export_dir, txs)):
-        if extra is not None:
-            frames.append(extra)
-    items = pl.concat(frames, how="vertical")
     tmp = index_dir.with_name(index_dir.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    staged_items = tmp / "items.parquet"
-    progress(f"reading {export_dir} (transactions, traces, token transfers) ...")
+    (tmp / "items").mkdir(parents=True)
+    traced = _trace_items(export_dir, times)
+    kinds = {
+        "tx": _tx_items(txs),
+        "traces": traced[0] if traced else None,
+        "genesis": traced[1] if traced else None,
+        "tokens": _token_items(export_dir, txs),
+    }
     try:
-        items.sink_parquet(staged_items)
+        for name, frame in kinds.items():  # one streaming pass each: a concat would hold back the later inputs
+            if frame is not None:
+                progress(f"reading {export_dir}: {name} ...")
+                frame.sink_parquet(tmp / "items" / f"{name}.parquet", maintain_order=False)
     except pl.exceptions.PolarsError as exc:
         raise BadInput(f"{export_dir}: cannot read the export ({str(exc).splitlines()[0]})") from None
-    scan = pl.scan_parquet(staged_items)
+    staged_items = tmp / "items"
+    scan = pl.scan_parquet(sorted(staged_items.glob("*.parquet")))
     parties = [scan.with_columns(address=pl.col("sender")).filter(pl.col("sender") != GENESIS)]
     parties.append(scan.filter(pl.col("receiver") != pl.col("sender")).with_columns(address=pl.col("receiver")))
     parties.append(
@@ -267,22 +273,23 @@ def build_evm_index(
             & (pl.col("created") != pl.col("receiver"))
         ).with_columns(address=pl.col("created"))
     )
-    by_address = pl.concat(parties, how="vertical").filter(pl.col("address").is_not_null())
     progress("partitioning by address and by transaction ...")
-    by_address.with_columns(_bucket("address", key_chars)).sink_parquet(
-        pl.PartitionBy(tmp / "addr-staging", key="bucket", include_key=True), mkdir=True
-    )
+    for n, party in enumerate(parties):  # one pass per party (see above)
+        party.filter(pl.col("address").is_not_null()).with_columns(_bucket("address", key_chars)).sink_parquet(
+            pl.PartitionBy(tmp / f"addr-staging-{n}", key="bucket", include_key=True), mkdir=True, maintain_order=False
+        )
     scan.with_columns(_bucket("tx_hash", key_chars)).sink_parquet(
-        pl.PartitionBy(tmp / "tx-staging", key="bucket", include_key=True), mkdir=True
+        pl.PartitionBy(tmp / "tx-staging", key="bucket", include_key=True), mkdir=True, maintain_order=False
     )
     order = ("block", "tx_index", "tx_hash", "kind", "seq")
-    rows = _sort_buckets(tmp / "addr-staging", tmp / "addr", ("address", *order), progress)
-    items_n = _sort_buckets(tmp / "tx-staging", tmp / "tx", ("tx_hash", "kind", "seq"), progress)
+    stagings = [tmp / f"addr-staging-{n}" for n in range(len(parties))]
+    rows = _sort_buckets(stagings, tmp / "addr", ("address", *order), progress)
+    items_n = _sort_buckets([tmp / "tx-staging"], tmp / "tx", ("tx_hash", "kind", "seq"), progress)
     _tokens(export_dir).write_parquet(tmp / "tokens.parquet")
     tip = int(scan.select(pl.col("block").max()).collect().item() or 0)
-    for name in ("addr-staging", "tx-staging"):
-        shutil.rmtree(tmp / name)
-    staged_items.unlink()
+    for folder in (*stagings, tmp / "tx-staging"):
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(staged_items)
     seconds = round(time.perf_counter() - started, 2)
     write_manifest(tmp, family="evm", key_chars=key_chars, tip=tip, items=items_n, address_rows=rows)
     if index_dir.exists():

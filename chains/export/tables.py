@@ -82,6 +82,11 @@ def require(schema: dict[str, pl.DataType], table: str, *names: str) -> None:
             raise BadInput(f"export table {table} has no column {name!r} (columns: {', '.join(schema)})")
 
 
+def empty_null(expr: pl.Expr) -> pl.Expr:
+    """Empty text as null (a `when`, which the streaming engine runs; `replace` would make it load everything)."""
+    return pl.when(expr == "").then(None).otherwise(expr)
+
+
 def text(name: str, schema: dict[str, pl.DataType]) -> pl.Expr:
     """A column as text (decimal types and ``"12.000"`` forms as plain integers); missing: null."""
     if name not in schema:
@@ -99,7 +104,7 @@ def integer(name: str, schema: dict[str, pl.DataType]) -> pl.Expr:
     """A column as Int64 (null when missing or empty)."""
     if name not in schema:
         return pl.lit(None, dtype=pl.Int64)
-    return text(name, schema).replace("", None).cast(pl.Int64, strict=False)
+    return empty_null(text(name, schema)).cast(pl.Int64, strict=False)
 
 
 def unix_seconds(name: str, schema: dict[str, pl.DataType]) -> pl.Expr:
@@ -126,4 +131,4 @@ def unix_seconds(name: str, schema: dict[str, pl.DataType]) -> pl.Expr:
 
 def lower(name: str, schema: dict[str, pl.DataType]) -> pl.Expr:
     """A hex column (address, hash) in lower case, empty as null."""
-    return text(name, schema).str.to_lowercase().replace("", None)
+    return empty_null(text(name, schema).str.to_lowercase())

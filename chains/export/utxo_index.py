@@ -98,9 +98,11 @@ def build_utxo_index(
         files = sorted((tmp / f"{name}-batches").glob("*.parquet"))
         if files:
             pl.scan_parquet(files).with_columns(_bucket(key, key_chars)).sink_parquet(
-                pl.PartitionBy(tmp / f"{name}-staging", key="bucket", include_key=True), mkdir=True
+                pl.PartitionBy(tmp / f"{name}-staging", key="bucket", include_key=True),
+                mkdir=True,
+                maintain_order=False,
             )
-            counts[name] = _sort_buckets(tmp / f"{name}-staging", tmp / name, order, progress)
+            counts[name] = _sort_buckets([tmp / f"{name}-staging"], tmp / name, order, progress)
             shutil.rmtree(tmp / f"{name}-staging")
         else:
             (tmp / name).mkdir()
