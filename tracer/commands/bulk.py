@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             '[source] ethereum = { kind = "export", path = "DIR" } and makes no network request.'
         ),
     )
-    index.add_argument("export_dir", metavar="DIR", help="the export folder")
+    index.add_argument("export_dir", metavar="EXPORT_DIR", help="the export folder")
     index.add_argument("--out", metavar="INDEX", help="where to write the index (default: DIR/heisttrace-index)")
     index.add_argument("--family", choices=("auto", "evm", "bitcoin"), default="auto", help="which export it is")
     index.add_argument("--key-chars", type=int, choices=(1, 2, 3, 4), help="bucket by this many trailing characters")
@@ -63,12 +63,15 @@ def _family(export_dir: Path) -> str:
 
 def run_index(args: argparse.Namespace, env: Environment) -> int:
     from chains.export.layout import INDEX_DIRNAME
+    from tracer.bundle.outputs import check_output_dir
     from tracer.core.errors import BadInput
 
     export_dir = Path(args.export_dir)
     if not export_dir.is_dir():
         raise BadInput(f"index-export: {export_dir} is not a folder")
-    out = Path(args.out) if args.out else export_dir / INDEX_DIRNAME
+    out = check_output_dir(args.out) if args.out is not None else export_dir / INDEX_DIRNAME
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise BadInput(f"--out {out}: the directory is not empty and is not an export index; give a new or empty one")
     family = _family(export_dir) if args.family == "auto" else args.family
 
     def progress(line: str) -> None:
@@ -98,6 +101,7 @@ def run_index(args: argparse.Namespace, env: Environment) -> int:
 
 
 def run_cluster(args: argparse.Namespace, env: Environment) -> int:
+    from tracer.bundle.outputs import check_output_dir
     from tracer.cluster.output import DEFAULT_SERVICE_SIZE, write_outputs
     from tracer.core.errors import BadInput
     from tracer.labels.book import load_labels
@@ -111,9 +115,14 @@ def run_cluster(args: argparse.Namespace, env: Environment) -> int:
         raise BadInput("--service-size: expected 2 or more")
     if args.partitions < 1:
         raise BadInput("--partitions: expected 1 or more")
-    out = Path(args.out)
+    out = check_output_dir(args.out)
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out {out} is a file; give a directory")
+    extra = []
+    for path in args.labels:
+        if not path.is_file():
+            raise BadInput(f"--labels {path}: not a label file (it does not exist or is a directory)")
+        extra += [lab for lab in read_label_file(path) if lab.chain == "bitcoin"]
 
     def progress(line: str) -> None:
         if not args.json:
@@ -132,10 +141,8 @@ def run_cluster(args: argparse.Namespace, env: Environment) -> int:
 
         parts = local_components(export_dir, progress=progress)
     book = load_labels(store=env.store_path)
-    labels = [book.label("bitcoin", lab.address) for lab in book.iter_bundled() if lab.chain == "bitcoin"]
-    labels += [lab for lab in book.user_labels() if lab.chain == "bitcoin"]
-    for path in args.labels:
-        labels += [lab for lab in read_label_file(path) if lab.chain == "bitcoin"]
+    labels = extra + [lab for lab in book.user_labels() if lab.chain == "bitcoin"]  # first listed wins
+    labels += [book.label("bitcoin", lab.address) for lab in book.iter_bundled() if lab.chain == "bitcoin"]
     summary = write_outputs(
         parts,
         out,
