@@ -233,6 +233,38 @@ def _sort_buckets(stagings: list[Path], final: Path, keys: tuple[str, ...], prog
     return rows
 
 
+#: Rows a bucket buffers before its part file is written (bounds the memory of partitioning).
+FLUSH_ROWS = 8_192
+
+
+def partition_to(frame: pl.LazyFrame, staging: Path, *, key: str, key_chars: int, prefix: str = "") -> None:
+    """Write `frame` into `staging/bucket=XX/*.parquet` by the bucket of `key`, in bounded memory.
+
+    The frame is read in streaming batches; each bucket keeps at most ~:data:`FLUSH_ROWS` rows
+    before they go to a part file of their own (polars' own partitioned sink held far more).
+    """
+    pending: dict[str, list[pl.DataFrame]] = {}
+    sizes: dict[str, int] = {}
+    counter = 0
+
+    def flush(bucket: str) -> None:
+        nonlocal counter
+        folder = staging / f"bucket={bucket}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pl.concat(pending.pop(bucket)).write_parquet(folder / f"{prefix}{counter:07d}.parquet")
+        sizes[bucket] = 0
+        counter += 1
+
+    for batch in frame.with_columns(_bucket(key, key_chars)).collect_batches():
+        for (bucket,), part in batch.partition_by("bucket", as_dict=True, include_key=False).items():
+            pending.setdefault(str(bucket), []).append(part)
+            sizes[str(bucket)] = sizes.get(str(bucket), 0) + part.height
+            if sizes[str(bucket)] >= FLUSH_ROWS:
+                flush(str(bucket))
+    for bucket in list(pending):
+        flush(bucket)
+
+
 def _bucket(column: str, key_chars: int) -> pl.Expr:
     return pl.col(column).str.slice(-key_chars).str.encode("hex").alias("bucket")
 
@@ -275,12 +307,9 @@ def build_evm_index(
     )
     progress("partitioning by address and by transaction ...")
     for n, party in enumerate(parties):  # one pass per party (see above)
-        party.filter(pl.col("address").is_not_null()).with_columns(_bucket("address", key_chars)).sink_parquet(
-            pl.PartitionBy(tmp / f"addr-staging-{n}", key="bucket", include_key=True), mkdir=True, maintain_order=False
-        )
-    scan.with_columns(_bucket("tx_hash", key_chars)).sink_parquet(
-        pl.PartitionBy(tmp / "tx-staging", key="bucket", include_key=True), mkdir=True, maintain_order=False
-    )
+        frame = party.filter(pl.col("address").is_not_null())
+        partition_to(frame, tmp / f"addr-staging-{n}", key="address", key_chars=key_chars)
+    partition_to(scan, tmp / "tx-staging", key="tx_hash", key_chars=key_chars)
     order = ("block", "tx_index", "tx_hash", "kind", "seq")
     stagings = [tmp / f"addr-staging-{n}" for n in range(len(parties))]
     rows = _sort_buckets(stagings, tmp / "addr", ("address", *order), progress)

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from chains.export.bitcoin import raw_to_tx, scan_raw
-from chains.export.evm_index import _bucket, _export_bytes, _sort_buckets
+from chains.export.evm_index import _export_bytes, _sort_buckets, partition_to
 from chains.export.layout import key_chars_for, write_manifest
 from tracer.core.errors import BadInput
 
@@ -97,11 +97,7 @@ def build_utxo_index(
     ):
         files = sorted((tmp / f"{name}-batches").glob("*.parquet"))
         if files:
-            pl.scan_parquet(files).with_columns(_bucket(key, key_chars)).sink_parquet(
-                pl.PartitionBy(tmp / f"{name}-staging", key="bucket", include_key=True),
-                mkdir=True,
-                maintain_order=False,
-            )
+            partition_to(pl.scan_parquet(files), tmp / f"{name}-staging", key=key, key_chars=key_chars)
             counts[name] = _sort_buckets([tmp / f"{name}-staging"], tmp / name, order, progress)
             shutil.rmtree(tmp / f"{name}-staging")
         else:
