@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tracer.core.errors import BadInput, SourceRejected
+from tracer.core.crossings import EvmLog, EvmTxFacts
+from tracer.core.errors import BadInput, SourceError, SourceRejected
 from tracer.core.models import POSITION_INTERNAL_BASE
 
 #: keccak("Transfer(address,address,uint256)")
@@ -341,3 +342,29 @@ def fetch_token_metadata(rpc: EthCaller, token: str) -> TokenMetadata:
         notes.append(f"token {token} has no usable decimals(); amounts are in base units (decimals 0)")
         decimals = 0
     return TokenMetadata(symbol or "", name, decimals, tuple(notes))
+
+
+def evm_log(row: Mapping[str, Any]) -> EvmLog:
+    """One JSON-RPC log object (a receipt's or `getLogs`') as an :class:`EvmLog`."""
+    topics = tuple(str(t).lower() for t in row.get("topics") or ())
+    return EvmLog(str(row["address"]).lower(), topics, str(row.get("data") or "0x"), hex_int(row.get("logIndex")))
+
+
+def evm_tx_facts(
+    chain: str, tx_hash: str, tx: Mapping[str, Any], receipt: Mapping[str, Any], *, source: str
+) -> EvmTxFacts:
+    """A transaction and its receipt (JSON-RPC shapes) as :class:`EvmTxFacts`; a malformed one names `source`."""
+    try:
+        return EvmTxFacts(
+            chain=chain,
+            tx_hash=tx_hash,
+            sender=str(tx["from"]).lower(),
+            to=str(tx["to"]).lower() if tx.get("to") else None,
+            value=hex_int(tx.get("value")),
+            input=str(tx.get("input") or "0x"),
+            success=receipt.get("status") in (None, "0x1", 1, "1"),
+            logs=tuple(evm_log(log) for log in receipt.get("logs") or ()),
+            block=hex_int(tx["blockNumber"]),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise SourceError(f"{source}: transaction {tx_hash} on {chain} could not be read ({exc})") from None

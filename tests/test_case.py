@@ -127,7 +127,8 @@ class TestOverrides:
             "ethereum": "rpc",
             "bsc": "rpc",
         }
-        with pytest.raises(BadInput, match="--source: expected one of etherscan, rpc, esplora, tron, got 'snapshot'"):
+        expected = "--source: expected one of etherscan, rpc, esplora, tron, export, got 'snapshot'"
+        with pytest.raises(BadInput, match=expected):
             self.case().with_overrides(source_kind="snapshot")
         case = read_case(GOOD / "interfaces_example.toml").with_overrides(source_kind="rpc")
         assert case.source_for("ethereum") == SourceSpec("rpc")  # the etherscan URL does not carry over

@@ -278,7 +278,29 @@ BASELINES: dict[tuple[str, ...], Callable[[Files], Baseline]] = {
     # watch needs the network; its baseline stops at the missing case copy (the fixture bundle holds none)
     ("watch",): lambda f: Baseline([str(f.bundle)], ["--once"], 2),
     ("freeze",): lambda f: Baseline([str(f.bundle)], ["--out", str(f.root / "packs"), "--no-pdf"], 0),
+    ("index-export",): lambda f: Baseline([str(_evm_export(f))], ["--out", str(f.root / "index")], 0),
+    ("cluster",): lambda f: Baseline(
+        [str(_btc_export(f))], ["--out", str(f.root / "clusters"), "--labels", str(f.labels_csv)], 0
+    ),
 }
+
+
+def _evm_export(f: Files) -> Path:
+    """A SYNTHETIC two-transaction ethereum-etl export."""
+    from bench.etl_export import write_etl_export
+    from chains.emulators.world import EvmWorld, WorldTx
+
+    world = EvmWorld()
+    world.add([WorldTx(f"0x{n:064x}", 100 + n, 0, 1_700_000_000 + n, ADDR, BUNDLE_ADDR, 10**18) for n in (1, 2)])
+    return write_etl_export(world, f.root / "evm-export")
+
+
+def _btc_export(f: Files) -> Path:
+    """A SYNTHETIC bitcoin-etl export of a few wallets."""
+    from bench.btc_export import write_bitcoin_export
+
+    write_bitcoin_export(f.root / "btc-export", txs=20, wallets=8, coinjoins=2, service_deposits=3)
+    return f.root / "btc-export"
 _COINGECKO: list = []
 
 
@@ -479,8 +501,8 @@ def test_empty_output_path_is_not_read_as_the_current_directory(
 
 @pytest.mark.parametrize(("path", "flag"), PATH_OUTPUTS, ids=[f"{_id(p)}{f}" for p, f in PATH_OUTPUTS])
 def test_output_file_that_is_a_directory(path: tuple[str, ...], flag: str, cli, files: Files) -> None:
-    if path in SLOW_BASELINES or path in (("trace",), ("freeze",)):
-        pytest.skip("--out is a bundle or pack directory here")
+    if path in SLOW_BASELINES or path in (("trace",), ("freeze",), ("index-export",), ("cluster",)):
+        pytest.skip("--out is a bundle, pack, index or cluster directory here")
     if path == ("export",):
         pytest.skip("export --format csv/parquet writes a directory; covered by the explicit export tests")
     assert_clean_failure(cli(*BASELINES[path](files).with_option(flag, str(files.empty_dir)).argv(path)), 2)

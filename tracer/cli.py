@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "tracer.commands.prices",
     "tracer.commands.watch",
     "tracer.commands.freeze",
+    "tracer.commands.bulk",
 )
 
 EXIT_OK = 0

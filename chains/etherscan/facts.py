@@ -11,16 +11,11 @@ from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
-from chains.evm_decode import check_tx_hash, hex_int
+from chains.evm_decode import check_tx_hash, evm_log, evm_tx_facts, hex_int
 from tracer.core.addresses import validate_evm
 from tracer.core.crossings import EvmLog, EvmTxFacts
 from tracer.core.errors import BadInput, SourceError
 from tracer.core.networks import Chain
-
-
-def _log(row: Mapping[str, Any]) -> EvmLog:
-    topics = tuple(str(t).lower() for t in row.get("topics") or ())
-    return EvmLog(str(row["address"]).lower(), topics, str(row.get("data") or "0x"), hex_int(row.get("logIndex")))
 
 
 def tx_facts(adapter: Any, chain: Chain, tx_hash: str) -> EvmTxFacts:
@@ -32,20 +27,7 @@ def tx_facts(adapter: Any, chain: Chain, tx_hash: str) -> EvmTxFacts:
     receipt = adapter._proxy(chain, "eth_getTransactionReceipt", {"txhash": tx_hash})
     if not isinstance(receipt, dict):
         raise SourceError(f"etherscan: no receipt for transaction {tx_hash} on {chain.slug}")
-    try:
-        return EvmTxFacts(
-            chain=chain.slug,
-            tx_hash=tx_hash,
-            sender=str(tx["from"]).lower(),
-            to=str(tx["to"]).lower() if tx.get("to") else None,
-            value=hex_int(tx.get("value")),
-            input=str(tx.get("input") or "0x"),
-            success=receipt.get("status") in (None, "0x1", 1, "1"),
-            logs=tuple(_log(log) for log in receipt.get("logs") or ()),
-            block=hex_int(tx["blockNumber"]),
-        )
-    except (KeyError, ValueError, TypeError) as exc:
-        raise SourceError(f"etherscan: transaction {tx_hash} on {chain.slug} could not be read ({exc})") from None
+    return evm_tx_facts(chain.slug, tx_hash, tx, receipt, source="etherscan")
 
 
 def contract_logs(
@@ -66,6 +48,6 @@ def contract_logs(
         params[f"topic{a}_{b}_opr"] = "and"
     try:
         rows = adapter._result(adapter._call(chain, params))
-        return [(str(r["transactionHash"]).lower(), hex_int(r.get("timeStamp")), _log(r)) for r in rows]
+        return [(str(r["transactionHash"]).lower(), hex_int(r.get("timeStamp")), evm_log(r)) for r in rows]
     except (KeyError, ValueError, TypeError) as exc:
         raise SourceError(f"etherscan: {chain.slug} logs of {address} could not be read ({exc})") from None

@@ -5,16 +5,10 @@ contract's logs by topic (`eth_getLogs`), over any :class:`chains.evm_decode.Eth
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from chains.evm_decode import EthCaller, check_tx_hash, hex_int
+from chains.evm_decode import EthCaller, check_tx_hash, evm_log, evm_tx_facts, hex_int
 from tracer.core.crossings import EvmLog, EvmTxFacts
 from tracer.core.errors import BadInput, SourceError
-
-
-def _log(row: Mapping[str, Any]) -> EvmLog:
-    topics = tuple(str(t).lower() for t in row.get("topics") or ())
-    return EvmLog(str(row["address"]).lower(), topics, str(row.get("data") or "0x"), hex_int(row.get("logIndex")))
 
 
 def rpc_tx_facts(rpc: EthCaller, chain: str, tx_hash: str) -> EvmTxFacts:
@@ -26,20 +20,7 @@ def rpc_tx_facts(rpc: EthCaller, chain: str, tx_hash: str) -> EvmTxFacts:
     receipt = rpc.call("eth_getTransactionReceipt", [tx_hash])
     if not isinstance(receipt, dict):
         raise SourceError(f"rpc: the node has no receipt for transaction {tx_hash}")
-    try:
-        return EvmTxFacts(
-            chain=chain,
-            tx_hash=tx_hash,
-            sender=str(tx["from"]).lower(),
-            to=str(tx["to"]).lower() if tx.get("to") else None,
-            value=hex_int(tx.get("value")),
-            input=str(tx.get("input") or "0x"),
-            success=receipt.get("status") in (None, "0x1", 1, "1"),
-            logs=tuple(_log(log) for log in receipt.get("logs") or ()),
-            block=hex_int(tx["blockNumber"]),
-        )
-    except (KeyError, ValueError, TypeError) as exc:
-        raise SourceError(f"rpc: transaction {tx_hash} could not be read ({exc})") from None
+    return evm_tx_facts(chain, tx_hash, tx, receipt, source="rpc")
 
 
 def rpc_logs(
@@ -59,7 +40,7 @@ def rpc_logs(
             if block not in times:
                 header = rpc.call("eth_getBlockByNumber", [block, False])
                 times[block] = hex_int((header or {}).get("timestamp"))
-            found.append((str(row["transactionHash"]).lower(), times[block], _log(row)))
+            found.append((str(row["transactionHash"]).lower(), times[block], evm_log(row)))
     except (KeyError, ValueError, TypeError) as exc:
         raise SourceError(f"rpc: logs of {address} could not be read ({exc})") from None
     return found

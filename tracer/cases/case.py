@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from tracer.cases.crosschain import CrosschainSpec, parse_crosschain
 from tracer.cases.decisions import ACTIONS, Decision
+from tracer.cases.source_checks import rate_problem, url_problem
 from tracer.cases.utxo_options import (
     CHANGE_RULES,
     DEFAULT_CHANGE_RULES,
@@ -66,9 +67,7 @@ _TRACE_KEYS = (
     "cluster_reads",
     "change_rules",
 )
-_SOURCE_KEYS = ("kind", "url", "rate")
-#: The highest request rate (per second) a case file or --rate may ask for.
-MAX_RATE = 1000
+_SOURCE_KEYS = ("kind", "url", "rate", "path")
 
 _SLUG = re.compile(r"[a-z0-9-]+")
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
@@ -77,7 +76,6 @@ _TX_PATTERNS: dict[ChainKind, tuple[re.Pattern[str], str]] = {
     ChainKind.UTXO: (re.compile(r"[0-9a-fA-F]{64}"), "64 hex digits"),
     ChainKind.TRON: (re.compile(r"(0x)?[0-9a-fA-F]{64}"), "64 hex digits"),
 }
-_KEY_IN_URL = re.compile(r"(?i)[?&;](api[-_]?key|apikey|key|token)=[^&#;]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +127,8 @@ class SourceSpec:
     kind: str  # a name of tracer.sources.kinds.SOURCE_KINDS
     url: str | None = None
     rate: float | None = None  # requests per second (None: the kind's default; no limit on loopback)
+    #: The folder a local source reads (`export`); relative paths are resolved against the case file.
+    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +204,20 @@ class Case:
                 raise BadInput(f"--source {source_kind}: no seed chain of this case ({', '.join(specs)}) can use it")
             for chain in fitting:
                 old = specs[chain]
-                specs[chain] = SourceSpec(source_kind, old.url if old.kind == source_kind else None, old.rate)
+                same = old.kind == source_kind
+                specs[chain] = SourceSpec(
+                    source_kind, old.url if same else None, old.rate, path=old.path if same else None
+                )
+                if SOURCE_KINDS[source_kind].needs_path and specs[chain].path is None:
+                    raise BadInput(
+                        f"--source {source_kind}: {chain} needs a folder; set it in the case file"
+                        f' ([source] {chain} = {{ kind = "{source_kind}", path = "DIR" }})'
+                    )
         for flag, url in (("--api-url", api_url), ("--rpc-url", rpc_url)):
             if url is None:
                 continue
             kinds = {name for name, kind in SOURCE_KINDS.items() if kind.url_flag == flag}
-            problem = _url_problem(url)
+            problem = url_problem(url)
             if problem:
                 raise BadInput(f"{flag}: expected {problem}")
             fitting = [c for c, spec in specs.items() if spec.kind in kinds]
@@ -241,7 +249,14 @@ def read_case(path: Path | str) -> Case:
         raise BadCaseFile(f"{path}: cannot read the case file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise BadCaseFile(f"{path}: expected a UTF-8 text file (TOML)") from None
-    return replace(parse_case(text, name=str(path)), path=path, sha256=hashlib.sha256(raw).hexdigest())
+    case = parse_case(text, name=str(path))
+    sources = {
+        chain: replace(spec, path=str((path.parent / spec.path).resolve()))
+        if spec.path is not None and not Path(spec.path).is_absolute()
+        else spec
+        for chain, spec in case.sources.items()
+    }
+    return replace(case, path=path, sha256=hashlib.sha256(raw).hexdigest(), sources=MappingProxyType(sources))
 
 
 def parse_case(text: str, *, name: str) -> Case:
@@ -521,14 +536,22 @@ class _Parser:
             if kind not in kinds_for(chain.kind):
                 raise BadCaseFile(f"{self.name}: {key}.kind: {unsupported(chain.slug, chain.kind, kind)}")
             url = self.string(table, "url", f"{key}.url")
+            path = self.string(table, "path", f"{key}.path")
+            if SOURCE_KINDS[kind or ""].needs_path:
+                if not path or not path.strip():
+                    raise self.error(f"{key}.path", f"the folder the {kind} source reads (path = \"DIR\")")
+                if url is not None:
+                    raise self.error(f"{key}.url", f"no URL for the {kind} source (it reads path = \"DIR\")", url)
+            elif path is not None:
+                raise self.error(f"{key}.path", f"no path for the {kind} source (only export reads a folder)", path)
             if url is not None:
-                problem = _url_problem(url)
+                problem = url_problem(url)
                 if problem:
                     raise self.error(f"{key}.url", problem, url if "key" not in problem else "a URL with a key")
             rate = table.get("rate")
             if rate is not None and rate_problem(rate):
                 raise self.error(f"{key}.rate", str(rate_problem(rate)), rate)
-            specs[chain.slug] = SourceSpec(kind or "", url, None if rate is None else float(rate))
+            specs[chain.slug] = SourceSpec(kind or "", url, None if rate is None else float(rate), path=path)
         return specs
 
 
@@ -540,24 +563,6 @@ def _policy(value: Any, error: Any) -> Policy:
         return Policy(value)
     except ValueError:
         raise error(" | ".join(p.value for p in Policy), value if isinstance(value, str) else repr(value)) from None
-
-
-def rate_problem(rate: Any) -> str | None:
-    """None when `rate` is a usable request rate (requests per second), else what is expected."""
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not (0 < rate <= MAX_RATE):
-        return f"requests per second, above 0 and at most {MAX_RATE}"
-    return None
-
-
-def _url_problem(url: str) -> str | None:
-    """What is wrong with a source URL, or None."""
-    if not isinstance(url, str) or not url.strip():
-        return "a non-empty URL"
-    if not re.match(r"https?://[^\s/?#]+", url):
-        return "an http:// or https:// URL"
-    if _KEY_IN_URL.search(url):
-        return "a URL without an API key (set ETHERSCAN_API_KEY or TRONGRID_API_KEY instead)"
-    return None
 
 
 def _known_chains() -> list[str]:

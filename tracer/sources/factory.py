@@ -55,12 +55,27 @@ def _tron(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
     return TronGridAdapter(url=spec.url, **options)
 
 
+def _export(chain: Chain, spec: SourceSpec, options: dict[str, Any]) -> Any:
+    if not spec.path:
+        raise BadInput(
+            f'{chain.slug}: the export source needs a folder ({chain.slug} = {{ kind = "export", path = "DIR" }})'
+        )
+    if chain.kind is ChainKind.UTXO:
+        from chains.export.utxo import ExportUtxoAdapter
+
+        return ExportUtxoAdapter(path=spec.path)
+    from chains.export.evm import ExportAdapter
+
+    return ExportAdapter(path=spec.path)
+
+
 #: One builder per kind of :data:`tracer.sources.kinds.SOURCE_KINDS` (a test checks they match).
 BUILDERS: dict[str, Callable[[Chain, SourceSpec, dict[str, Any]], Any]] = {
     "etherscan": _etherscan,
     "rpc": _rpc,
     "esplora": _esplora,
     "tron": _tron,
+    "export": _export,
 }
 
 
@@ -119,7 +134,12 @@ class Sources:
         for slug, adapter in sorted(adapters.items()):
             url = getattr(adapter, "base_url", None) or getattr(adapter, "url", None)
             kind = getattr(adapter, "source", type(adapter).__name__)
-            out[slug] = {"kind": kind, **describe_url(url)} if isinstance(url, str) else {"kind": kind, "url": url}
+            if isinstance(url, str):
+                out[slug] = {"kind": kind, **describe_url(url)}
+            elif isinstance(getattr(adapter, "path", None), str):  # a local export folder
+                out[slug] = {"kind": kind, "path": adapter.path}
+            else:
+                out[slug] = {"kind": kind, "url": url}
         return out
 
 
