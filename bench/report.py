@@ -113,7 +113,8 @@ def render_quality(data: dict[str, Any]) -> str:
         f"attribution `{default.get('attribution', 'first-funder')}`. "
         f"Targets on every case: recall ≥ {targets.get('address_recall')}, precision ≥ {targets.get('precision')}, "
         f"endpoint recall ≥ {targets.get('endpoint_recall')}, ≤ {targets.get('requests_per_address')} requests "
-        f"per traced address, stolen/theft = {targets.get('stolen_over_theft_worst', 1.0)}, innocent inflow ≤ "
+        f"per traced address, stolen = theft (less only what laundering addresses paid back into seeds), "
+        f"innocent inflow ≤ "
         f"{targets.get('innocent_inflow_share', '-')}, withdrawals as stolen = "
         f"{targets.get('withdrawals_as_stolen_units', '-')}. Confounders: "
         f"{'on' if (data.get('world_options') or {}).get('confounders') else 'off'}.\n"
@@ -167,6 +168,7 @@ def render_quality(data: dict[str, Any]) -> str:
                     "req/addr": r.get("requests_per_address"),
                     "attributed": r.get("attributed_addresses", 0),
                     "stolen/theft": r.get("stolen_over_theft_worst"),
+                    "stolen exact": r.get("stolen_exact", ""),
                     "innocent inflow": r.get("innocent_inflow_share"),
                     "innocent traced": r.get("innocent_addresses_traced"),
                     "withdrawals as stolen": r.get("withdrawals_as_stolen_units"),

@@ -16,7 +16,7 @@ Definitions (also in docs/BENCHMARKS.md):
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +111,9 @@ def requests_per_address(requests: int, fetched_addresses: int) -> float:
 # -- amounts (issue 13) ------------------------------------------------------------------------
 #
 # * **stolen / theft** per asset: summary.json ``assets[k]["stolen"]`` over the true theft (what the
-#   seeds received in the window from non-seed senders that are not labelled services). Must be 1.
+#   seeds received in the window from non-seed senders that are not labelled services). Must be 1,
+#   except that stolen value a laundering address pays back into a seed (a round trip, recorded in
+#   ``recirculated``) is not stolen again: `stolen_exact` holds when theft − recirculated ≤ stolen ≤ theft.
 # * **innocent inflow**: at every confounder endpoint (a deposit address, per-order address or
 #   counterparty the thief paid), what the trace counts there as stolen or thief funds beyond what
 #   the thief paid it, summed; also as a share of what the thief paid them. Truth: 0.
@@ -137,6 +139,7 @@ class AmountTruth:
     confounder_endpoints: dict[str, int]  # address -> what the thief paid it (subset of endpoints)
     innocent: frozenset[str]
     withdrawals: tuple[tuple[str, str, int], ...]  # (tx hash, to, base units)
+    recirculated: dict[str, int] = field(default_factory=dict)  # asset key -> laundering addresses' payments to seeds
 
 
 def to_units(text: object, decimals: int) -> int:
@@ -170,11 +173,13 @@ def score_amounts(
     assets = summary.get("assets", {}) if isinstance(summary.get("assets"), dict) else {}
     ratios: dict[str, float] = {}
     excess: dict[str, str] = {}
+    exact = True
     for key, theft in sorted(truth.theft.items()):
         decimals = truth.decimals_of.get(key, 18)
         reported = to_units((assets.get(key) or {}).get("stolen"), decimals)  # type: ignore[union-attr]
         ratios[key] = round(reported / theft, 6) if theft else 1.0
         excess[key] = str(reported - theft)
+        exact = exact and theft - truth.recirculated.get(key, 0) <= reported <= theft
     d = truth.decimals
     received: dict[str, int] = {}
     traced: set[str] = set()
@@ -207,6 +212,8 @@ def score_amounts(
         "stolen_over_theft": ratios,
         "stolen_over_theft_worst": worst,
         "stolen_minus_theft_units": excess,
+        "recirculated_units": {k: str(v) for k, v in sorted(truth.recirculated.items())},
+        "stolen_exact": exact,
         "innocent_inflow_units": innocent_in,
         "innocent_inflow_share": round(innocent_in / paid, 4) if paid else 0.0,
         "thief_paid_confounders_units": paid,

@@ -139,6 +139,8 @@ class GeneratedWorld:
         if not attribution:
             lines.append("attribution = false")
         lines += ["", "[source]", f'ethereum = {{ kind = "etherscan", url = "{api_url}" }}', ""]
+        # one chain only: no bridge resolver is asked (none is served; nothing leaves loopback)
+        lines += ["[crosschain]", "follow = false", ""]
         return "\n".join(lines)
 
 

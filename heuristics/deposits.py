@@ -15,9 +15,12 @@ address is an exchange's deposit address when
   it received before it: `ALPHA_NATIVE` of the coin's unit (0.01 ETH: what gas can leave) or
   `ALPHA_RELATIVE` of the amount received for tokens.
 
-Where the gas for a token sweep comes from (the hub, or a separate gas funder) does not
-matter: the native coin is only checked when it is swept. The amount at the address is what
-was deposited (the tracer counts its tainted inflows there).
+Where the gas for a token sweep comes from (the hub, or a separate gas funder of the exchange)
+does not matter to this rule: the native coin is only checked when it is swept. The tracer
+then refuses the label when the gas came from the thief's own side (see :func:`gas_funders`):
+an exchange runs its deposit addresses, so a wallet whose fees the thief paid is the thief's,
+paying the service itself. The amount at the address is what was deposited (the tracer counts
+its tainted inflows there).
 
 Where the sweeps go to one unlabelled address, the tracer first checks whether that address is
 a service hub (:mod:`heuristics.services`); if so it stands in for the exchange (exchanges' hot
@@ -116,9 +119,9 @@ def detect_deposit_address(
     )
 
 
-def sweep_target(address: str, transfers: Sequence[Transfer]) -> str | None:
-    """The one address that every value outflow of `address` goes to (fees aside), or None."""
-    targets = {
+def payees(address: str, transfers: Sequence[Transfer]) -> frozenset[str]:
+    """Every address that `address` paid value to (fees and noise aside)."""
+    return frozenset(
         tr.receiver
         for tr in transfers
         if tr.sender == address
@@ -126,5 +129,27 @@ def sweep_target(address: str, transfers: Sequence[Transfer]) -> str | None:
         and tr.kind is not TransferKind.FEE
         and tr.moves_value
         and not tr.noise
-    }
+    )
+
+
+def sweep_target(address: str, transfers: Sequence[Transfer]) -> str | None:
+    """The one address that every value outflow of `address` goes to (fees aside), or None."""
+    targets = payees(address, transfers)
     return next(iter(targets)) if len(targets) == 1 else None
+
+
+def gas_funders(address: str, transfers: Sequence[Transfer]) -> frozenset[str]:
+    """Who paid `address` the native coin it spends on fees, when it never sends the native coin on.
+
+    Empty when the address moves the native coin itself (then its native inflows are deposits,
+    not gas): only a pure gas top-up says who runs the address."""
+    if any(
+        _counts(tr) and tr.sender == address and tr.receiver != FEE_SINK and tr.asset.contract is None and tr.amount
+        for tr in transfers
+    ):
+        return frozenset()
+    return frozenset(
+        tr.sender
+        for tr in transfers
+        if _counts(tr) and tr.receiver == address and tr.asset.contract is None and tr.amount > 0
+    )

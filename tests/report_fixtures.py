@@ -685,16 +685,21 @@ SUMMARY = {
 
 def write_tiny_bundle(out: Path) -> Path:
     """The SYNTHETIC bundle above, in the exact file format of INTERFACES §4."""
+    return write_hand_bundle(out, FLOWS, ADDRESSES, ENDPOINTS, SUMMARY)
+
+
+def write_hand_bundle(out: Path, flows: list, addresses: list, endpoints: list, summary: dict) -> Path:
+    """A hand-written SYNTHETIC bundle (rows shaped like FLOWS, ADDRESSES, ENDPOINTS above)."""
     out.mkdir(parents=True, exist_ok=True)
     flow_lines = ["chain,tx_hash,position,block,timestamp,from,to,asset,asset_id,amount,tainted_amount,hop"]
-    flow_lines += [",".join(["ethereum", *map(str, row[:2]), str(row[2]), *map(str, row[3:])]) for row in FLOWS]
+    flow_lines += [",".join(["ethereum", *map(str, row[:2]), str(row[2]), *map(str, row[3:])]) for row in flows]
     (out / table_file("flows")).write_text("\n".join(flow_lines) + "\n")
     address_lines = ["chain,address,role,category,label,label_source,hop,tainted_in,asset,first_tainted_at"]
-    address_lines += [",".join(["ethereum", *map(str, row), "2023-06-03T00:00:00Z"]) for row in ADDRESSES]
+    address_lines += [",".join(["ethereum", *map(str, row), "2023-06-03T00:00:00Z"]) for row in addresses]
     (out / table_file("addresses")).write_text("\n".join(address_lines) + "\n")
     endpoint_lines = ["chain,address,category,label,label_source,asset,tainted_amount,first_tainted_at,tx_hash"]
-    endpoint_lines += [",".join(["ethereum", *row]) for row in ENDPOINTS]
+    endpoint_lines += [",".join(["ethereum", *row]) for row in endpoints]
     (out / table_file("endpoints")).write_text("\n".join(endpoint_lines) + "\n")
-    (out / SUMMARY_FILE).write_text(json.dumps(SUMMARY))
+    (out / SUMMARY_FILE).write_text(json.dumps(summary))
     (out / MANIFEST_FILE).write_text(json.dumps({"tool_version": "test", "block_heights": {"ethereum": 9}}))
     return out

@@ -374,10 +374,11 @@ def test_shortfalls_name_the_amount_targets() -> None:
         "case": "tiny", "default": True, "error": None, "address_recall": 1.0, "precision": 1.0,
         "endpoint_recall": 1.0, "requests_per_address": 2.0, "diagnosis": {},
         "laundering_total": 3, "laundering_found": 3,
-        "stolen_over_theft_worst": 1.0, "innocent_inflow_share": 0.05, "withdrawals_as_stolen_units": 0,
+        "stolen_over_theft_worst": 1.0, "stolen_exact": True, "innocent_inflow_share": 0.05,
+        "withdrawals_as_stolen_units": 0,
     }  # fmt: skip
     assert shortfalls([run]) == []
-    bad = {**run, "stolen_over_theft_worst": 1.4, "innocent_inflow_share": 0.06, "withdrawals_as_stolen_units": 5}
+    bad = {**run, "stolen_exact": False, "innocent_inflow_share": 0.06, "withdrawals_as_stolen_units": 5}
     assert [s["metric"] for s in shortfalls([bad])] == [
         "stolen_over_theft_worst",
         "innocent_inflow_share",

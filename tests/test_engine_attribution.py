@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 from heuristics.attribution import balance_before, first_thief_payment, funded_by_thief
@@ -226,3 +227,91 @@ def test_an_exchange_withdrawal_to_a_thief_address_is_never_stolen() -> None:
     assert result.summary["assets"][NATIVE]["thief_funds"]["gained"] == "0.000000000000005"  # the thief's, apart
     flows = {(r["from"], r["to"]): (r["tainted_amount"], r["thief_funds_amount"]) for r in result.flows.to_dicts()}
     assert flows[(A, F)] == ("0.000000000000001", "0.000000000000005")
+
+
+def test_an_exchange_withdrawal_into_a_seed_is_not_stolen_and_is_named() -> None:
+    world = [
+        transfer(1, 10, V, T, 1000),  # the theft
+        transfer(2, 11, EX, T, 70),  # the thief withdraws gas money from an exchange: not loot
+        transfer(3, 12, T, A, 1070),
+    ]
+    _, result = run(world)
+    assert result.accounting[NATIVE]["stolen"] == 1000
+    (note,) = [n for n in result.summary["notes"] if "not counted as stolen" in n]
+    assert EX in note and "Synthetic Exchange" in note and "state the amount" in note
+
+
+def test_a_theft_paid_by_a_labelled_exchange_is_stolen_when_the_exchange_is_the_victim_or_amounts_are_stated() -> None:
+    world = [transfer(1, 10, EX, T, 1000), transfer(2, 11, T, A, 1000)]  # an exchange hot wallet is drained
+    for seeds in (
+        (SeedSpec("ethereum", T), SeedSpec("ethereum", EX, role="victim")),
+        (SeedSpec("ethereum", T, amount="0.000000000000001", asset="ETH"),),
+    ):
+        config = TraceConfig("synthetic", seeds, window=Window(since_block=10), min_taint=Fraction(1, 5))
+        state = Engine(config, history=MemoryHistory(world), labels=LABELS).run()
+        assert build_result(state).accounting[NATIVE]["stolen"] == 1000
+
+
+def _deposit_world(gas_funder: str) -> list:
+    """SYNTHETIC: the thief pays 600 USDT to A and 400 to B; A's gas comes from `gas_funder`, A sends all to EX.
+    G, the thief's gas station, also gave gas to T and B (both spread value: B pays C and D)."""
+    G = addr(60)
+    return [
+        transfer(1, 5, G, T, 10),
+        transfer(2, 6, G, B, 10),
+        transfer(3, 10, V, T, 1000, asset=USDT),
+        transfer(4, 11, T, A, 600, asset=USDT),
+        transfer(5, 11, T, B, 400, asset=USDT),
+        transfer(6, 12, gas_funder, A, 10),
+        transfer(7, 13, A, EX, 600, asset=USDT),
+        transfer(8, 14, B, C, 200, asset=USDT),
+        transfer(9, 14, B, D, 200, asset=USDT),
+    ]
+
+
+def test_a_wallet_whose_gas_the_thiefs_gas_station_paid_is_not_a_deposit_address() -> None:
+    _, result = run(_deposit_world(addr(60)), min_taint=Fraction(1, 100))
+    key = f"ethereum:{USDT.contract}"
+    endpoints = {(r["address"], r["asset"]): r for r in result.endpoints.to_dicts()}
+    assert (EX, key) in endpoints and (A, key) not in endpoints  # the exchange wallet is where it went
+    assert Decimal(endpoints[(EX, key)]["tainted_amount"]) * 10**6 == 600
+    evidence = {r["address"]: r["evidence"] for r in result.summary["attributed_addresses"]}
+    assert "thief's side" in evidence[A]["not_a_deposit_address"] and addr(60) in evidence[A]["not_a_deposit_address"]
+
+
+def test_a_deposit_address_whose_gas_the_exchange_side_paid_stays_a_deposit_address() -> None:
+    for funder in (EX, addr(61)):  # the hot wallet itself, or an unlabelled gas funder of the exchange
+        _, result = run(_deposit_world(funder), min_taint=Fraction(1, 100))
+        rows = {r["address"]: r for r in result.endpoints.to_dicts()}
+        assert rows[A]["category"] == "exchange-deposit" and EX not in rows
+
+
+def test_a_per_order_address_of_a_hub_that_serves_others_is_the_hubs_deposit_address() -> None:
+    """SYNTHETIC: the thief pays a fresh order address P, whose gas comes from the exchanger's own gas wallet W;
+    P forwards everything to the hub H, which serves a crowd. P is H's deposit address, H is never traced."""
+    P, H, W = addr(70), addr(71), addr(72)
+    crowd = [transfer(100 + i, 30 + i, addr(200 + i), H, 5_000, asset=USDT) for i in range(12)]
+    world = [
+        transfer(1, 10, V, T, 1000, asset=USDT),
+        transfer(2, 11, T, P, 1000, asset=USDT),
+        transfer(3, 12, W, P, 10),
+        transfer(4, 13, P, H, 1000, asset=USDT),
+        *crowd,
+        transfer(50, 60, H, addr(90), 30_000, asset=USDT),
+    ]
+    state, result = run(world, min_taint=Fraction(1, 100))
+    rows = {r["address"]: r for r in result.endpoints.to_dicts()}
+    assert rows[P]["category"] == "exchange-deposit" and H not in rows
+    assert Decimal(rows[P]["tainted_amount"]) * 10**6 == 1000
+    assert ("ethereum", P) not in state.attributed
+    assert addr(90) not in {r["address"] for r in result.addresses.to_dicts()}  # the hub's business is not traced
+
+
+def test_deposit_decisions_do_not_depend_on_the_order_of_the_source(tmp_path) -> None:
+    for name, world in (("station", _deposit_world(addr(60))), ("exchange", _deposit_world(addr(61)))):
+        _, a = run(world, min_taint=Fraction(1, 100))
+        _, b = run(list(reversed(world)), min_taint=Fraction(1, 100))
+        a.write(tmp_path / name / "a", report=False)
+        b.write(tmp_path / name / "b", report=False)
+        for file in ("summary.json", "flows.csv", "addresses.csv", "endpoints.csv"):
+            assert (tmp_path / name / "a" / file).read_bytes() == (tmp_path / name / "b" / file).read_bytes()

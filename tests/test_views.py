@@ -45,7 +45,8 @@ def test_show_prints_balance_sheet_endpoints_paths_timeline(run: _Run, tmp_path:
     assert "Path 1:" in text and "Path 2:" in text
     assert "swap at 0xaaaaaa…aaaa" in text and "30 ETH → 54,000 USDT" in text
     assert "Exchange [bold]x[/bold]" in text  # markup in a label is printed, not interpreted
-    assert "exchange" in text and "narrowest hop 60.00% of its asset's taint" in text and "2023-06-03" in text
+    assert "exchange" in text and "2023-06-03" in text
+    assert "hops in time order  ·  100.00% of its asset's taint reached the endpoint" in text
     assert text.count("yes") >= 2  # both assets balance
 
 

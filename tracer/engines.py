@@ -69,6 +69,12 @@ def make_engines(
     return engines
 
 
+def with_case_text(summary: dict[str, Any], *, title: str, notes: str) -> dict[str, Any]:
+    """`summary` with the case's `title` and free-text `case_notes` right after its id."""
+    head = {"case": summary.get("case"), "title": title or summary.get("case"), "case_notes": notes}
+    return {**head, **{k: v for k, v in summary.items() if k not in head}}
+
+
 def run_plan(
     plan: TracePlan,
     sources: Sources,
@@ -111,6 +117,7 @@ def run_plan(
         keys.extend(more)
     mark_no_activity(merged.summary, merged.manifest.get("block_heights") or {})
     _record_tip_times(merged, sources, store=store, pin_key=plan.config.case_id, offline=plan.offline)
+    merged.summary = with_case_text(merged.summary, title=plan.title, notes=plan.notes)
     if store is not None and hasattr(store, "list_responses"):
         merged.manifest["raw_responses"] = collect_raw_responses(store, keys)
     return merged

@@ -11,7 +11,12 @@ decisions themselves are pure functions in :mod:`heuristics.attribution` and
   reconsidered once their taint arrives (the fixed point does not depend on the order);
 - otherwise a fresh address the thief funded is attributed: it gains thief funds (never stolen
   value) from the funding payment on;
-- a wallet sweeping everything to one unlabelled service hub is that hub's deposit address.
+- a wallet sweeping everything to one unlabelled service hub is that hub's deposit address;
+- but no wallet whose gas the thief's side paid (a seed, an attributed address, or a gas station
+  that funded two or more of them) is a deposit address: exchanges run their deposit addresses,
+  so such a wallet is the thief's own, paying the service (which is then the endpoint). Nor is a
+  wallet an unlabelled hub's deposit address when its gas came from another, labelled service (a
+  withdrawal). Rechecked once the whole trace is known, so the result does not depend on order.
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ from dataclasses import replace
 from typing import Any
 
 from heuristics.attribution import first_thief_payment, funded_by_thief, inflow_share, serves_others
-from heuristics.deposits import detect_deposit_address, sweep_target
+from heuristics.deposits import detect_deposit_address, gas_funders, payees, sweep_target
 from tracer.account.frontier import Node
 from tracer.account.ledger import Injection, asset_key
-from tracer.core.models import FEE_SINK, Category, Label, Transfer, TransferKind
+from tracer.core.models import FEE_SINK, SERVICE_CATEGORIES, Category, Label, Transfer, TransferKind
 from tracer.core.units import iso
 
 COUNTERPARTY_SOURCE = "heuristic:counterparty"
+DEPOSIT_SOURCE = "heuristic:deposit-reuse"
+#: A gas funder that paid this many thief-side wallets is the thief's gas station.
+GAS_STATION_MIN_WALLETS = 2
 
 
 class AddressRules:
@@ -153,6 +161,107 @@ class AddressRules:
         stand_in = replace(label, category=Category.EXCHANGE, name=f"unknown service {target}")
         return detect_deposit_address(node[0], node[1], transfers, {**known, target: stand_in})
 
+    def _thief_side(self, chain: str) -> set[str]:
+        """Thief seeds, attributed wallets (not endpoints) and the unlabelled gas stations that funded two of them.
+
+        Only wallets that spread value (pay more than one address) count towards a gas station: a
+        wallet that pays one address only may be a deposit address the rule missed, and counting it
+        would make the exchange's own gas funder look like the thief's."""
+        state = self.state
+        signature = (chain, len(state.attributed), len(state.endpoints), len(self._not_deposits), len(self._histories))
+        cached = self._thief_side_cache.get(chain)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        wallets = {a for c, a in state.seeds - state.victims if c == chain}
+        wallets |= {a for c, a in state.attributed if c == chain and (c, a) not in state.endpoints}
+        funded: dict[str, int] = {}
+        for address in sorted(wallets - {a for c, a in self._not_deposits if c == chain}):
+            spreads, funders = self._gas_facts(chain, address)
+            if not spreads:
+                continue  # a wallet that pays one address only could be a deposit address itself
+            for sender in funders:
+                if sender not in wallets:
+                    funded[sender] = funded.get(sender, 0) + 1
+        stations = {
+            s for s, n in funded.items() if n >= GAS_STATION_MIN_WALLETS and self._label((chain, s)) is None
+        }
+        side = wallets | stations
+        self._thief_side_cache[chain] = (signature, side)
+        return side
+
+    def _gas_facts(self, chain: str, address: str) -> tuple[bool, frozenset[str]]:
+        """Does the wallet pay two or more addresses, and who paid its gas (cached per history length)."""
+        history = self._histories.get((chain, address), ())
+        cached = self._gas_cache.get((chain, address))
+        if cached is None or cached[0] != len(history):
+            cached = (len(history), len(payees(address, history)) >= 2, gas_funders(address, history))
+            self._gas_cache[(chain, address)] = cached
+        return cached[1], cached[2]
+
+    def _run_by_thief(self, node: Node, transfers: Sequence[Transfer], deposit: Label) -> str | None:
+        """Why the would-be deposit address `node` is not one (its gas came from the thief's side), or None."""
+        funders = gas_funders(node[1], transfers)
+        if not funders:
+            return None
+        thief_side = self._thief_side(node[0])
+        for funder in sorted(funders):
+            if funder in thief_side:
+                return f"not a deposit address: its gas came from the thief's side ({funder})"
+            label = self._label((node[0], funder))
+            stand_in = deposit.name.startswith("unknown service ")
+            if stand_in and label is not None and label.category in SERVICE_CATEGORIES:
+                return f"not the hub's deposit address: its gas came from {label.name} ({funder})"
+        return None
+
+    def _recheck_deposits(self) -> bool:
+        """Give back to tracing the deposit addresses that the whole trace shows the thief ran. True when any."""
+        changed = False
+        for node in sorted(self._deposit_histories):
+            label = self.state.endpoints.get(node)
+            if label is None or label.source != DEPOSIT_SOURCE:
+                continue
+            transfers = self._deposit_histories[node]
+            reason = self._run_by_thief(node, transfers, label)
+            if reason is None:
+                continue
+            self._undo_endpoint(node)
+            self._not_deposits[node] = reason
+            self._histories[node] = transfers
+            self._replay(node)
+            changed = True
+        return changed
+
+    def _recheck_endpoints(self) -> bool:
+        """The rechecks once the trace is known: counterparties, deposit addresses, hubs' deposit addresses."""
+        return self._recheck_counterparties() or self._recheck_deposits() or self._recheck_hub_deposits()
+
+    def _recheck_hub_deposits(self) -> bool:
+        """Attributed wallets that sweep everything to a hub the trace found serving others (a counterparty)
+        become that hub's deposit addresses (an instant exchanger's per-order address), unless the thief's
+        side ran their gas. True when any changed."""
+        state = self.state
+        changed = False
+        for node in sorted(state.attributed):
+            transfers = self._histories.get(node)
+            if node in state.endpoints or node in self._not_deposits or not transfers:
+                continue
+            target = sweep_target(node[1], transfers)
+            if target is None or (node[0], target) not in state.counterparties:
+                continue
+            stand_in = replace(state.endpoints[(node[0], target)], category=Category.EXCHANGE)
+            stand_in = replace(stand_in, name=f"unknown service {target}")
+            deposit = detect_deposit_address(node[0], node[1], transfers, {target: stand_in})
+            if deposit is None or self._run_by_thief(node, transfers, deposit) is not None:
+                continue
+            del state.attributed[node]
+            self._tf_injections.pop(node, None)
+            self._thieves.get(node[0], set()).discard(node[1])
+            self._deposit_histories[node] = transfers
+            self._make_endpoint(node, deposit)
+            self._replay(node)  # as an endpoint: what reached it stays there
+            changed = True
+        return changed
+
     def _collect_evidence(self) -> None:
         """Each attributed address's evidence: its funding payment, inflow share of the thief's side, counterparties."""
         state = self.state
@@ -174,4 +283,6 @@ class AddressRules:
                 "outside_senders": len(share.outside_senders),
                 "receivers": len(receivers),
             }
+            if node in self._not_deposits:
+                evidence["not_a_deposit_address"] = self._not_deposits[node]
             state.evidence[node] = evidence

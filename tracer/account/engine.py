@@ -38,13 +38,14 @@ from heuristics.services import SERVICE_MIN_COUNTERPARTIES, SERVICE_PROBE_ROWS, 
 from tracer.account.attribution import AddressRules
 from tracer.account.frontier import Frontier, Node, make_frontier
 from tracer.account.ledger import CleanPrefix, EdgeKey, Injection, Outcome, asset_key, trace_address
+from tracer.account.scores import FrontierScores
 from tracer.account.seeds import SeedRules
 from tracer.cases.decisions import is_excluded
 from tracer.cases.plan import TraceConfig
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadInput, OfflineGap, SourceError
 from tracer.core.gaps import BUDGET, HOP_LIMIT, OFFLINE, SOURCE, gap
-from tracer.core.models import FEE_SINK, Category, Label, Policy, Transfer, TransferKind
+from tracer.core.models import FEE_SINK, Category, Label, Transfer, TransferKind
 from tracer.core.networks import get_chain
 from tracer.core.protocols import CheckpointStore, HistoryProvider, LabelLookup, Progress
 
@@ -92,7 +93,7 @@ class TraceState:
     frontier_snapshot: dict[str, Any] = field(default_factory=dict)
 
 
-class Engine(SeedRules, AddressRules):
+class Engine(SeedRules, AddressRules, FrontierScores):
     """One trace: `run()` returns the final :class:`TraceState`."""
 
     def __init__(
@@ -125,6 +126,10 @@ class Engine(SeedRules, AddressRules):
         self._resume: tuple[list[Node], int, int] | None = None
         self._request_offset = 0
         self._endpoint_taint: dict[str, int] = {}
+        self._deposit_histories: dict[Node, list[Transfer]] = {}  # deposit endpoints, for the final recheck
+        self._not_deposits: dict[Node, str] = {}  # would-be deposit addresses the thief ran, and why
+        self._thief_side_cache: dict[str, tuple[tuple[Any, ...], set[str]]] = {}
+        self._gas_cache: dict[Node, tuple[int, bool, frozenset[str]]] = {}
         self._thieves: dict[str, set[str]] = {}  # chain -> thief seeds and attributed addresses
         self._decisions = {(d.chain, normalize_address(d.chain, d.address)): d for d in config.decisions}
 
@@ -186,9 +191,9 @@ class Engine(SeedRules, AddressRules):
             if node is None and self._dirty:
                 self._settle()  # pending changes may put nodes back on the frontier
                 node = self.frontier.pop()
-            if node is None and self._recheck_counterparties():
-                self._settle()  # a counterparty whose senders turned out to be the thief's is traced on
-                node = self.frontier.pop()
+            if node is None and self._recheck_endpoints():
+                self._settle()  # a counterparty whose senders turned out to be the thief's, or a wallet
+                node = self.frontier.pop()  # the thief ran that looked like a deposit address, is traced on
             if node is None:
                 break
             self._expand(node)
@@ -287,8 +292,12 @@ class Engine(SeedRules, AddressRules):
         if deposit is None and not self._follow(node):
             deposit = self._deposit_of_unlabelled_hub(node, transfers, known)
         if deposit is not None:
-            self._make_endpoint(node, deposit)
-            return
+            reason = self._run_by_thief(node, transfers, deposit)
+            if reason is None:
+                self._deposit_histories[node] = transfers
+                self._make_endpoint(node, deposit)
+                return
+            self._not_deposits[node] = reason
         self._histories[node] = transfers
         self._replay(node)
 
@@ -305,13 +314,21 @@ class Engine(SeedRules, AddressRules):
             k = asset_key(tr.asset)
             self._endpoint_taint[k] = self._endpoint_taint.get(k, 0) + taint
 
+    def _undo_endpoint(self, node: Node) -> None:
+        """`node` is no endpoint after all: forget its label and the taint counted there."""
+        self.state.endpoints.pop(node, None)
+        self.state.labels[node] = self._label(node)
+        for _, (taint, _, tr) in self.state.inflows.get(node, {}).items():
+            k = asset_key(tr.asset)
+            self._endpoint_taint[k] = self._endpoint_taint.get(k, 0) - taint
+
     def _replay(self, node: Node) -> None:
         """Recompute `node`'s ledgers (stolen value, then thief funds) and push what changed to its receivers."""
         state = self.state
         transfers = self._histories[node]
         if node not in self._injections and (node not in state.endpoints or node in state.counterparties):
             self._check_counterparty(node, transfers)
-        if node in state.counterparties:
+        if node in state.counterparties or (node in state.endpoints and node in self._deposit_histories):
             transfers = []  # an endpoint: what reached it stays there, its other business is not followed
         elif self.config.attribution and node not in self._injections and node not in state.endpoints:
             self._attribute(node, transfers)
@@ -459,54 +476,6 @@ class Engine(SeedRules, AddressRules):
         if self._since_settle >= max(SETTLE_EVERY, len(self.state.expanded_order) // 2):
             self._settle()
 
-    def _rescore(self, node: Node) -> None:
-        inflows = self.state.inflows.get(node, {})
-        hop = None
-        reach: dict[str, int] = {}
-        moved: dict[str, int] = {}  # the full amounts of the transfers that brought taint
-        poison = self.config.policy is Policy.POISON
-        tf_inflows = self.state.tf_inflows.get(node, {})
-        for taint, poisoned, tr in [*inflows.values(), *tf_inflows.values()]:
-            r = tr.amount if poison and poisoned else taint
-            if not r:
-                continue
-            k = asset_key(tr.asset)
-            reach[k] = reach.get(k, 0) + r
-            moved[k] = moved.get(k, 0) + tr.amount
-            sender_hop = self.state.hops.get((node[0], tr.sender), 0)
-            hop = sender_hop + 1 if hop is None else min(hop, sender_hop + 1)
-        if not reach:
-            self.frontier.remove(node)
-            return
-        self.state.hops[node] = hop or 0
-        score = sum((Fraction(v) / self._base(k, v) for k, v in sorted(reach.items())), Fraction(0))
-        cfg = self.config
-        share = cfg.material_share
-        material = (
-            not poison
-            and score < cfg.min_taint  # above it the node is eligible anyway
-            and score >= cfg.material_floor
-            and any(v * share.denominator >= share.numerator * moved[k] for k, v in reach.items() if moved[k] > 0)
-        )
-        self.frontier.push(node, score=score, hop=hop or 0, material=material)
-
-    def _base(self, key: str, fallback: int) -> Fraction:
-        base = self.state.bases.get(key)
-        if base is None:
-            base = self.state.bases[key] = Fraction(max(fallback, 1))
-        return base
-
-    def _update_bases(self) -> None:
-        """Stolen totals per asset; assets reached only through swaps get the swap's rate."""
-        bases = self.state.bases
-        for k, v in sorted(self._stolen_by_asset().items()):
-            if v > 0 and k not in bases:
-                bases[k] = Fraction(v)
-        for node in sorted(self.state.outcomes):
-            for swap in self.state.outcomes[node].swaps:
-                if swap.asset_in not in bases and swap.asset_out in bases and swap.taint_out > 0 and swap.taint_in > 0:
-                    bases[swap.asset_in] = bases[swap.asset_out] * swap.taint_in / swap.taint_out
-
     def _label(self, node: Node) -> Label | None:
         """The analyst's decision first (endpoint / exclude: its label; follow: none), then the label book."""
         decision = self._decisions.get(node)
@@ -521,7 +490,7 @@ class Engine(SeedRules, AddressRules):
         if self._replaying and self._resume is not None:
             self._leave_replay(exact=len(self.state.expanded_order) == len(self._resume[0]))
         self._settle()
-        while self._recheck_counterparties():  # within the budget: settle what the rechecks changed
+        while self._recheck_endpoints():  # settle what the rechecks changed
             self._settle()
         self._collect_evidence()
         state = self.state

@@ -15,7 +15,8 @@ from tracer.core.models import Policy, Transfer, TransferKind
 class Injection:
     """What is stolen at a seed.
 
-    - thief: every inflow in the window from a non-seed sender is stolen (``caps`` None), or
+    - thief: every inflow in the window from a non-seed sender is stolen (``caps`` None), except
+      from the labelled services in ``services`` (an exchange withdrawal is never loot), or
       only the listed assets up to a cap each; a cap larger than what arrived in the window
       is an opening tainted balance at `since`. What the seed receives in a transaction it
       paid into itself (a swap's proceeds) is not new loot: the swap rule carries taint there.
@@ -33,6 +34,7 @@ class Injection:
     caps: Mapping[str, int] | None = None
     edges: Mapping[EdgeKey, int] = field(default_factory=dict)
     seeds: frozenset[str] = frozenset()  # seed addresses on this chain (inflows from them are not "new")
+    services: frozenset[str] = frozenset()  # labelled service senders: their payments are not stolen
     attributed: bool = False
     start: tuple[int, int, str, int] | None = None  # order key from which inflows count (attributed only)
     assets: frozenset[str] | None = None  # attributed only: the asset keys whose inflows count
@@ -81,6 +83,7 @@ def eligible_theft_inflow(tr: Transfer, window: Window, injection: Injection, pa
         and tr.success
         and not tr.noise
         and tr.sender not in injection.seeds
+        and tr.sender not in injection.services
         and thief_holds(tr, asset_key(tr.asset), window, injection)
     )
 

@@ -16,7 +16,7 @@ from tracer.account.ledger import EdgeKey, Injection, asset_key
 from tracer.cases.plan import SeedSpec
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadInput
-from tracer.core.models import Transfer
+from tracer.core.models import SERVICE_CATEGORIES, Transfer
 from tracer.core.networks import ChainKind, get_chain
 
 #: The role of a seed that continues a trace across chains (the destination payment of a crossing).
@@ -72,12 +72,15 @@ class SeedRules:
             caps = (
                 None if entry["uncapped"] or not entry["thief"] else self._resolve_caps(node, entry["caps"], transfers)
             )
+            uncapped_thief = entry["thief"] and caps is None
+            services = self._service_senders(node, transfers) if uncapped_thief else frozenset()
             self._injections[node] = Injection(
                 thief=entry["thief"],
                 victim=entry["victim"],
                 caps=caps,
                 edges=tx_edges.get(node, {}),
                 seeds=frozenset(by_chain.get(node[0], set())),
+                services=services,
             )
             self._histories[node] = transfers
             self._replay(node)
@@ -87,6 +90,31 @@ class SeedRules:
         for node in sorted(self._pending_score):
             self._rescore(node)
         self._pending_score.clear()
+
+    def _service_senders(self, node: Node, transfers: Sequence[Transfer]) -> frozenset[str]:
+        """Labelled services that paid seed `node` in the window (exchange withdrawals, payouts): not theft.
+
+        Each is named in the summary's notes, so an analyst whose theft was paid by a labelled
+        wallet (an exchange's own hot wallet) sees why and states the amount or the theft tx."""
+        window = self.config.window
+        paid: dict[str, int] = {}
+        for tr in transfers:
+            if tr.receiver != node[1] or tr.sender == node[1] or not tr.moves_value or tr.amount <= 0:
+                continue
+            if not (window.started(tr) and not window.ended(tr)):
+                continue
+            label = self._label((node[0], tr.sender))
+            if label is not None and label.category in SERVICE_CATEGORIES:
+                paid[tr.sender] = paid.get(tr.sender, 0) + 1
+        for sender in sorted(paid):
+            label = self._label((node[0], sender))
+            assert label is not None
+            self.state.notes.append(
+                f"seed {node[1]}: {paid[sender]} payment(s) from {sender} ({label.category}: {label.name}) "
+                "are not counted as stolen (a labelled service pays its customers); if they were the theft, "
+                "state the amount or give the theft transaction"
+            )
+        return frozenset(paid)
 
     def _theft_receivers(self, seed: SeedSpec) -> dict[Node, dict[EdgeKey, int]]:
         """The receivers of a theft transaction and, per inflow edge, how much of it was stolen."""

@@ -123,6 +123,7 @@ class TracePlan:
     offline: bool = False
     api_key: str | None = None  # the Etherscan key (never written anywhere)
     title: str = ""
+    notes: str = ""  # the case's free-text notes
     #: the case's `[valuation]` table and file path (prices are chosen from them after the trace)
     valuation: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
@@ -231,6 +232,7 @@ def build_plan(
         offline=offline,
         api_key=api_key,
         title=case.title,
+        notes=case.notes,
         valuation=case.valuation,
         path=case.path,
         crosschain=case.crosschain.with_overrides(follow=crosschain, midgard_url=midgard_url, lifi_url=lifi_url),

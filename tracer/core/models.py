@@ -82,6 +82,24 @@ ENDPOINT_CATEGORIES: frozenset[Category] = frozenset(
 )
 
 
+#: Categories of businesses that pay many customers: a payment from one of them to a thief seed
+#: (an exchange withdrawal, a mixer or bridge payout) is the thief's own money, never the theft.
+SERVICE_CATEGORIES: frozenset[Category] = frozenset(
+    {
+        Category.EXCHANGE,
+        Category.EXCHANGE_DEPOSIT,
+        Category.MIXER,
+        Category.BRIDGE,
+        Category.DEX,
+        Category.INSTANT_EXCHANGER,
+        Category.OTC,
+        Category.GAMBLING,
+        Category.OTHER_SERVICE,
+        Category.UNKNOWN_SERVICE,
+    }
+)
+
+
 class Role(StrEnum):
     """An address's role in a trace."""
 

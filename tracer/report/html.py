@@ -107,10 +107,13 @@ def _header(case: CaseFile) -> str:
     )
     version = case.bundle.manifest.get("tool_version") or case.bundle.manifest.get("version") or ""
     limits = [gap_text(x) for key in ("gaps", "notes") for x in b.summary.get(key) or () if isinstance(x, str | dict)]
+    notes = b.summary.get("case_notes")
+    notes_html = f'<p class="case-notes">{e(notes)}</p>' if isinstance(notes, str) and notes else ""
     limits_html = '<ul class="limits">' + "".join(f"<li>{e(x)}</li>" for x in limits[:50]) + "</ul>" if limits else ""
     return (
         f'<header class="case"><h1>{e(title)}</h1><div class="meta">case <code>{e(b.case)}</code> · '
-        f"policy <b>{e(b.policy)}</b> · {status} · written by heisttrace {e(version)}</div>{limits_html}</header>"
+        f"policy <b>{e(b.policy)}</b> · {status} · written by heisttrace {e(version)}</div>"
+        f"{notes_html}{limits_html}</header>"
     )
 
 
@@ -369,7 +372,8 @@ def _paths(case: CaseFile) -> str:
         assets = ", ".join(case.bundle.symbol(a) for a in path.assets)
         items.append(
             f"<li><b>{_name(case, path.source)} → {_name(case, path.target)}</b>{e(category)} · "
-            f"{len(path.hops)} hops · assets {e(assets)} · bottleneck {e(share(path.width))} · "
+            f"{len(path.hops)} hops in time order · assets {e(assets)} · "
+            f"{e(share(path.width))} of its asset's taint reached the endpoint · "
             f"{e(when(path.started))} → {e(when(path.arrived))}<ol class=hops>{''.join(hops)}</ol>"
             + (f"<ul>{swaps}</ul>" if swaps else "")
             + "</li>"
@@ -378,7 +382,9 @@ def _paths(case: CaseFile) -> str:
     return (
         '<section id="paths"><h2>Main laundering paths</h2>'
         "<p>For each endpoint, the widest route from a seed (the one whose narrowest hop carried the largest share "
-        "of taint); the widest first. Swap pools are not crossed: a swap converts taint at the swapper.</p>"
+        "of taint). Each hop shows what flowed along this path in time order: what arrived over the hop before and "
+        "left later over this one, never more; the path that carried the most to its endpoint first. Swap pools are "
+        "not crossed: a swap converts taint at the swapper.</p>"
         f"{body}</section>"
     )
 

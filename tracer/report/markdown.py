@@ -44,6 +44,8 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
         + ("complete" if b.complete else "**incomplete** (budget or offline gap)"),
         "",
     ]
+    if isinstance(b.summary.get("case_notes"), str) and b.summary["case_notes"]:
+        out += [f"> {md(b.summary['case_notes'])}", ""]
     out += ["## Balance sheet", ""]
     rows = []
     for key, info in b.assets.items():
@@ -98,7 +100,10 @@ def render_markdown(case: CaseFile, *, endpoints: int = 50) -> str:
     out += ["", "## Main laundering paths", ""]
     for index, path in enumerate(case.paths, start=1):
         names = [md(case.views[k].name) if k in case.views else md(k[1]) for k in path.nodes]
-        out.append(f"{index}. **{' → '.join(names)}** · {len(path.hops)} hops · bottleneck {share(path.width)}")
+        out.append(
+            f"{index}. **{' → '.join(names)}** · {len(path.hops)} hops in time order · "
+            f"{share(path.width)} of its asset's taint reached the endpoint"
+        )
         for hop in path.hops:
             first = hop.flows[0]
             value = usd.flows(hop.flows)

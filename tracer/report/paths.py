@@ -5,7 +5,15 @@ Amounts in different assets cannot be added without prices, so every flow is mea
 from summary.json). An edge between two addresses carries the sum of its flows' shares. The
 path to an address is the *widest* one (largest bottleneck share) from any seed; ties go to
 fewer hops, then to the smaller address. Paths stop at endpoints (value is not followed through
-them) nor through the pools of swaps. Top paths are the widest paths to endpoints, ordered by width, hops and endpoint.
+them) nor through the pools of swaps.
+
+A path's hops then carry only what can have flowed *along that path, in time order*: at each
+address on the way, what arrived over the previous hop is held, and a later flow over the next
+hop takes from it (never more than the flow's own tainted amount); a flow that left before any
+of the path's value arrived is not part of the path. So each hop's amount is what the path
+carried, never more than the hop before, and can be quoted in a freeze request. Across a swap
+the held value is converted by its share of the case. A path whose value cannot reach the end
+in time order is dropped. Top paths are ordered by the share that reached the end, hops and endpoint.
 """
 
 from __future__ import annotations
@@ -15,7 +23,8 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
 from tracer.report.analysis import AddressView, NodeKey, Swap, extract_swaps, swap_flow_keys
 from tracer.report.bundle import ZERO, Bundle, FlowRow
@@ -25,17 +34,19 @@ INFINITE = Decimal("Infinity")
 
 @dataclass(frozen=True, slots=True)
 class Hop:
-    """One step of a path: every tainted flow from `sender` to `receiver`."""
+    """One step of a path: the tainted flows from `sender` to `receiver` that carried the path's value."""
 
     sender: NodeKey
     receiver: NodeKey
     flows: tuple[FlowRow, ...]  # in time order
+    carried: tuple[Decimal, ...] = ()  # per flow, what of it the path carried (default: its tainted amount)
 
     def amounts(self) -> dict[str, Decimal]:
-        """Tainted amount per asset key."""
+        """What the path carried over this hop, per asset key."""
         totals: dict[str, Decimal] = {}
-        for flow in self.flows:
-            totals[flow.asset] = totals.get(flow.asset, ZERO) + flow.tainted_amount
+        carried = self.carried or tuple(f.tainted_amount for f in self.flows)
+        for flow, value in zip(self.flows, carried, strict=True):
+            totals[flow.asset] = totals.get(flow.asset, ZERO) + value
         return dict(sorted(totals.items()))
 
     @property
@@ -53,7 +64,7 @@ class LaunderingPath:
 
     nodes: tuple[NodeKey, ...]
     hops: tuple[Hop, ...]
-    width: Decimal  # bottleneck, as a share of the case
+    width: Decimal  # what reached the end along the path, as a share of the case
     swaps: tuple[Swap, ...]
 
     @property
@@ -89,6 +100,8 @@ class FlowGraph:
 
     edges: dict[NodeKey, dict[NodeKey, list[FlowRow]]]
     capacity: dict[tuple[NodeKey, NodeKey], Decimal]
+    #: (chain, tx hash, position) -> rank in canonical chain order (flows.csv is written in it)
+    order: dict[tuple[str, str, int], int]
 
 
 def build_flow_graph(bundle: Bundle, swaps: list[Swap] | None = None) -> FlowGraph:
@@ -96,6 +109,7 @@ def build_flow_graph(bundle: Bundle, swaps: list[Swap] | None = None) -> FlowGra
     legs = swap_flow_keys(extract_swaps(bundle.flows) if swaps is None else swaps, bundle.flows)
     edges: dict[NodeKey, dict[NodeKey, list[FlowRow]]] = defaultdict(lambda: defaultdict(list))
     capacity: dict[tuple[NodeKey, NodeKey], Decimal] = defaultdict(lambda: ZERO)
+    order = {(f.chain, f.tx_hash, f.position): rank for rank, f in enumerate(bundle.flows)}
     for flow in bundle.flows:
         if flow.is_fee or flow.sender == flow.receiver or (flow.chain, flow.tx_hash, flow.position) in legs:
             continue
@@ -104,8 +118,8 @@ def build_flow_graph(bundle: Bundle, swaps: list[Swap] | None = None) -> FlowGra
         capacity[(u, v)] += bundle.share(flow.asset, flow.tainted_amount)
     for targets in edges.values():
         for rows in targets.values():
-            rows.sort(key=lambda f: (f.timestamp, f.block, f.tx_hash, f.position))
-    return FlowGraph(edges=edges, capacity=capacity)
+            rows.sort(key=lambda f: order[(f.chain, f.tx_hash, f.position)])
+    return FlowGraph(edges=edges, capacity=capacity, order=order)
 
 
 def widest_tree(
@@ -148,12 +162,13 @@ def extract_paths(
     targets: Iterable[NodeKey] | None = None,
     graph: FlowGraph | None = None,
 ) -> list[LaunderingPath]:
-    """The widest paths from `sources` (default: seeds) to `targets` (default: endpoints), best first."""
+    """The widest routes from `sources` (default: seeds) to `targets` (default: endpoints), as time-ordered
+    paths; the one that carried the largest share to its end first."""
     graph = graph or build_flow_graph(bundle)
     endpoints = {key for key, v in views.items() if v.role == "endpoint"}
     starts = list(sources) if sources is not None else list(bundle.seeds)
     goals = set(targets) if targets is not None else endpoints
-    width, parent = widest_tree(graph, starts, stop_at=endpoints)
+    _, parent = widest_tree(graph, starts, stop_at=endpoints)
     found = []
     for goal in goals:
         if goal not in parent:
@@ -162,15 +177,18 @@ def extract_paths(
         while nodes[-1] in parent:
             nodes.append(parent[nodes[-1]])
         nodes.reverse()
-        found.append((nodes, width[goal]))
-    found.sort(key=lambda item: (-item[1], len(item[0]), item[0][-1]))
-    return [_make_path(graph, views, nodes, w) for nodes, w in found[:limit]]
+        found.append(nodes)
+    paths = [p for p in (_make_path(bundle, graph, views, nodes) for nodes in found) if p is not None]
+    paths.sort(key=lambda p: (-p.width, len(p.nodes), p.target))
+    return paths[:limit]
 
 
 def _make_path(
-    graph: FlowGraph, views: dict[NodeKey, AddressView], nodes: list[NodeKey], width: Decimal
-) -> LaunderingPath:
-    hops = tuple(Hop(u, v, tuple(graph.edges[u][v])) for u, v in itertools.pairwise(nodes))
+    bundle: Bundle, graph: FlowGraph, views: dict[NodeKey, AddressView], nodes: list[NodeKey]
+) -> LaunderingPath | None:
+    hops = _time_ordered_hops(graph, views, nodes)
+    if hops is None:
+        return None
     swaps: list[Swap] = []
     for i in range(1, len(nodes) - 1):
         assets_in = {f.asset for f in hops[i - 1].flows}
@@ -179,4 +197,64 @@ def _make_path(
         for swap in view.swaps if view else ():
             if swap.asset_out in assets_in and swap.asset_in in assets_out:
                 swaps.append(swap)
+    last = hops[-1]
+    width = sum((bundle.share(a, v) for a, v in last.amounts().items()), ZERO)
     return LaunderingPath(nodes=tuple(nodes), hops=hops, width=width, swaps=tuple(swaps))
+
+
+def _time_ordered_hops(
+    graph: FlowGraph, views: dict[NodeKey, AddressView], nodes: list[NodeKey]
+) -> tuple[Hop, ...] | None:
+    """The hops of `nodes` with what the path carried, in time order (None: nothing reaches the end).
+
+    At each address on the way, events run in canonical order: an arrival over the previous hop is
+    held, a swap there converts what is held of the paid asset (up to what the swap took) at the
+    swap's own rate, and a departure over the next hop takes what is held of its asset."""
+    rank = graph.order
+    tx_rank: dict[tuple[str, str], int] = {}
+    for (chain, tx, _), r in rank.items():
+        tx_rank[(chain, tx)] = max(r, tx_rank.get((chain, tx), r))
+    first = [(f, f.tainted_amount) for f in graph.edges[nodes[0]][nodes[1]] if f.tainted_amount > 0]
+    carried_hops = [first]
+    for u, v in itertools.pairwise(nodes[1:]):
+        view = views.get(u)
+        events: list[tuple[int, int, Any]] = [
+            (rank[(f.chain, f.tx_hash, f.position)], 0, (f, c)) for f, c in carried_hops[-1]
+        ]
+        events += [(tx_rank.get((s.chain, s.tx_hash), -1), 1, s) for s in (view.swaps if view else ())]
+        events += [(rank[(f.chain, f.tx_hash, f.position)], 2, (f, f.tainted_amount)) for f in graph.edges[u][v]]
+        held: dict[str, Decimal] = {}
+        out: list[tuple[FlowRow, Decimal]] = []
+        for _, kind, item in sorted(events, key=lambda e: (e[0], e[1])):
+            if kind == 1:
+                _convert(held, item)
+                continue
+            flow, value = item
+            if kind == 0:
+                held[flow.asset] = held.get(flow.asset, ZERO) + value
+                continue
+            take = min(value, held.get(flow.asset, ZERO))
+            if take > 0:
+                held[flow.asset] -= take
+                out.append((flow, take))
+        if not out:
+            return None
+        carried_hops.append(out)
+    return tuple(
+        Hop(u, v, tuple(f for f, _ in used), tuple(c for _, c in used))
+        for (u, v), used in zip(itertools.pairwise(nodes), carried_hops, strict=True)
+    )
+
+
+def _convert(held: dict[str, Decimal], swap: Swap) -> None:
+    """Convert what the path holds of the swap's paid asset at the swap's rate (never more than it took)."""
+    have = held.get(swap.asset_out, ZERO)
+    if have <= 0 or swap.tainted_out <= 0:
+        return
+    used = min(have, swap.tainted_out)
+    got = swap.tainted_in * used / swap.tainted_out
+    exponent = swap.tainted_in.as_tuple().exponent
+    if isinstance(exponent, int) and used < swap.tainted_out:
+        got = got.quantize(Decimal(1).scaleb(min(exponent, -18)), rounding=ROUND_DOWN).normalize()
+    held[swap.asset_out] = have - used
+    held[swap.asset_in] = held.get(swap.asset_in, ZERO) + got

@@ -169,7 +169,8 @@ def path_panel(case: CaseFile, path: LaunderingPath, index: int) -> Panel:
     title.append(_name(case, path.target))
     if target and target.category:
         title.append(f" [{target.category}]")
-    title.append(f"  ·  {len(path.hops)} hops  ·  narrowest hop {share(path.width)} of its asset's taint")
+    reached = share(path.width)
+    title.append(f"  ·  {len(path.hops)} hops in time order  ·  {reached} of its asset's taint reached the endpoint")
     return Panel(Group(*parts), title=title, title_align="left")
 
 
@@ -198,7 +199,9 @@ def render_case(case: CaseFile, console: Console, *, paths: int = 5, endpoints: 
     b = case.bundle
     head = Text(f"Case {b.case}", style="bold")
     if b.summary.get("title"):
-        head.append(f" — {b.summary['title']}")
+        head.append(" — " + terminal_safe(str(b.summary["title"])))
+    if isinstance(b.summary.get("case_notes"), str) and b.summary["case_notes"]:
+        head.append("\n" + terminal_safe(b.summary["case_notes"]), style="italic")
     head.append(f"\npolicy {b.policy} · {'complete' if b.complete else 'INCOMPLETE (budget or offline gap)'}")
     counts = b.summary.get("counts") or {}
     if isinstance(counts, dict) and counts:
@@ -223,7 +226,7 @@ def render_path(case: CaseFile, console: Console, query: str, *, onward: int = 5
     elif to_it:
         console.print(path_panel(case, to_it[0], 1))
     else:
-        console.print(Text(f"No tainted path from a seed reaches {view.address}."))
+        console.print(Text(f"No time-ordered tainted path from a seed reaches {view.address}."))
     if view.role != "endpoint":
         onward_paths = extract_paths(case.bundle, case.views, sources=[view.key], limit=onward, graph=case.graph)
         if onward_paths:
