@@ -36,6 +36,8 @@ COUNTERPARTY_SOURCE = "heuristic:counterparty"
 DEPOSIT_SOURCE = "heuristic:deposit-reuse"
 #: A gas funder that paid this many thief-side wallets is the thief's gas station.
 GAS_STATION_MIN_WALLETS = 2
+#: How an unlabelled service hub is named when it stands in for an exchange (its deposit addresses carry it).
+STAND_IN = "unknown service "
 
 
 class AddressRules:
@@ -158,7 +160,7 @@ class AddressRules:
         label = self.state.endpoints.get(hub)
         if label is None or label.category is not Category.UNKNOWN_SERVICE:
             return None
-        stand_in = replace(label, category=Category.EXCHANGE, name=f"unknown service {target}")
+        stand_in = replace(label, category=Category.EXCHANGE, name=f"{STAND_IN}{target}")
         return detect_deposit_address(node[0], node[1], transfers, {**known, target: stand_in})
 
     def _thief_side(self, chain: str) -> set[str]:
@@ -208,7 +210,7 @@ class AddressRules:
             if funder in thief_side:
                 return f"not a deposit address: its gas came from the thief's side ({funder})"
             label = self._label((node[0], funder))
-            stand_in = deposit.name.startswith("unknown service ")
+            stand_in = deposit.name.startswith(STAND_IN)
             if stand_in and label is not None and label.category in SERVICE_CATEGORIES:
                 return f"not the hub's deposit address: its gas came from {label.name} ({funder})"
         return None
@@ -248,8 +250,8 @@ class AddressRules:
             target = sweep_target(node[1], transfers)
             if target is None or (node[0], target) not in state.counterparties:
                 continue
-            stand_in = replace(state.endpoints[(node[0], target)], category=Category.EXCHANGE)
-            stand_in = replace(stand_in, name=f"unknown service {target}")
+            hub = state.endpoints[(node[0], target)]
+            stand_in = replace(hub, category=Category.EXCHANGE, name=f"{STAND_IN}{target}")
             deposit = detect_deposit_address(node[0], node[1], transfers, {target: stand_in})
             if deposit is None or self._run_by_thief(node, transfers, deposit) is not None:
                 continue
