@@ -25,13 +25,16 @@ class FrontierScores:
         moved: dict[str, int] = {}  # the full amounts of the transfers that brought taint
         poison = self.config.policy is Policy.POISON
         tf_inflows = self.state.tf_inflows.get(node, {})
-        for taint, poisoned, tr in [*inflows.values(), *tf_inflows.values()]:
+        counted: set[tuple[str, int]] = set()  # a transfer carrying both quantities is moved once
+        for edge, (taint, poisoned, tr) in [*inflows.items(), *tf_inflows.items()]:
             r = tr.amount if poison and poisoned else taint
             if not r:
                 continue
             k = asset_key(tr.asset)
             reach[k] = reach.get(k, 0) + r
-            moved[k] = moved.get(k, 0) + tr.amount
+            if edge not in counted:
+                counted.add(edge)
+                moved[k] = moved.get(k, 0) + tr.amount
             sender_hop = self.state.hops.get((node[0], tr.sender), 0)
             hop = sender_hop + 1 if hop is None else min(hop, sender_hop + 1)
         if not reach:
