@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chains.http import HttpClient, is_loopback
+from chains.crosschain.api import ResolverApi
 from tracer.core.crossings import FAILED, NOT_FOUND, PENDING, REFUNDED, RESOLVED, CrossingOut, Resolution
-from tracer.core.errors import SourceError, SourceRejected
 from tracer.core.networks import CHAINS
 
 DEFAULT_BASE_URL = "https://li.quest"
@@ -24,37 +23,22 @@ CONFIDENCE = 0.9
 ZERO = "0x" + "0" * 40
 
 
-class LifiClient:
+class LifiClient(ResolverApi):
     """Reads transfer status from the LI.FI API (`key`: optional, sent as a header, never logged)."""
 
     source = "lifi"
+    key_header = "x-lifi-api-key"
 
     def __init__(
         self, *, url: str | None = None, key: str | None = None, archive: Any = None, client: Any = None
     ) -> None:
-        self.base_url = (url or DEFAULT_BASE_URL).rstrip("/")
-        if client is None:
-            rate = None if is_loopback(self.base_url) else PUBLIC_RATE_PER_S
-            headers = {"x-lifi-api-key": key} if key else None
-            client = HttpClient(
-                source=self.source, rate_per_s=rate, archive=archive, secrets=(key,) if key else (), headers=headers
-            )
-        self.client = client
-
-    @property
-    def requests(self) -> int:
-        return self.client.requests
+        super().__init__(
+            url or DEFAULT_BASE_URL, public_rate_per_s=PUBLIC_RATE_PER_S, archive=archive, client=client, key=key
+        )
 
     def status(self, tx_hash: str) -> dict[str, Any]:
-        try:
-            doc = self.client.get_json(f"{self.base_url}/v1/status", params={"txHash": tx_hash})
-        except SourceRejected as exc:
-            if exc.http_status == 404:  # LI.FI answers an unknown hash with 404 and a NOT_FOUND body
-                return {"status": "NOT_FOUND"}
-            raise
-        if not isinstance(doc, dict):
-            raise SourceError("lifi: /v1/status did not answer a JSON object")
-        return doc
+        unknown = {"status": "NOT_FOUND"}  # LI.FI answers an unknown hash with 404 and a NOT_FOUND body
+        return self.get_object(f"{self.base_url}/v1/status", params={"txHash": tx_hash}, missing=unknown)
 
     def resolve(self, tx_hash: str, *, source_chain: str) -> Resolution:
         url = f"{self.base_url}/v1/status?txHash={tx_hash}"

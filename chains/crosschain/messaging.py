@@ -29,9 +29,8 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
-from chains.http import HttpClient, is_loopback
+from chains.crosschain.api import ResolverApi
 from tracer.core.crossings import EvmTxFacts
-from tracer.core.errors import SourceError, SourceRejected
 
 OFT_SENT = "0x85496b760a4b7f8d66384b9df21b381f5d1b1e79f229a47aaf4c232edc2fe59a"
 OFT_RECEIVED = "0xefed6d3500546b29533b128a29e3a94d70788727f0507505ac12eaf2e578fd9c"
@@ -83,55 +82,29 @@ def wormhole_published(facts: EvmTxFacts) -> bool:
     return facts.success and any(log.topics and log.topics[0].lower() == LOG_MESSAGE_PUBLISHED for log in facts.logs)
 
 
-class _Api:
-    source = "api"
-
-    def __init__(self, url: str, archive: Any, client: Any) -> None:
-        self.base_url = url.rstrip("/")
-        if client is None:
-            rate = None if is_loopback(self.base_url) else PUBLIC_RATE_PER_S
-            client = HttpClient(source=self.source, rate_per_s=rate, archive=archive)
-        self.client = client
-
-    @property
-    def requests(self) -> int:
-        return self.client.requests
-
-    def _get(self, url: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        try:
-            doc = self.client.get_json(url, params=params)
-        except SourceRejected as exc:
-            if exc.http_status == 404:
-                return {}
-            raise
-        if not isinstance(doc, dict):
-            raise SourceError(f"{self.source}: {url} did not answer a JSON object")
-        return doc
-
-
-class LayerZeroScan(_Api):
+class LayerZeroScan(ResolverApi):
     """LayerZero scan: the messages a source transaction sent."""
 
     source = "layerzero"
 
     def __init__(self, *, url: str | None = None, archive: Any = None, client: Any = None) -> None:
-        super().__init__(url or DEFAULT_LAYERZERO, archive, client)
+        super().__init__(url or DEFAULT_LAYERZERO, public_rate_per_s=PUBLIC_RATE_PER_S, archive=archive, client=client)
 
     def messages(self, tx_hash: str) -> list[dict[str, Any]]:
-        doc = self._get(f"{self.base_url}/v1/messages/tx/{tx_hash}")
+        doc = self.get_object(f"{self.base_url}/v1/messages/tx/{tx_hash}", missing={})
         return [m for m in doc.get("data") or () if isinstance(m, dict)]
 
 
-class WormholeScan(_Api):
+class WormholeScan(ResolverApi):
     """Wormholescan: the operations of a source transaction."""
 
     source = "wormholescan"
 
     def __init__(self, *, url: str | None = None, archive: Any = None, client: Any = None) -> None:
-        super().__init__(url or DEFAULT_WORMHOLE, archive, client)
+        super().__init__(url or DEFAULT_WORMHOLE, public_rate_per_s=PUBLIC_RATE_PER_S, archive=archive, client=client)
 
     def operations(self, tx_hash: str) -> list[dict[str, Any]]:
-        doc = self._get(f"{self.base_url}/api/v1/operations", params={"txHash": tx_hash})
+        doc = self.get_object(f"{self.base_url}/api/v1/operations", params={"txHash": tx_hash}, missing={})
         return [o for o in doc.get("operations") or () if isinstance(o, dict)]
 
 

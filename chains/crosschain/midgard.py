@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from chains.crosschain.api import ResolverApi
 from chains.crosschain.thorchain_memo import MemoError, inbound_id, parse_asset
-from chains.http import HttpClient, is_loopback
 from tracer.core.crossings import FAILED, NOT_FOUND, PENDING, REFUNDED, RESOLVED, CrossingOut, Resolution
 from tracer.core.errors import SourceError
 from tracer.core.networks import ChainKind, get_chain
@@ -26,21 +26,13 @@ THOR_DECIMALS = 8
 CONFIDENCE = 0.95
 
 
-class MidgardClient:
+class MidgardClient(ResolverApi):
     """Reads actions from one Midgard (THORChain, or a fork with the same shape such as Maya)."""
 
     source = "midgard"
 
     def __init__(self, *, url: str | None = None, archive: ResponseArchive | None = None, client: Any = None) -> None:
-        self.base_url = (url or DEFAULT_BASE_URL).rstrip("/")
-        if client is None:
-            rate = None if is_loopback(self.base_url) else PUBLIC_RATE_PER_S
-            client = HttpClient(source=self.source, rate_per_s=rate, archive=archive)
-        self.client = client
-
-    @property
-    def requests(self) -> int:
-        return self.client.requests
+        super().__init__(url or DEFAULT_BASE_URL, public_rate_per_s=PUBLIC_RATE_PER_S, archive=archive, client=client)
 
     def actions(self, tx_hash: str) -> list[dict[str, Any]]:
         """The actions Midgard lists for a transaction (in or out hash)."""
