@@ -96,9 +96,7 @@ class AddressRules:
             return
         state.counterparties[node] = reason
         if node in state.attributed:  # it was taken for the thief's before its business showed
-            del state.attributed[node]
-            self._tf_injections.pop(node, None)
-            self._thieves.get(node[0], set()).discard(node[1])
+            self._unattribute(node)
         label = Label(
             chain=node[0],
             address=node[1],
@@ -109,6 +107,12 @@ class AddressRules:
         )
         state.endpoints[node] = label
         state.labels[node] = label
+
+    def _unattribute(self, node: Node) -> None:
+        """`node` is not the thief's after all: it gains no thief funds and funds no one as the thief."""
+        del self.state.attributed[node]
+        self._tf_injections.pop(node, None)
+        self._thieves.get(node[0], set()).discard(node[1])
 
     def _attribute(self, node: Node, transfers: Sequence[Transfer]) -> None:
         """Make `node` thief-controlled when the thief's first payment to it found it empty."""
@@ -206,11 +210,11 @@ class AddressRules:
         if not funders:
             return None
         thief_side = self._thief_side(node[0])
+        stand_in = deposit.name.startswith(STAND_IN)
         for funder in sorted(funders):
             if funder in thief_side:
                 return f"not a deposit address: its gas came from the thief's side ({funder})"
             label = self._label((node[0], funder))
-            stand_in = deposit.name.startswith(STAND_IN)
             if stand_in and label is not None and label.category in SERVICE_CATEGORIES:
                 return f"not the hub's deposit address: its gas came from {label.name} ({funder})"
         return None
@@ -255,9 +259,7 @@ class AddressRules:
             deposit = detect_deposit_address(node[0], node[1], transfers, {target: stand_in})
             if deposit is None or self._run_by_thief(node, transfers, deposit) is not None:
                 continue
-            del state.attributed[node]
-            self._tf_injections.pop(node, None)
-            self._thieves.get(node[0], set()).discard(node[1])
+            self._unattribute(node)
             self._deposit_histories[node] = transfers
             self._make_endpoint(node, deposit)
             self._replay(node)  # as an endpoint: what reached it stays there
