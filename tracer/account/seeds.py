@@ -16,7 +16,7 @@ from tracer.account.ledger import EdgeKey, Injection, asset_key
 from tracer.cases.plan import SeedSpec
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadInput
-from tracer.core.models import SERVICE_CATEGORIES, Transfer
+from tracer.core.models import SERVICE_CATEGORIES, Label, Transfer
 from tracer.core.networks import ChainKind, get_chain
 
 #: The role of a seed that continues a trace across chains (the destination payment of a crossing).
@@ -98,17 +98,20 @@ class SeedRules:
         wallet (an exchange's own hot wallet) sees why and states the amount or the theft tx."""
         window = self.config.window
         paid: dict[str, int] = {}
+        labels: dict[str, Label | None] = {}
         for tr in transfers:
             if tr.receiver != node[1] or tr.sender == node[1] or not tr.moves_value or tr.amount <= 0:
                 continue
             if not (window.started(tr) and not window.ended(tr)):
                 continue
-            label = self._label((node[0], tr.sender))
+            if tr.sender not in labels:
+                labels[tr.sender] = self._label((node[0], tr.sender))
+            label = labels[tr.sender]
             if label is not None and label.category in SERVICE_CATEGORIES:
                 paid[tr.sender] = paid.get(tr.sender, 0) + 1
         for sender in sorted(paid):
-            label = self._label((node[0], sender))
-            assert label is not None
+            label = labels[sender]
+            assert label is not None  # counted only with a service label
             self.state.notes.append(
                 f"seed {node[1]}: {paid[sender]} payment(s) from {sender} ({label.category}: {label.name}) "
                 "are not counted as stolen (a labelled service pays its customers); if they were the theft, "
