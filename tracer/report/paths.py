@@ -102,6 +102,8 @@ class FlowGraph:
     capacity: dict[tuple[NodeKey, NodeKey], Decimal]
     #: (chain, tx hash, position) -> rank in canonical chain order (flows.csv is written in it)
     order: dict[tuple[str, str, int], int]
+    #: (chain, tx hash) -> rank of the transaction's last flow (where a swap in it has happened)
+    tx_order: dict[tuple[str, str], int]
 
 
 def build_flow_graph(bundle: Bundle, swaps: list[Swap] | None = None) -> FlowGraph:
@@ -110,6 +112,7 @@ def build_flow_graph(bundle: Bundle, swaps: list[Swap] | None = None) -> FlowGra
     edges: dict[NodeKey, dict[NodeKey, list[FlowRow]]] = defaultdict(lambda: defaultdict(list))
     capacity: dict[tuple[NodeKey, NodeKey], Decimal] = defaultdict(lambda: ZERO)
     order = {(f.chain, f.tx_hash, f.position): rank for rank, f in enumerate(bundle.flows)}
+    tx_order = {(f.chain, f.tx_hash): rank for rank, f in enumerate(bundle.flows)}  # the last one wins
     for flow in bundle.flows:
         if flow.is_fee or flow.sender == flow.receiver or (flow.chain, flow.tx_hash, flow.position) in legs:
             continue
@@ -119,7 +122,7 @@ def build_flow_graph(bundle: Bundle, swaps: list[Swap] | None = None) -> FlowGra
     for targets in edges.values():
         for rows in targets.values():
             rows.sort(key=lambda f: order[(f.chain, f.tx_hash, f.position)])
-    return FlowGraph(edges=edges, capacity=capacity, order=order)
+    return FlowGraph(edges=edges, capacity=capacity, order=order, tx_order=tx_order)
 
 
 def widest_tree(
@@ -210,10 +213,7 @@ def _time_ordered_hops(
     At each address on the way, events run in canonical order: an arrival over the previous hop is
     held, a swap there converts what is held of the paid asset (up to what the swap took) at the
     swap's own rate, and a departure over the next hop takes what is held of its asset."""
-    rank = graph.order
-    tx_rank: dict[tuple[str, str], int] = {}
-    for (chain, tx, _), r in rank.items():
-        tx_rank[(chain, tx)] = max(r, tx_rank.get((chain, tx), r))
+    rank, tx_rank = graph.order, graph.tx_order
     first = [(f, f.tainted_amount) for f in graph.edges[nodes[0]][nodes[1]] if f.tainted_amount > 0]
     carried_hops = [first]
     for u, v in itertools.pairwise(nodes[1:]):
