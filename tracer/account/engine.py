@@ -44,7 +44,7 @@ from tracer.cases.decisions import is_excluded
 from tracer.cases.plan import TraceConfig
 from tracer.core.addresses import normalize_address
 from tracer.core.errors import BadInput, OfflineGap, SourceError
-from tracer.core.gaps import BUDGET, HOP_LIMIT, OFFLINE, SOURCE, gap
+from tracer.core.gaps import BUDGET, HOP_LIMIT, OFFLINE, SOURCE, gap, gap_key
 from tracer.core.models import FEE_SINK, Category, Label, Transfer, TransferKind
 from tracer.core.networks import get_chain
 from tracer.core.protocols import CheckpointStore, HistoryProvider, LabelLookup, Progress
@@ -130,6 +130,7 @@ class Engine(SeedRules, AddressRules, FrontierScores):
         self._not_deposits: dict[Node, str] = {}  # would-be deposit addresses the thief ran, and why
         self._thief_side_cache: dict[str, tuple[tuple[Any, ...], set[str]]] = {}
         self._gas_cache: dict[Node, tuple[int, bool, frozenset[str]]] = {}
+        self._gap_keys: set[str] = set()
         self._thieves: dict[str, set[str]] = {}  # chain -> thief seeds and attributed addresses
         self._decisions = {(d.chain, normalize_address(d.chain, d.address)): d for d in config.decisions}
 
@@ -503,7 +504,12 @@ class Engine(SeedRules, AddressRules, FrontierScores):
         state.frontier_snapshot = self.frontier.snapshot()
 
     def _add_gap(self, entry: dict[str, Any]) -> None:
-        if entry not in self.state.gaps:
+        """Record a gap once (a set of keys beside the list: a budget run can leave thousands)."""
+        if len(self._gap_keys) != len(self.state.gaps):  # gaps restored from a checkpoint
+            self._gap_keys = {gap_key(g) for g in self.state.gaps}
+        key = gap_key(entry)
+        if key not in self._gap_keys:
+            self._gap_keys.add(key)
             self.state.gaps.append(entry)
 
     def _budget_gap(self, node: Node, hop: int) -> None:

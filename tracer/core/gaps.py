@@ -15,6 +15,7 @@ Valuation adds plain-text ``unpriced: …`` lines to the same list (:mod:`tracer
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 BUDGET = "budget"
@@ -35,6 +36,11 @@ def gap(kind: str, chain: str, address: str, from_block: int | None, to_block: i
         "range": {"from_block": from_block, "to_block": to_block},
         "why": why,
     }
+
+
+def gap_key(entry: Any) -> str:
+    """A gap's identity, for de-duplication (an entry and its equal have the same key)."""
+    return json.dumps(entry, sort_keys=True) if isinstance(entry, dict) else f"text:{entry}"
 
 
 def gap_text(entry: Any) -> str:
