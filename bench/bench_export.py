@@ -147,7 +147,8 @@ def index(export: Path) -> dict[str, Any]:
     if proc.returncode != 0:
         raise SystemExit(f"index-export failed: {proc.stderr[-2000:]}")
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {**json.loads(proc.stdout), "wall_seconds": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024)}
+    built = {k: v for k, v in json.loads(proc.stdout).items() if k != "index"}  # not this machine's temp path
+    return {**built, "wall_seconds": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024)}
 
 
 def _percentiles(times: list[float]) -> dict[str, float]:
