@@ -66,6 +66,11 @@ class Confounders:
     payment_cents: tuple[int, int] = (50_000, 2_000_000)  # 500 - 20,000 USD per thief payment
 
 
+#: The counts issue 13 reports from its held-out world (12 deposit and 48 per-order addresses), more OTC
+#: desks and withdrawals: a robustness world of the quality benchmark.
+HEAVY_CONFOUNDERS = Confounders(
+    deposit_addresses=12, exchanger_orders=48, exchangers=3, otc_counterparties=4, exchange_withdrawals=10
+)
 QUICK_CONFOUNDERS = Confounders(exchanger_crowd=20, otc_clients=(30, 35), otc_payees=(100, 110))
 
 

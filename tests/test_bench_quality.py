@@ -384,3 +384,30 @@ def test_shortfalls_name_the_amount_targets() -> None:
         "innocent_inflow_share",
         "withdrawals_as_stolen_units",
     ]
+
+
+def test_haircut_reach_follows_value_not_edges() -> None:
+    """The diagnosis ceiling: value paid before taint arrives, or after the holder is drained, carries none."""
+    from bench.reachability import haircut_reach
+    from tracer.demo.builder import Token, WorldBuilder
+
+    b = WorldBuilder(seed="reach")
+    tok = Token(address=_addr(99), symbol="USDG", name="synthetic", decimals=6)
+    victim, thief, hop, clean, early, late, drained, hot = (_addr(i) for i in range(20, 28))
+    for block, sender, to, amount in [
+        (10, clean, hop, 300),  # hop holds clean value first ...
+        (11, hop, early, 300),  # ... and pays it out before any stolen value arrives
+        (20, victim, thief, 1000),  # the theft
+        (21, hot, thief, 500),  # a labelled service pays the thief: not stolen
+        (22, thief, hop, 600),  # 600 of 1500 leave: 400 stolen
+        (23, clean, hop, 400),
+        (24, hop, drained, 1000),  # draining carries all of hop's taint
+        (25, hop, late, 0),
+        (26, clean, hop, 50),
+        (27, hop, late, 50),  # after the drain: clean
+    ]:
+        if amount:
+            b.token_tx(block=block, sender=sender, transfers=[(tok, sender, to, amount)])
+    world = b.build()
+    reach = haircut_reach(world.txs, token=tok.address, seeds=[thief], since_block=15, services={hot})
+    assert reach == {thief: 1000, hop: 400, drained: 400}
