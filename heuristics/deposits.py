@@ -71,7 +71,8 @@ def detect_deposit_address(
     """
     hub: Label | None = None
     sweeps: dict[str, list[int]] = {}  # asset key -> sweep blocks
-    for tr in transfers:
+    last_sweep: dict[str, int] = {}  # asset key -> position of its last sweep in `transfers`
+    for i, tr in enumerate(transfers):
         if not _counts(tr) or tr.sender != address or tr.receiver == FEE_SINK or tr.amount == 0:
             continue
         label = labels.get(tr.receiver)
@@ -82,11 +83,12 @@ def detect_deposit_address(
         elif label.name != hub.name:
             return None
         sweeps.setdefault(tr.asset.key, []).append(tr.block)
+        last_sweep[tr.asset.key] = i
     if hub is None:
         return None
     balance: dict[str, int] = {}
     received: dict[str, int] = {}  # received before the last sweep of the asset
-    for tr in transfers:
+    for i, tr in enumerate(transfers):
         key = tr.asset.key
         blocks = sweeps.get(key)
         if blocks is None or not _counts(tr):
@@ -104,7 +106,7 @@ def detect_deposit_address(
                 return None
         elif tr.sender == address:  # a fee in the swept (native) asset
             balance[key] = max(balance.get(key, 0) - tr.amount, 0)
-        if tr.sender == address and tr.block == blocks[-1] and tr.receiver != FEE_SINK:
+        if i == last_sweep[key]:  # after the last sweep (not the first of several in its block)
             residual = balance[key]
             if residual > _tolerance(received.get(key, 0), tr):
                 return None

@@ -109,3 +109,15 @@ def test_a_deposit_never_swept_within_tau_is_not_a_deposit_address() -> None:
         transfer(3, 100 + TAU_BLOCKS + 2, D, EX, 2 * ETH),
     ]
     assert detect(history) is None
+
+
+def test_several_sweeps_in_the_last_block_are_judged_after_the_last_of_them() -> None:
+    history = [
+        transfer(1, 100, U1, D, 700, asset=USDT),
+        transfer(2, 101, U2, D, 2500, asset=USDT),
+        transfer(3, 130, D, EX, 700, asset=USDT),  # two sweeps in one block: the first leaves 2500 ...
+        transfer(4, 130, D, EX, 2500, asset=USDT),  # ... the second drains it
+    ]
+    assert detect(history) is not None
+    kept = [*history[:3], transfer(4, 130, D, EX, 2000, asset=USDT)]
+    assert detect(kept) is None  # 500 of 3200 left after the last sweep: not drained
