@@ -301,6 +301,8 @@ def _btc_export(f: Files) -> Path:
 
     write_bitcoin_export(f.root / "btc-export", txs=20, wallets=8, coinjoins=2, service_deposits=3)
     return f.root / "btc-export"
+
+
 _COINGECKO: list = []
 
 

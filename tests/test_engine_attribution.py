@@ -315,3 +315,31 @@ def test_deposit_decisions_do_not_depend_on_the_order_of_the_source(tmp_path) ->
         b.write(tmp_path / name / "b", report=False)
         for file in ("summary.json", "flows.csv", "addresses.csv", "endpoints.csv"):
             assert (tmp_path / name / "a" / file).read_bytes() == (tmp_path / name / "b" / file).read_bytes()
+
+
+def test_an_unlabelled_hub_that_gave_the_thief_gas_is_no_gas_station_of_the_thief() -> None:
+    """SYNTHETIC: H, an unlabelled exchange wallet serving a crowd, paid gas to the thief T and to B (exchange
+    withdrawals), and tops up the gas of A, which sweeps all the thief paid it to H. H serves others, so its gas
+    payments are no evidence of the thief's: A is H's deposit address, and H's business is not traced."""
+    H = addr(71)
+    crowd = [transfer(100 + i, 30 + i, addr(200 + i), H, 5_000, asset=USDT) for i in range(12)]
+    world = [
+        transfer(1, 5, H, T, 10),
+        transfer(2, 6, H, B, 10),
+        transfer(3, 10, V, T, 1000, asset=USDT),
+        transfer(4, 11, T, A, 600, asset=USDT),
+        transfer(5, 11, T, B, 400, asset=USDT),
+        transfer(6, 12, H, A, 10),
+        transfer(7, 13, A, H, 600, asset=USDT),
+        transfer(8, 14, B, C, 200, asset=USDT),
+        transfer(9, 14, B, D, 200, asset=USDT),
+        *crowd,
+        transfer(50, 60, H, addr(90), 30_000, asset=USDT),
+    ]
+    _, result = run(world, min_taint=Fraction(1, 100))
+    rows = {r["address"]: r for r in result.endpoints.to_dicts()}
+    assert rows[A]["category"] == "exchange-deposit" and H not in rows
+    assert Decimal(rows[A]["tainted_amount"]) * 10**6 == 600
+    assert addr(90) not in {r["address"] for r in result.addresses.to_dicts()}
+    _, reversed_result = run(list(reversed(world)), min_taint=Fraction(1, 100))
+    assert reversed_result.endpoints.to_dicts() == result.endpoints.to_dicts()  # whatever order the source gives

@@ -41,7 +41,7 @@ def test_usd_beside_endpoints_paths_and_timeline(emulator, tmp_path: Path) -> No
         (Decimal(r["tainted_usd"]) for r in flows if (r["chain"], r["to"]) in arriving and r["tainted_usd"]),
         Decimal(0),
     )
-    assert f"<td class=\"num\">{usd_text(str(reached))}</td></tr>" in html  # the one day of the timeline
+    assert f'<td class="num">{usd_text(str(reached))}</td></tr>' in html  # the one day of the timeline
     assert "at the time)" in html and "at the time)" in md  # path hops
     assert "+ unpriced at the time" in html  # a hop carrying the unpriced token says so, never a guess
     assert "## Value in USD" in md and "USD reaching endpoints over time" in html

@@ -20,9 +20,21 @@ def test_every_swap_name(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("code", "asset"),
-    [("b", "BTC.BTC"), ("e", "ETH.ETH"), ("a", "AVAX.AVAX"), ("c", "BCH.BCH"), ("d", "DOGE.DOGE"),
-     ("l", "LTC.LTC"), ("s", "BSC.BNB"), ("f", "BASE.ETH"), ("g", "GAIA.ATOM"), ("x", "XRP.XRP"),
-     ("r", "THOR.RUNE"), ("tr", "TRON.TRX"), ("B", "BTC.BTC")],
+    [
+        ("b", "BTC.BTC"),
+        ("e", "ETH.ETH"),
+        ("a", "AVAX.AVAX"),
+        ("c", "BCH.BCH"),
+        ("d", "DOGE.DOGE"),
+        ("l", "LTC.LTC"),
+        ("s", "BSC.BNB"),
+        ("f", "BASE.ETH"),
+        ("g", "GAIA.ATOM"),
+        ("x", "XRP.XRP"),
+        ("r", "THOR.RUNE"),
+        ("tr", "TRON.TRX"),
+        ("B", "BTC.BTC"),
+    ],
 )
 def test_short_asset_codes(code: str, asset: str) -> None:
     assert parse_asset(code).text == asset
@@ -80,9 +92,19 @@ def test_other_functions_and_housekeeping() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "=:", "=:BTC.BTC", "=:nonsense:addr", f"=:b:{BTC_ADDR}:abc", f"=:b:{BTC_ADDR}:1/2",
-     f"=:b:{BTC_ADDR}:-5", f"=:b:{BTC_ADDR}:0:a/b/c/d/e/f:1", f"=:b:{BTC_ADDR}:0:a/b:1/2/3",
-     f"=:b:{BTC_ADDR}:0:t", "OUT:"],
+    [
+        "",
+        "=:",
+        "=:BTC.BTC",
+        "=:nonsense:addr",
+        f"=:b:{BTC_ADDR}:abc",
+        f"=:b:{BTC_ADDR}:1/2",
+        f"=:b:{BTC_ADDR}:-5",
+        f"=:b:{BTC_ADDR}:0:a/b/c/d/e/f:1",
+        f"=:b:{BTC_ADDR}:0:a/b:1/2/3",
+        f"=:b:{BTC_ADDR}:0:t",
+        "OUT:",
+    ],
 )
 def test_malformed_memos_are_refused(bad: str) -> None:
     with pytest.raises(MemoError):

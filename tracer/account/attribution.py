@@ -168,7 +168,8 @@ class AddressRules:
         return detect_deposit_address(node[0], node[1], transfers, {**known, target: stand_in})
 
     def _thief_side(self, chain: str) -> set[str]:
-        """Thief seeds, attributed wallets (not endpoints) and the unlabelled gas stations that funded two of them.
+        """Thief seeds, attributed wallets (not endpoints) and the unlabelled gas stations that funded two of them
+        (not an address the trace stopped at, nor the wallet its deposit addresses sweep to: services pay gas).
 
         Only wallets that spread value (pay more than one address) count towards a gas station: a
         wallet that pays one address only may be a deposit address the rule missed, and counting it
@@ -188,12 +189,25 @@ class AddressRules:
             for sender in funders:
                 if sender not in wallets:
                     funded[sender] = funded.get(sender, 0) + 1
-        stations = {
-            s for s, n in funded.items() if n >= GAS_STATION_MIN_WALLETS and self._label((chain, s)) is None
+        services = {a for c, a in state.endpoints if c == chain} | self._deposit_hubs(chain)
+        stations = {  # a labelled service, or one the trace found serving others, pays everyone's gas
+            s
+            for s, n in funded.items()
+            if n >= GAS_STATION_MIN_WALLETS and self._label((chain, s)) is None and s not in services
         }
         side = wallets | stations
         self._thief_side_cache[chain] = (signature, side)
         return side
+
+    def _deposit_hubs(self, chain: str) -> set[str]:
+        """The wallets that the deposit addresses found on `chain` sweep to (an exchange's, even if unlabelled)."""
+        hubs = set()
+        for node, transfers in self._deposit_histories.items():
+            if node[0] == chain and node in self.state.endpoints:
+                target = sweep_target(node[1], transfers)
+                if target is not None:
+                    hubs.add(target)
+        return hubs
 
     def _gas_facts(self, chain: str, address: str) -> tuple[bool, frozenset[str]]:
         """Does the wallet pay two or more addresses, and who paid its gas (cached per history length)."""

@@ -539,9 +539,9 @@ class _Parser:
             path = self.string(table, "path", f"{key}.path")
             if SOURCE_KINDS[kind or ""].needs_path:
                 if not path or not path.strip():
-                    raise self.error(f"{key}.path", f"the folder the {kind} source reads (path = \"DIR\")")
+                    raise self.error(f"{key}.path", f'the folder the {kind} source reads (path = "DIR")')
                 if url is not None:
-                    raise self.error(f"{key}.url", f"no URL for the {kind} source (it reads path = \"DIR\")", url)
+                    raise self.error(f"{key}.url", f'no URL for the {kind} source (it reads path = "DIR")', url)
             elif path is not None:
                 raise self.error(f"{key}.path", f"no path for the {kind} source (only export reads a folder)", path)
             if url is not None:
