@@ -4,8 +4,9 @@ Rule (deposit-address reuse, Victor, "Address clustering heuristics for Ethereum
 thresholds as in Tutela, Tang et al. 2022, loosened to how exchanges actually sweep): an
 address is an exchange's deposit address when
 
-- every value outflow (fees aside) goes to wallets labelled as one exchange (or one service
-  hub standing in for it), and there is at least one such sweep;
+- every value outflow (fees aside) goes to wallets labelled as one exchange (one entity: its
+  numbered wallets count as one) or to one service hub standing in for it, and there is at
+  least one such sweep;
 - every deposit of a swept asset is swept within `TAU_BLOCKS` blocks: a sweep of that asset
   follows it inside the window (deposits and sweeps may interleave: a second deposit before
   the first sweep, one sweep for several deposits, partial sweeps), unless it arrived after
@@ -80,7 +81,7 @@ def detect_deposit_address(
             return None
         if hub is None:
             hub = label
-        elif label.name != hub.name:
+        elif label.entity != hub.entity:  # one exchange may sweep to several of its numbered wallets
             return None
         sweeps.setdefault(tr.asset.key, []).append(tr.block)
         last_sweep[tr.asset.key] = i

@@ -121,3 +121,27 @@ def test_several_sweeps_in_the_last_block_are_judged_after_the_last_of_them() ->
     assert detect(history) is not None
     kept = [*history[:3], transfer(4, 130, D, EX, 2000, asset=USDT)]
     assert detect(kept) is None  # 500 of 3200 left after the last sweep: not drained
+
+
+def test_sweeps_to_two_numbered_wallets_of_one_exchange_make_a_deposit_address() -> None:
+    k5, k13, b14 = addr(60), addr(61), addr(62)
+    labels = {
+        k5: Label("ethereum", k5, Category.EXCHANGE, "Kraken 5", source="test-synthetic"),
+        k13: Label("ethereum", k13, Category.EXCHANGE, "Kraken 13", source="test-synthetic"),
+        b14: Label("ethereum", b14, Category.EXCHANGE, "Binance 14", source="test-synthetic", source_words="[binance]"),
+    }
+    deposits = [transfer(1, 100, U1, D, 2 * ETH), transfer(2, 110, U2, D, 1 * ETH)]
+    rotated = [*deposits, transfer(3, 120, D, k5, 2 * ETH), transfer(4, 130, D, k13, 1 * ETH)]
+    label = detect_deposit_address("ethereum", D, rotated, labels)
+    assert label is not None and label.name == "Kraken 5 deposit address"
+    mixed = [*deposits, transfer(3, 120, D, k5, 2 * ETH), transfer(4, 130, D, b14, 1 * ETH)]
+    assert detect_deposit_address("ethereum", D, mixed, labels) is None  # two exchanges: a customer's wallet
+
+
+def test_entity_of_a_label_uses_the_sources_tag_else_the_name_without_its_wallet_number() -> None:
+    def entity(name: str, words: str = "") -> str:
+        return Label("ethereum", D, Category.EXCHANGE, name, source="test-synthetic", source_words=words).entity
+
+    assert entity("Kraken 5") == entity("Kraken 13") == "kraken"
+    assert entity("Binance: Hot Wallet 11", "Binance: Hot Wallet 11 [binance]") == "binance"
+    assert entity("Synthetic Exchange A hot wallet") != entity("Synthetic Exchange B hot wallet")

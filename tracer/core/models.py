@@ -6,6 +6,7 @@ construction (see :mod:`tracer.core.addresses`); amounts are integers in base un
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -239,6 +240,11 @@ POSITION_INTERNAL_BASE = 2
 POSITION_TOKEN_BASE = 1_000_000
 
 
+_ENTITY_TAG = re.compile(r"\[([^\[\]]+)\]\s*$")
+_NON_WORD = re.compile(r"[^a-z0-9.]+")
+_TRAILING_NUMBER = re.compile(r"(?:\s+\d+)+$")
+
+
 @dataclass(frozen=True, slots=True)
 class Label:
     """What a source says an address is, with provenance.
@@ -265,6 +271,19 @@ class Label:
     def is_endpoint(self) -> bool:
         """Followed value stops here (exchange, deposit, mixer, bridge, sanctioned, OTC, ...)."""
         return self.category in ENDPOINT_CATEGORIES
+
+    @property
+    def entity(self) -> str:
+        """Who runs the address, so that one exchange's numbered wallets count as one service.
+
+        The source's own entity tag when it gives one (Etherscan label dumps end their words with
+        `[binance]`), else the name folded to lowercase words without a trailing wallet number
+        ("Kraken 5" and "Kraken 13" are `kraken`)."""
+        tag = _ENTITY_TAG.search(self.source_words)
+        if tag:
+            return tag.group(1).strip().lower()
+        words = _NON_WORD.sub(" ", self.name.lower()).strip()
+        return _TRAILING_NUMBER.sub("", words) or words
 
 
 @dataclass(frozen=True, slots=True)

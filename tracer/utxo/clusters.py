@@ -118,7 +118,7 @@ class ClusterOracle:
         label = self.label_of(address)
         if label is None or not label.is_endpoint or label.source.startswith("heuristic:"):
             return None
-        return label.name
+        return label.entity  # one service, whatever wallet number its labels give
 
     def _spends(self, address: str) -> tuple[UtxoTx, ...] | None:
         """The transactions in which `address` spends (None: not read, the budget is spent)."""
