@@ -252,18 +252,17 @@ def test_a_theft_paid_by_a_labelled_exchange_is_stolen_when_the_exchange_is_the_
         assert build_result(state).accounting[NATIVE]["stolen"] == 1000
 
 
-def _deposit_world(gas_funder: str) -> list:
-    """SYNTHETIC: the thief pays 600 USDT to A and 400 to B; A's gas comes from `gas_funder`, A sends all to EX.
-    G, the thief's gas station, also gave gas to T and B (both spread value: B pays C and D)."""
-    G = addr(60)
+def _deposit_world(gas_funder: str, *, station: str = addr(60), exchange: str = EX) -> list:
+    """SYNTHETIC: the thief pays 600 USDT to A and 400 to B; A's gas comes from `gas_funder`, A sends all to
+    `exchange`. `station`, the thief's gas station, also gave gas to T and B (both spread value: B pays C and D)."""
     return [
-        transfer(1, 5, G, T, 10),
-        transfer(2, 6, G, B, 10),
+        transfer(1, 5, station, T, 10),
+        transfer(2, 6, station, B, 10),
         transfer(3, 10, V, T, 1000, asset=USDT),
         transfer(4, 11, T, A, 600, asset=USDT),
         transfer(5, 11, T, B, 400, asset=USDT),
         transfer(6, 12, gas_funder, A, 10),
-        transfer(7, 13, A, EX, 600, asset=USDT),
+        transfer(7, 13, A, exchange, 600, asset=USDT),
         transfer(8, 14, B, C, 200, asset=USDT),
         transfer(9, 14, B, D, 200, asset=USDT),
     ]
@@ -323,19 +322,7 @@ def test_an_unlabelled_hub_that_gave_the_thief_gas_is_no_gas_station_of_the_thie
     payments are no evidence of the thief's: A is H's deposit address, and H's business is not traced."""
     H = addr(71)
     crowd = [transfer(100 + i, 30 + i, addr(200 + i), H, 5_000, asset=USDT) for i in range(12)]
-    world = [
-        transfer(1, 5, H, T, 10),
-        transfer(2, 6, H, B, 10),
-        transfer(3, 10, V, T, 1000, asset=USDT),
-        transfer(4, 11, T, A, 600, asset=USDT),
-        transfer(5, 11, T, B, 400, asset=USDT),
-        transfer(6, 12, H, A, 10),
-        transfer(7, 13, A, H, 600, asset=USDT),
-        transfer(8, 14, B, C, 200, asset=USDT),
-        transfer(9, 14, B, D, 200, asset=USDT),
-        *crowd,
-        transfer(50, 60, H, addr(90), 30_000, asset=USDT),
-    ]
+    world = [*_deposit_world(H, station=H, exchange=H), *crowd, transfer(50, 60, H, addr(90), 30_000, asset=USDT)]
     _, result = run(world, min_taint=Fraction(1, 100))
     rows = {r["address"]: r for r in result.endpoints.to_dicts()}
     assert rows[A]["category"] == "exchange-deposit" and H not in rows
