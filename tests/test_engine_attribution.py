@@ -31,7 +31,7 @@ TOPPED_UP = [
 ]
 
 
-def run(world, *, attribution: bool = True, min_taint: Fraction = Fraction(1, 5)):
+def run(world, *, attribution: bool = True, min_taint: Fraction = Fraction(1, 5), labels: MemoryLabels = LABELS):
     config = TraceConfig(
         "synthetic",
         (SeedSpec("ethereum", T),),
@@ -40,7 +40,7 @@ def run(world, *, attribution: bool = True, min_taint: Fraction = Fraction(1, 5)
         material_floor=Fraction(1),  # nothing is followed for being mostly stolen: attribution alone
         attribution=attribution,
     )
-    state = Engine(config, history=MemoryHistory(world), labels=LABELS).run()
+    state = Engine(config, history=MemoryHistory(world), labels=labels).run()
     return state, build_result(state)
 
 
@@ -330,3 +330,24 @@ def test_an_unlabelled_hub_that_gave_the_thief_gas_is_no_gas_station_of_the_thie
     assert addr(90) not in {r["address"] for r in result.addresses.to_dicts()}
     _, reversed_result = run(list(reversed(world)), min_taint=Fraction(1, 100))
     assert reversed_result.endpoints.to_dicts() == result.endpoints.to_dicts()  # whatever order the source gives
+
+
+def test_gas_from_another_exchange_shows_a_wallet_of_its_own_not_a_deposit_address() -> None:
+    """SYNTHETIC: A sweeps all the thief paid it to EX ("Kraken 5"); its gas came from another exchange's hot
+    wallet (the owner withdrew gas there), or from EX2 ("Kraken 13", the same exchange's other wallet)."""
+    EX2, OTHER = addr(51), addr(52)
+    labels = MemoryLabels(
+        {
+            EX: (Category.EXCHANGE, "Kraken 5"),
+            EX2: (Category.EXCHANGE, "Kraken 13"),
+            OTHER: (Category.EXCHANGE, "Bitstamp"),
+        }
+    )
+    key = f"ethereum:{USDT.contract}"
+    _, own = run(_deposit_world(EX2), min_taint=Fraction(1, 100), labels=labels)
+    assert {r["address"]: r for r in own.endpoints.to_dicts()}[A]["category"] == "exchange-deposit"
+    _, other = run(_deposit_world(OTHER), min_taint=Fraction(1, 100), labels=labels)
+    endpoints = {(r["address"], r["asset"]): r for r in other.endpoints.to_dicts()}
+    assert (A, key) not in endpoints and (EX, key) in endpoints
+    evidence = {r["address"]: r["evidence"] for r in other.summary["attributed_addresses"]}
+    assert "Bitstamp" in evidence[A]["not_a_deposit_address"]

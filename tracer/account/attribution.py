@@ -219,17 +219,22 @@ class AddressRules:
         return cached[1], cached[2]
 
     def _run_by_thief(self, node: Node, transfers: Sequence[Transfer], deposit: Label) -> str | None:
-        """Why the would-be deposit address `node` is not one (its gas came from the thief's side), or None."""
+        """Why the would-be deposit address `node` is not one, or None.
+
+        An exchange runs its deposit addresses and pays their gas itself (from its hot wallet or a gas
+        funder of its own, labelled or not). Gas from the thief's side, or from another labelled service
+        (the wallet's owner withdrew gas from a different exchange), shows a wallet of its own."""
         funders = gas_funders(node[1], transfers)
         if not funders:
             return None
         thief_side = self._thief_side(node[0])
         stand_in = deposit.name.startswith(STAND_IN)
+        hubs = {label.entity for a in payees(node[1], transfers) if (label := self._label((node[0], a))) is not None}
         for funder in sorted(funders):
             if funder in thief_side:
                 return f"not a deposit address: its gas came from the thief's side ({funder})"
             label = self._label((node[0], funder))
-            if stand_in and label is not None and label.category in SERVICE_CATEGORIES:
+            if label is not None and label.category in SERVICE_CATEGORIES and (stand_in or label.entity not in hubs):
                 return f"not the hub's deposit address: its gas came from {label.name} ({funder})"
         return None
 
