@@ -6,7 +6,8 @@ Tables read (see :mod:`chains.export.tables` for files and folders of parts):
   value, gas_price` and the receipt columns BigQuery carries (`receipt_gas_used,
   receipt_status, receipt_contract_address, receipt_effective_gas_price`); an ethereum-etl CLI
   export without them needs its `receipts` table (`transaction_hash, gas_used, status,
-  contract_address, effective_gas_price`) beside it. Time from `block_timestamp`, else `blocks`.
+  contract_address, effective_gas_price`) beside it (joined one transaction bucket at a time).
+  Time from `block_timestamp`, else `blocks`.
 - `traces` (optional): value-moving calls below the top level (`trace_address` not empty,
   `value > 0`, no delegatecall / staticcall / callcode) become internal transfers with the
   trace's `status`; `genesis` traces become genesis allocations. Block rewards are not
@@ -61,22 +62,33 @@ ITEM_COLUMNS = (
 
 
 def _block_times(export_dir: Path, txs: pl.LazyFrame, schema: dict[str, Any]) -> pl.LazyFrame:
+    """Block number and time, from `blocks` or the transactions' `block_timestamp`, read once into memory.
+
+    A block is 16 bytes here; joined as a lazy scan instead, polars' streaming join held the whole
+    other side (every transaction, every trace).
+    """
     blocks = t.scan_table(export_dir, "blocks", required=False)
     if blocks is not None:
         bs = t.columns(blocks)
         t.require(bs, "blocks", "number", "timestamp")
-        return blocks.select(block=t.integer("number", bs), timestamp=t.unix_seconds("timestamp", bs)).unique("block")
-    if "block_timestamp" not in schema:
+        times = blocks.select(block=t.integer("number", bs), timestamp=t.unix_seconds("timestamp", bs)).unique("block")
+    elif "block_timestamp" not in schema:
         raise BadInput(f"{export_dir}: transactions have no block_timestamp and there is no blocks table")
-    return (
-        txs.select(block=t.integer("block_number", schema), timestamp=t.unix_seconds("block_timestamp", schema))
-        .group_by("block")
-        .agg(pl.col("timestamp").min())
-    )
+    else:
+        times = (
+            txs.select(block=t.integer("block_number", schema), timestamp=t.unix_seconds("block_timestamp", schema))
+            .group_by("block")
+            .agg(pl.col("timestamp").min())
+        )
+    try:
+        return times.collect().lazy()
+    except pl.exceptions.PolarsError as exc:
+        raise BadInput(f"{export_dir}: cannot read the block times ({str(exc).splitlines()[0]})") from None
 
 
-def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Normalised transactions (with receipt fields and time) and block times."""
+def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame | None, pl.LazyFrame]:
+    """Normalised transactions with time; their receipts when a table of their own (else None: the
+    receipt fields are columns of the transactions, as BigQuery has them); block times."""
     raw = t.scan_table(export_dir, "transactions")
     assert raw is not None
     s = t.columns(raw)
@@ -101,34 +113,37 @@ def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         ),
         **({"ts": t.unix_seconds("block_timestamp", s)} if "block_timestamp" in s else {}),
     )
+    receipts = None
     if "receipt_gas_used" not in s:
-        receipts = t.scan_table(export_dir, "receipts", required=False)
-        if receipts is None:
+        table = t.scan_table(export_dir, "receipts", required=False)
+        if table is None:
             raise BadInput(
                 f"{export_dir}: transactions carry no receipt_* columns and there is no receipts table"
                 " (export receipts with ethereum-etl, or use BigQuery's transactions table)"
             )
-        rs = t.columns(receipts)
+        rs = t.columns(table)
         t.require(rs, "receipts", "transaction_hash", "gas_used", "status")
-        base = base.join(
-            receipts.select(
-                tx_hash=t.lower("transaction_hash", rs),
-                gas_used=t.text("gas_used", rs),
-                status=t.integer("status", rs),
-                created=t.lower("contract_address", rs),
-                effective=t.text("effective_gas_price", rs),
-            ),
-            on="tx_hash",
-            how="left",
+        receipts = table.select(
+            tx_hash=t.lower("transaction_hash", rs),
+            gas_used=t.text("gas_used", rs),
+            status=t.integer("status", rs),
+            created=t.lower("contract_address", rs),
+            effective=t.text("effective_gas_price", rs),
         )
     times = _block_times(export_dir, raw, s)
     if "ts" in base.collect_schema():
         base = base.rename({"ts": "timestamp"})
     else:
         base = base.join(times, on="block", how="left")
+    return base, receipts, times
+
+
+def _receipted(txs: pl.LazyFrame, receipts: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Transactions with their receipt fields (`receipts` joined when a table of their own) and the price paid."""
+    if receipts is not None:
+        txs = txs.join(receipts, on="tx_hash", how="left")
     price = pl.coalesce(t.empty_null(pl.col("effective")), pl.col("gas_price"))
-    txs = base.with_columns(gas_price=price).drop("effective")
-    return txs, times
+    return txs.with_columns(gas_price=price).drop("effective")
 
 
 def _tx_items(txs: pl.LazyFrame) -> pl.LazyFrame:
@@ -271,27 +286,37 @@ ADDR_ORDER = ("address", "block", "tx_index", "tx_hash", "kind", "seq")
 TX_ORDER = ("tx_hash", "kind", "seq")
 
 
-def _tx_buckets(tmp: Path, addresses: Partitioner, progress: Callable[[str], None]) -> tuple[int, int]:
-    """Each transaction bucket joined (token transfers get their transaction's block, index and time),
-    sorted into `tx/XX.parquet`, and its items handed by party to `addresses`; (items, tip)."""
+def _tx_buckets(
+    tmp: Path, addresses: Partitioner, receipts: dict[str, pl.DataType] | None, progress: Callable[[str], None]
+) -> tuple[int, int]:
+    """Each transaction bucket joined, sorted into `tx/XX.parquet`, its items handed by party to `addresses`.
+
+    The joins of one bucket: transactions with their receipts (when those are a table of their
+    own, schema `receipts`), token transfers with their transaction's block, index and time.
+    Returns (items, tip).
+    """
     final = tmp / "tx"
     final.mkdir()
     items_n, tip = 0, 0
-    buckets = staged_buckets(tmp / "tx-staging", tmp / "tok-staging")
+    buckets = staged_buckets(tmp / "tx-staging", tmp / "txraw-staging")
     for i, bucket in enumerate(buckets):
-        staged = scan_bucket(tmp / "tx-staging", bucket)
-        if staged is None:  # token transfers whose transactions are not in the export: left out (inner join)
-            continue
-        items = staged.collect().lazy()
-        tokens = scan_bucket(tmp / "tok-staging", bucket)
+        parts = [scan for scan in (scan_bucket(tmp / "tx-staging", bucket),) if scan is not None]
+        raw = scan_bucket(tmp / "txraw-staging", bucket)
+        if raw is not None and receipts is not None:
+            paid = scan_bucket(tmp / "rcp-staging", bucket)
+            parts.append(_tx_items(_receipted(raw, pl.LazyFrame(schema=receipts) if paid is None else paid)))
+        items = pl.concat(parts).collect().lazy()
+        tokens = scan_bucket(tmp / "tok-staging", bucket)  # those whose transaction is absent are left out
         frames = [items] if tokens is None else [items, _token_items(tokens, items)]
         frame = pl.concat(frames).sort(list(TX_ORDER)).collect()
         frame.write_parquet(final / f"{bucket}.parquet", row_group_size=ROW_GROUP)
         items_n += frame.height
         tip = max(tip, int(frame.select(pl.col("block").max()).item() or 0))
-        for keep, column in PARTIES:
-            party = frame.filter(keep).with_columns(address=pl.col(column))
-            addresses.add(party.filter(pl.col("address").is_not_null()))
+        addresses.add(
+            pl.concat([frame.filter(keep).with_columns(address=pl.col(column)) for keep, column in PARTIES]).filter(
+                pl.col("address").is_not_null()
+            )
+        )
         del frame, items
         if (i + 1) % 32 == 0 or i + 1 == len(buckets):
             progress(f"  sorted {i + 1}/{len(buckets)} buckets of tx/")
@@ -304,34 +329,35 @@ def build_evm_index(
 ) -> dict[str, Any]:
     """Index the ethereum-etl / BigQuery export in `export_dir` into `index_dir` (replaced when present).
 
-    Four bounded passes: each table sunk as items (streaming, small row groups); the items and
-    token transfers partitioned by transaction bucket, a slice at a time; each transaction bucket
-    joined, sorted and partitioned by address; each address bucket sorted.
+    Four bounded passes: each table sunk as items (streaming, small row groups); items, receipts
+    and token transfers partitioned by transaction bucket, a slice at a time; each transaction
+    bucket joined, sorted and partitioned by address; each address bucket sorted.
     """
     started = time.perf_counter()
     key_chars = key_chars or key_chars_for(_export_bytes(export_dir))
-    txs, times = _transactions(export_dir)
+    txs, receipts, times = _transactions(export_dir)
     tmp = index_dir.with_name(index_dir.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     staged_items = tmp / "items"
     staged_items.mkdir(parents=True)
     traced = _trace_items(export_dir, times)
-    kinds = {
-        "tx": _tx_items(txs),
-        "traces": traced[0] if traced else None,
-        "genesis": traced[1] if traced else None,
-        "tokens": _token_rows(export_dir),
+    kinds = {  # name: (frame, staging folder)
+        "tx": (_tx_items(_receipted(txs, None)), "tx") if receipts is None else (txs, "txraw"),
+        "receipts": (receipts, "rcp"),
+        "traces": (traced[0] if traced else None, "tx"),
+        "genesis": (traced[1] if traced else None, "tx"),
+        "tokens": (_token_rows(export_dir), "tok"),
     }
     try:
-        for name, frame in kinds.items():  # one streaming pass each: a concat would hold back the later inputs
+        for name, (frame, _) in kinds.items():  # one streaming pass each: a concat would hold back the later inputs
             if frame is not None:
                 progress(f"reading {export_dir}: {name} ...")
                 frame.sink_parquet(staged_items / f"{name}.parquet", maintain_order=False, row_group_size=SLICE_ROWS)
     except pl.exceptions.PolarsError as exc:
         raise BadInput(f"{export_dir}: cannot read the export ({str(exc).splitlines()[0]})") from None
     progress("partitioning by transaction ...")
-    for name, staging in (("tx", "tx"), ("traces", "tx"), ("genesis", "tx"), ("tokens", "tok")):
-        if (staged_items / f"{name}.parquet").is_file():
+    for name, (frame, staging) in kinds.items():
+        if frame is not None:
             parts = Partitioner(tmp / f"{staging}-staging", key="tx_hash", key_chars=key_chars, prefix=f"{name}-")
             for rows in read_slices(staged_items / f"{name}.parquet"):
                 parts.add(rows)
@@ -339,9 +365,11 @@ def build_evm_index(
     shutil.rmtree(staged_items)
     progress("joining and sorting by transaction, partitioning by address ...")
     addresses = Partitioner(tmp / "addr-staging", key="address", key_chars=key_chars)
-    items_n, tip = _tx_buckets(tmp, addresses, progress)
-    for staging in ("tx-staging", "tok-staging"):
-        shutil.rmtree(tmp / staging, ignore_errors=True)
+    schema = None if receipts is None else dict(receipts.collect_schema())
+    items_n, tip = _tx_buckets(tmp, addresses, schema, progress)
+    for staging in ("tx", "txraw", "rcp", "tok"):
+        shutil.rmtree(tmp / f"{staging}-staging", ignore_errors=True)
+    progress("sorting by address ...")
     rows = sort_buckets([tmp / "addr-staging"], tmp / "addr", ADDR_ORDER, progress)
     shutil.rmtree(tmp / "addr-staging", ignore_errors=True)
     _tokens(export_dir).write_parquet(tmp / "tokens.parquet")

@@ -96,10 +96,11 @@ def read_slices(path: Path, rows: int = SLICE_ROWS) -> Iterator[pl.DataFrame]:
 
 
 class Partitioner:
-    """Rows added in any order, written to `staging/bucket=XX/<prefix>NNNNNNN.parquet` by the bucket of `key`.
+    """Rows added in any order, written to `staging/bucket=XX/<prefix>NNNNNNN.arrow` by the bucket of `key`.
 
     A bucket buffers up to ~:data:`FLUSH_ROWS` rows before they go to a part file of their own,
-    so memory is bounded by buckets × FLUSH_ROWS rows; call :meth:`close` to write the rest.
+    so memory is bounded by buckets × FLUSH_ROWS rows; call :meth:`close` to write the rest. Part
+    files are Arrow IPC with LZ4 (temporary: written several times faster than Parquet).
     """
 
     def __init__(self, staging: Path, *, key: str, key_chars: int, prefix: str = "") -> None:
@@ -130,7 +131,9 @@ class Partitioner:
     def _flush(self, name: str) -> None:
         folder = self.staging / f"bucket={name}"
         folder.mkdir(parents=True, exist_ok=True)
-        pl.concat(self._pending.pop(name)).write_parquet(folder / f"{self.prefix}{self._files:07d}.parquet")
+        pl.concat(self._pending.pop(name)).write_ipc(
+            folder / f"{self.prefix}{self._files:07d}.arrow", compression="lz4"
+        )
         self._sizes[name] = 0
         self._files += 1
 
@@ -150,8 +153,8 @@ def staged_buckets(*stagings: Path) -> list[str]:
 
 def scan_bucket(staging: Path, bucket: str) -> pl.LazyFrame | None:
     """The staged part files of one bucket (None when it has none)."""
-    files = sorted((staging / f"bucket={bucket}").glob("*.parquet"))
-    return pl.scan_parquet(files, hive_partitioning=False) if files else None
+    files = sorted((staging / f"bucket={bucket}").glob("*.arrow"))
+    return pl.scan_ipc(files, hive_partitioning=False) if files else None
 
 
 def sort_buckets(stagings: list[Path], final: Path, keys: tuple[str, ...], progress: Callable[[str], None]) -> int:
