@@ -80,3 +80,17 @@ def test_the_history_service_marks_only_what_was_read_as_covered(busy: ExportAda
         assert store.missing_ranges("export", "ethereum", TARGET, 0, tip) == [(probe.end_block + 1, tip)]
         full = service.history("ethereum", TARGET, start_block=0, end_block=tip)
     assert full.complete and movements(full.transfers) == movements(whole.transfers)
+
+
+def test_rows_that_make_no_transfer_do_not_shorten_the_prefix(tmp_path: Path) -> None:
+    """Zero-value transactions received are index rows without transfers: the budget counts transfers."""
+    world = EvmWorld(chain_id=1)
+    sender = "0x" + "11" * 20
+    zero = [WorldTx(f"0x{n:064x}", n, 0, 1000 + n, sender, TARGET, 0) for n in range(1, 51)]
+    paid = [WorldTx(f"0x{n:064x}", n, 0, 1000 + n, sender, TARGET, n) for n in range(51, 81)]
+    world.add(zero + paid)
+    reader = indexed(world, tmp_path / "export")
+    whole = reader.fetch_history(ETH, TARGET, start_block=0, end_block=100)
+    assert [t.amount for t in whole.transfers] == list(range(51, 81))
+    chunk = reader.fetch_history(ETH, TARGET, start_block=0, end_block=100, max_rows=10)
+    assert (chunk.end_block, chunk.complete) == (60, False) and chunk.transfers == whole.transfers[:10]

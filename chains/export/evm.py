@@ -37,6 +37,16 @@ def _seq_key(kind: int, seq: str) -> tuple[int, ...]:
         return ()
 
 
+def _block_prefix(rows: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The rows (in block order) of the fewest whole blocks holding more than `budget` rows; all when fewer."""
+    if len(rows) <= budget:
+        return rows
+    cut = budget
+    while cut < len(rows) and rows[cut]["block"] == rows[budget]["block"]:
+        cut += 1
+    return rows[:cut]
+
+
 def limit_rows(ordered: list[Transfer], start: int, end: int, max_rows: int | None) -> HistoryChunk:
     """All of `ordered` (in block order), or the whole blocks that fit in `max_rows` (at least the first block)."""
     if max_rows is None or len(ordered) <= max_rows:
@@ -85,9 +95,14 @@ class ExportAdapter:
         if end_block < start_block:
             return HistoryChunk((), start_block, end_block, True)
         rows = self.read_rows("addr", "address", address)
-        rows = [r for r in rows if start_block <= r["block"] <= end_block]
-        transfers = self._map(chain, address, rows)
-        return limit_rows(transfers, start_block, end_block, max_rows)
+        rows = sorted((r for r in rows if start_block <= r["block"] <= end_block), key=lambda r: r["block"])
+        budget = len(rows) if max_rows is None else max_rows
+        while True:  # map whole blocks only as far as the budget needs (a row makes 0 to 2 transfers)
+            prefix = _block_prefix(rows, budget)
+            transfers = self._map(chain, address, prefix)
+            if len(prefix) == len(rows) or (max_rows is not None and len(transfers) > max_rows):
+                return limit_rows(transfers, start_block, end_block, max_rows)
+            budget = budget * 2 + 1
 
     def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
         """Every transfer of one transaction, as the history of its sender records them."""
