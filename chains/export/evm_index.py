@@ -255,7 +255,7 @@ def _sort_buckets(stagings: list[Path], final: Path, keys: tuple[str, ...], prog
 
 
 def partition_to(frame: pl.LazyFrame, staging: Path, *, key: str, key_chars: int, prefix: str = "") -> None:
-    """Write `frame` into `staging/bucket=XX/*.parquet` by the bucket of `key`, in bounded memory.
+    """Write `frame` into `staging/bucket=XX/` part files by the bucket of `key`, in bounded memory.
 
     The frame is first sunk to one file of small row groups (a native streaming sink), then read
     back a slice at a time into a :class:`~chains.export.layout.Partitioner`.
@@ -300,8 +300,8 @@ def _tx_buckets(
     items_n, tip = 0, 0
     buckets = staged_buckets(tmp / "tx-staging", tmp / "txraw-staging")
     for i, bucket in enumerate(buckets):
-        parts = [scan for scan in (scan_bucket(tmp / "tx-staging", bucket),) if scan is not None]
-        raw = scan_bucket(tmp / "txraw-staging", bucket)
+        staged, raw = scan_bucket(tmp / "tx-staging", bucket), scan_bucket(tmp / "txraw-staging", bucket)
+        parts = [] if staged is None else [staged]
         if raw is not None and receipts is not None:
             paid = scan_bucket(tmp / "rcp-staging", bucket)
             parts.append(_tx_items(_receipted(raw, pl.LazyFrame(schema=receipts) if paid is None else paid)))
