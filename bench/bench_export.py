@@ -6,10 +6,12 @@ their own), 10 % internal calls, among `transfers / 10` addresses, with 200 busy
 (exchanges, say) on a tenth of all transfers. Tables are Parquet, `--parts` files each, shaped
 like BigQuery's `crypto_ethereum` (receipt_* columns, text `block_timestamp`).
 
-Measured: generation time; `heisttrace index-export` wall time and peak memory (RSS of its
-own process, as the CLI runs it); per-address `fetch_history` latency (p50 / p95 / max over
-`--reads` addresses, busy ones included); a trace from one address over the index
-(`max_addresses` 300) with its request count, which must be 0.
+Measured: generation time; the index build's wall time and peak memory (RSS of its own
+process, running what `heisttrace index-export` runs), and each build phase's time and peak;
+per-address `fetch_history` latency (p50 / p95 / max over `--reads` addresses, the busy ones
+apart, whole and as the engine's 2,000-row probe); a trace from one address over the index
+(`max_addresses` 300) with its request count, which must be 0. The machine's load average is
+recorded beside the times: the cores may be shared.
 
     python -m bench.bench_export [--transfers 10000000] [--parts 16] [--reads 500] [--work DIR]
 """
@@ -18,17 +20,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from heuristics.services import SERVICE_PROBE_ROWS as PROBE  # the account engine's first read of an address
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -137,18 +143,63 @@ def _address_list(n: int) -> list[str]:
     return pl.select(a=_address(pl.int_range(0, n))).to_series().to_list()
 
 
+def _rss_mb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return 0
+
+
 def index(export: Path) -> dict[str, Any]:
-    """Run `heisttrace index-export` in its own process; wall time and its peak RSS."""
+    """Build the index in its own process (what `heisttrace index-export` calls); wall time, its peak
+    RSS, and each phase's.
+
+    A phase is a progress line of the build (`reading …: tx`, `partitioning …`); its RSS is sampled
+    every 50 ms from /proc (where there is one); the overall peak is the child's own VmHWM.
+    """
     started = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-m", "tracer", "index-export", str(export), "--json"], capture_output=True, text=True
-    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.bench_export", "--build-only", str(export)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    phases: list[dict[str, Any]] = []
+    current = {"phase": "start (block times, table headers)", "at": 0.0, "peak": 0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            current["peak"] = max(int(current["peak"]), _rss_mb(proc.pid))
+
+    def close(now: float) -> None:
+        phases.append(
+            {"phase": current["phase"], "seconds": round(now - float(current["at"]), 1), "peak_rss_mb": current["peak"]}
+        )
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    assert proc.stderr is not None and proc.stdout is not None
+    for line in proc.stderr:
+        text = line.strip().replace(str(export), "EXPORT")
+        if text.startswith("sorted ") or not text:
+            continue
+        now = time.perf_counter() - started
+        close(now)
+        current.update(phase=text, at=now, peak=_rss_mb(proc.pid))
+    out = proc.stdout.read()
+    code = proc.wait()
+    done.set()
+    sampler.join()
     seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"index-export failed: {proc.stderr[-2000:]}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    built = {k: v for k, v in json.loads(proc.stdout).items() if k != "index"}  # not this machine's temp path
-    return {**built, "wall_seconds": round(seconds, 1), "peak_rss_mb": round(peak_kb / 1024)}
+    close(seconds)
+    if code != 0:
+        raise SystemExit(f"index-export failed (exit {code}): {phases[-1]['phase']}")
+    built = json.loads(out)
+    peak_mb = built.pop("peak_rss_mb")
+    return {**built, "wall_seconds": round(seconds, 1), "peak_rss_mb": peak_mb, "phases": phases}
 
 
 def _percentiles(times: list[float]) -> dict[str, float]:
@@ -161,7 +212,8 @@ def _percentiles(times: list[float]) -> dict[str, float]:
 
 
 def reads(export: Path, n: int, seed: int) -> dict[str, Any]:
-    """History reads of `n` addresses drawn uniformly, and of the busy ones apart (their own percentiles)."""
+    """History reads of `n` addresses drawn uniformly, and of the busy ones apart (their own percentiles):
+    whole histories, and the engine's first probe of :data:`PROBE` rows (`max_rows`)."""
     from chains.export.evm import ExportAdapter
     from tracer.core.networks import get_chain
 
@@ -171,15 +223,16 @@ def reads(export: Path, n: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     tip = adapter.fetch_tip(chain)
     out: dict[str, Any] = {}
-    groups = {"uniform": rng.sample(picks["sample"], k=min(n, len(picks["sample"]))), "busy": picks["busy"][:50]}
-    for name, addresses in groups.items():
+    uniform = rng.sample(picks["sample"], k=min(n, len(picks["sample"])))
+    groups = {"uniform": (uniform, None), "busy": (picks["busy"][:50], None), "busy_probe": (picks["busy"][:50], PROBE)}
+    for name, (addresses, max_rows) in groups.items():
         index_ms, history_ms, sizes = [], [], []
         for address in addresses:
             started = time.perf_counter()
             adapter.read_rows("addr", "address", address)
             index_ms.append((time.perf_counter() - started) * 1000)
             started = time.perf_counter()
-            chunk = adapter.fetch_history(chain, address, start_block=0, end_block=tip)
+            chunk = adapter.fetch_history(chain, address, start_block=0, end_block=tip, max_rows=max_rows)
             history_ms.append((time.perf_counter() - started) * 1000)
             sizes.append(len(chunk.transfers))
         out[name] = {
@@ -227,6 +280,35 @@ def trace(export: Path, work: Path) -> dict[str, Any]:
             "flows": result.flows.height}  # fmt: skip
 
 
+def build_only(export: Path) -> None:
+    """The child of :func:`index`: build `export`'s index, progress on stderr, the summary as JSON on stdout."""
+    from chains.export.evm_index import build_evm_index
+    from chains.export.layout import INDEX_DIRNAME
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    built = build_evm_index(export, export / INDEX_DIRNAME, progress=progress)
+    print(json.dumps({**built, "peak_rss_mb": _own_peak_mb()}))
+
+
+def _own_peak_mb() -> int:
+    """This process's peak RSS since it started (VmHWM).
+
+    Not `ru_maxrss`: Linux counts in it the memory of the parent that forked the process (here
+    the benchmark, holding the generated export), which inflated earlier measurements.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20)
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transfers", type=int, default=DEFAULT_TRANSFERS)
@@ -235,14 +317,22 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--work", type=Path, default=Path("/tmp/heisttrace-bench-export"))
     parser.add_argument("--keep", action="store_true", help="keep the generated export and index")
+    parser.add_argument("--build-only", type=Path, metavar="EXPORT", help=argparse.SUPPRESS)
     args = parser.parse_args([] if argv is None else argv)
+    if args.build_only is not None:
+        build_only(args.build_only)
+        return {}
     export = args.work / f"export-{args.transfers}"
     shutil.rmtree(export, ignore_errors=True)
     print(f"generating a SYNTHETIC export of {args.transfers:,} transfers ...", flush=True)
     result: dict[str, Any] = {"transfers": args.transfers, "synthetic": True}
     result["generate"] = generate(export, transfers=args.transfers, parts=args.parts, seed=args.seed)
     print(f"  {result['generate']}", flush=True)
+    load_before = os.getloadavg()[0]
     result["index"] = index(export)
+    # other work shares the cores: the load average says how noisy the times are
+    result["machine"] = {"cores": os.cpu_count(), "load_1m_before": round(load_before, 1),
+                         "load_1m_after": round(os.getloadavg()[0], 1)}  # fmt: skip
     print(f"index-export: {result['index']}", flush=True)
     result["history_reads"] = reads(export, args.reads, args.seed)
     print(f"history reads: {result['history_reads']}", flush=True)

@@ -5,10 +5,12 @@ The tables are shaped as BigQuery's public dataset gives them: `transactions` wi
 ethereum-etl's comma-separated `trace_address` (the top-level call too, with an empty trace
 address), `token_transfers`, `tokens` and `blocks`. `fmt="parquet"` writes Parquet instead of
 CSV; `parts > 1` writes each table as a folder of that many part files (as a sharded
-`EXPORT DATA` does). Used by tests and benchmarks to trace the same world through the
-emulated API and through the export.
+`EXPORT DATA` does). `shape="etl"` writes what the ethereum-etl CLI gives instead: no
+`receipt_*` columns and no `block_timestamp`, a `receipts` table of their own (time from
+`blocks`). Used by tests and benchmarks to trace the same world through the emulated API and
+through the export.
 
-    python -m bench.etl_export --demo OUT_DIR [--format csv|parquet] [--parts N]
+    python -m bench.etl_export --demo OUT_DIR [--format csv|parquet] [--parts N] [--shape bigquery|etl]
 """
 
 from __future__ import annotations
@@ -113,10 +115,32 @@ def world_tables(world: EvmWorld) -> dict[str, pl.DataFrame]:
     }
 
 
-def write_etl_export(world: EvmWorld, out: Path, *, fmt: str = "csv", parts: int = 1) -> Path:
-    """Write the world's tables into `out` (created); returns `out`."""
+RECEIPT_COLUMNS = {  # BigQuery's transactions column: ethereum-etl's receipts column
+    "receipt_cumulative_gas_used": "cumulative_gas_used", "receipt_gas_used": "gas_used",
+    "receipt_contract_address": "contract_address", "receipt_root": "root", "receipt_status": "status",
+    "receipt_effective_gas_price": "effective_gas_price",
+}  # fmt: skip
+
+
+def etl_cli_tables(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """BigQuery-shaped tables as the ethereum-etl CLI writes them: receipts apart, no block_timestamp."""
+    txs = tables["transactions"]
+    receipts = txs.select(
+        transaction_hash="hash", transaction_index="transaction_index", block_hash="block_hash",
+        block_number="block_number", **{new: old for old, new in RECEIPT_COLUMNS.items()},
+    )  # fmt: skip
+    out = {name: table.drop("block_timestamp", strict=False) for name, table in tables.items()}
+    out["transactions"] = out["transactions"].drop(list(RECEIPT_COLUMNS))
+    return {**out, "receipts": receipts}
+
+
+def write_etl_export(world: EvmWorld, out: Path, *, fmt: str = "csv", parts: int = 1, shape: str = "bigquery") -> Path:
+    """Write the world's tables into `out` (created), shaped as BigQuery (or the ethereum-etl CLI) has them."""
     out.mkdir(parents=True, exist_ok=True)
-    for name, table in world_tables(world).items():
+    tables = world_tables(world)
+    if shape == "etl":
+        tables = etl_cli_tables(tables)
+    for name, table in tables.items():
         if parts <= 1:
             _write(table, out / f"{name}.{fmt}", fmt)
             continue
@@ -141,10 +165,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--demo", action="store_true", help="write the demo's synthetic world")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
     parser.add_argument("--parts", type=int, default=1)
+    parser.add_argument("--shape", choices=("bigquery", "etl"), default="bigquery")
     args = parser.parse_args(argv)
     from tracer.demo.scenario import build_scenario
 
-    write_etl_export(build_scenario().world, args.out, fmt=args.format, parts=args.parts)
+    write_etl_export(build_scenario().world, args.out, fmt=args.format, parts=args.parts, shape=args.shape)
     print(f"wrote the SYNTHETIC demo world as an ethereum-etl export to {args.out}")
 
 

@@ -47,13 +47,20 @@ def demo():
     return build_scenario()
 
 
-@pytest.mark.parametrize(("fmt", "parts"), [("csv", 1), ("parquet", 3)])
-def test_demo_world_over_its_export_gives_the_same_bundle(demo, tmp_path: Path, fmt: str, parts: int) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "parts", "shape"), [("csv", 1, "bigquery"), ("parquet", 3, "bigquery"), ("csv", 2, "etl")]
+)
+def test_demo_world_over_its_export_gives_the_same_bundle(
+    demo, tmp_path: Path, fmt: str, parts: int, shape: str
+) -> None:
     world: EvmWorld = demo.world
     book = load_label_book(demo.labels)
     api = trace_world(world, lambda url: demo.case_toml(api_url=url), work_dir=tmp_path / "api", labels=book)
     assert api.requests > 0
-    export = write_etl_export(world, tmp_path / "export", fmt=fmt, parts=parts)
+    export = write_etl_export(world, tmp_path / "export", fmt=fmt, parts=parts, shape=shape)
+    if shape == "etl":  # receipts in a table of their own, joined per bucket; time from blocks
+        header = sorted((export / "transactions").iterdir())[0].read_text().splitlines()[0]
+        assert (export / "receipts").is_dir() and "receipt_gas_used" not in header and "block_timestamp" not in header
     build_evm_index(export, export / "heisttrace-index", progress=lambda _: None)
     case = export_case(demo.case_toml(api_url="http://127.0.0.1:1/v2/api"), export)
     result, requests = trace_export(case, export, tmp_path / "exp", book)
@@ -131,3 +138,23 @@ def test_index_export_cli_and_its_errors(demo, tmp_path: Path) -> None:
     (tmp_path / "no-tx").mkdir()
     code, _, err = run_cli(["index-export", str(tmp_path / "no-tx")], home=tmp_path / "home")
     assert code == 2 and "no transactions table" in err and "Traceback" not in err
+
+
+def test_bigquery_and_ethereum_etl_shapes_index_to_the_same_rows(demo, tmp_path: Path) -> None:
+    """Receipts in a table of their own (joined per transaction bucket) and time from `blocks` give
+    the same index as BigQuery's receipt_* columns and block_timestamp."""
+    import polars as pl
+
+    indexes = {}
+    for shape in ("bigquery", "etl"):
+        export = write_etl_export(demo.world, tmp_path / shape, fmt="parquet", parts=2, shape=shape)
+        indexes[shape] = build_evm_index(export, tmp_path / f"index-{shape}", key_chars=1, progress=lambda _: None)
+    assert indexes["bigquery"]["items"] == indexes["etl"]["items"] > 100
+    for table in ("tx", "addr"):
+        files = sorted(p.name for p in (tmp_path / "index-bigquery" / table).iterdir())
+        assert files == sorted(p.name for p in (tmp_path / "index-etl" / table).iterdir()) and len(files) == 16
+        for name in files:
+            a, b = (pl.read_parquet(tmp_path / f"index-{s}" / table / name) for s in ("bigquery", "etl"))
+            assert a.equals(b), f"{table}/{name}"
+    paid = pl.read_parquet(sorted((tmp_path / "index-etl" / "tx").iterdir()))
+    assert paid.filter(pl.col("kind") == 0)["gas_used"].null_count() == 0

@@ -37,6 +37,26 @@ def _seq_key(kind: int, seq: str) -> tuple[int, ...]:
         return ()
 
 
+def _block_prefix(rows: list[dict[str, Any]], budget: int) -> list[dict[str, Any]]:
+    """The rows (in block order) of the fewest whole blocks holding more than `budget` rows; all when fewer."""
+    if len(rows) <= budget:
+        return rows
+    cut = budget
+    while cut < len(rows) and rows[cut]["block"] == rows[budget]["block"]:
+        cut += 1
+    return rows[:cut]
+
+
+def limit_rows(ordered: list[Transfer], start: int, end: int, max_rows: int | None) -> HistoryChunk:
+    """All of `ordered` (in block order), or the whole blocks that fit in `max_rows` (at least the first block)."""
+    if max_rows is None or len(ordered) <= max_rows:
+        return HistoryChunk(tuple(ordered), start, end, True)
+    cut_block, first_block = ordered[max_rows].block, ordered[0].block
+    last = first_block if cut_block == first_block else cut_block - 1  # one block over the budget: kept whole
+    kept = tuple(t for t in ordered if t.block <= last)
+    return HistoryChunk(kept, start, last, last >= end)
+
+
 class ExportAdapter:
     """Histories of one EVM chain from an export index (`path`: the index, or the export holding one)."""
 
@@ -64,15 +84,25 @@ class ExportAdapter:
     def fetch_history(
         self, chain: Chain, address: str, *, start_block: int, end_block: int, max_rows: int | None = None
     ) -> HistoryChunk:
-        """Every transfer touching `address` in the block range (the whole range: a file read has no row cap)."""
+        """Every transfer touching `address` in the block range, or the whole blocks that fit in `max_rows`.
+
+        With `max_rows` (the engine's service probe), a history longer than that stops at a block
+        boundary as the RPC adapter's does: `complete` False and `end_block` the last block held in
+        full (at least the first block, kept whole), so the rest is read again, never dropped.
+        """
         self._check(chain)
         address = validate_evm(address)
         if end_block < start_block:
             return HistoryChunk((), start_block, end_block, True)
         rows = self.read_rows("addr", "address", address)
-        rows = [r for r in rows if start_block <= r["block"] <= end_block]
-        transfers = self._map(chain, address, rows)
-        return HistoryChunk(tuple(transfers), start_block, end_block, True)
+        rows = sorted((r for r in rows if start_block <= r["block"] <= end_block), key=lambda r: r["block"])
+        budget = len(rows) if max_rows is None else max_rows
+        while True:  # map whole blocks only as far as the budget needs (a row makes 0 to 2 transfers)
+            prefix = _block_prefix(rows, budget)
+            transfers = self._map(chain, address, prefix)
+            if len(prefix) == len(rows) or (max_rows is not None and len(transfers) > max_rows):
+                return limit_rows(transfers, start_block, end_block, max_rows)
+            budget = budget * 2 + 1
 
     def fetch_transaction(self, chain: Chain, tx_hash: str) -> tuple[Transfer, ...]:
         """Every transfer of one transaction, as the history of its sender records them."""

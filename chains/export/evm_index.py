@@ -6,23 +6,25 @@ Tables read (see :mod:`chains.export.tables` for files and folders of parts):
   value, gas_price` and the receipt columns BigQuery carries (`receipt_gas_used,
   receipt_status, receipt_contract_address, receipt_effective_gas_price`); an ethereum-etl CLI
   export without them needs its `receipts` table (`transaction_hash, gas_used, status,
-  contract_address, effective_gas_price`) beside it. Time from `block_timestamp`, else `blocks`.
+  contract_address, effective_gas_price`) beside it (joined one transaction bucket at a time).
+  Time from `block_timestamp`, else `blocks`.
 - `traces` (optional): value-moving calls below the top level (`trace_address` not empty,
   `value > 0`, no delegatecall / staticcall / callcode) become internal transfers with the
   trace's `status`; `genesis` traces become genesis allocations. Block rewards are not
   transfers in explorer histories either and are left out.
 - `token_transfers` (optional): `token_address, from_address, to_address, value,
-  transaction_hash, log_index, block_number`; their transaction index and time come from
-  `transactions`.
+  transaction_hash, log_index, block_number`; their block, transaction index and time come
+  from `transactions` (joined one transaction bucket at a time).
 - `tokens` (optional): `address, symbol, decimals` (without it tokens show no symbol and
   amounts stay in base units, decimals 0).
 - `blocks` (optional): `number, timestamp`.
 
 Output (see :mod:`chains.export.layout`): `items` are the transfer candidates (one per
 transaction, internal call, token transfer); `addr/` holds each item once per party it
-touches, keyed by that address; `tx/` each item once, keyed by its transaction hash. Both are
-partitioned by key bucket in one streaming pass, then each bucket is sorted on its own, so
-memory stays bounded by one bucket, whatever the export's size.
+touches, keyed by that address; `tx/` each item once, keyed by its transaction hash. Items are
+partitioned by transaction bucket; each such bucket is joined, sorted and partitioned by address;
+each address bucket is sorted on its own: memory stays bounded by one bucket and the partition
+buffers, whatever the export's size (see :func:`build_evm_index`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,18 @@ from typing import Any
 import polars as pl
 
 from chains.export import tables as t
-from chains.export.layout import INDEX_DIRNAME, ROW_GROUP, key_chars_for, write_manifest
+from chains.export.layout import (
+    INDEX_DIRNAME,
+    ROW_GROUP,
+    SLICE_ROWS,
+    Partitioner,
+    key_chars_for,
+    read_slices,
+    scan_bucket,
+    sort_buckets,
+    staged_buckets,
+    write_manifest,
+)
 from tracer.core.addresses import GENESIS
 from tracer.core.errors import BadInput
 
@@ -49,22 +62,33 @@ ITEM_COLUMNS = (
 
 
 def _block_times(export_dir: Path, txs: pl.LazyFrame, schema: dict[str, Any]) -> pl.LazyFrame:
+    """Block number and time, from `blocks` or the transactions' `block_timestamp`, read once into memory.
+
+    A block is 16 bytes here; joined as a lazy scan instead, polars' streaming join held the whole
+    other side (every transaction, every trace).
+    """
     blocks = t.scan_table(export_dir, "blocks", required=False)
     if blocks is not None:
         bs = t.columns(blocks)
         t.require(bs, "blocks", "number", "timestamp")
-        return blocks.select(block=t.integer("number", bs), timestamp=t.unix_seconds("timestamp", bs)).unique("block")
-    if "block_timestamp" not in schema:
+        times = blocks.select(block=t.integer("number", bs), timestamp=t.unix_seconds("timestamp", bs)).unique("block")
+    elif "block_timestamp" not in schema:
         raise BadInput(f"{export_dir}: transactions have no block_timestamp and there is no blocks table")
-    return (
-        txs.select(block=t.integer("block_number", schema), timestamp=t.unix_seconds("block_timestamp", schema))
-        .group_by("block")
-        .agg(pl.col("timestamp").min())
-    )
+    else:
+        times = (
+            txs.select(block=t.integer("block_number", schema), timestamp=t.unix_seconds("block_timestamp", schema))
+            .group_by("block")
+            .agg(pl.col("timestamp").min())
+        )
+    try:
+        return times.collect().lazy()
+    except pl.exceptions.PolarsError as exc:
+        raise BadInput(f"{export_dir}: cannot read the block times ({str(exc).splitlines()[0]})") from None
 
 
-def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Normalised transactions (with receipt fields and time) and block times."""
+def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame | None, pl.LazyFrame]:
+    """Normalised transactions with time; their receipts when a table of their own (else None: the
+    receipt fields are columns of the transactions, as BigQuery has them); block times."""
     raw = t.scan_table(export_dir, "transactions")
     assert raw is not None
     s = t.columns(raw)
@@ -89,34 +113,37 @@ def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
         ),
         **({"ts": t.unix_seconds("block_timestamp", s)} if "block_timestamp" in s else {}),
     )
+    receipts = None
     if "receipt_gas_used" not in s:
-        receipts = t.scan_table(export_dir, "receipts", required=False)
-        if receipts is None:
+        table = t.scan_table(export_dir, "receipts", required=False)
+        if table is None:
             raise BadInput(
                 f"{export_dir}: transactions carry no receipt_* columns and there is no receipts table"
                 " (export receipts with ethereum-etl, or use BigQuery's transactions table)"
             )
-        rs = t.columns(receipts)
+        rs = t.columns(table)
         t.require(rs, "receipts", "transaction_hash", "gas_used", "status")
-        base = base.join(
-            receipts.select(
-                tx_hash=t.lower("transaction_hash", rs),
-                gas_used=t.text("gas_used", rs),
-                status=t.integer("status", rs),
-                created=t.lower("contract_address", rs),
-                effective=t.text("effective_gas_price", rs),
-            ),
-            on="tx_hash",
-            how="left",
+        receipts = table.select(
+            tx_hash=t.lower("transaction_hash", rs),
+            gas_used=t.text("gas_used", rs),
+            status=t.integer("status", rs),
+            created=t.lower("contract_address", rs),
+            effective=t.text("effective_gas_price", rs),
         )
     times = _block_times(export_dir, raw, s)
     if "ts" in base.collect_schema():
         base = base.rename({"ts": "timestamp"})
     else:
         base = base.join(times, on="block", how="left")
+    return base, receipts, times
+
+
+def _receipted(txs: pl.LazyFrame, receipts: pl.LazyFrame | None) -> pl.LazyFrame:
+    """Transactions with their receipt fields (`receipts` joined when a table of their own) and the price paid."""
+    if receipts is not None:
+        txs = txs.join(receipts, on="tx_hash", how="left")
     price = pl.coalesce(t.empty_null(pl.col("effective")), pl.col("gas_price"))
-    txs = base.with_columns(gas_price=price).drop("effective")
-    return txs, times
+    return txs.with_columns(gas_price=price).drop("effective")
 
 
 def _tx_items(txs: pl.LazyFrame) -> pl.LazyFrame:
@@ -174,21 +201,27 @@ def _trace_items(export_dir: Path, times: pl.LazyFrame) -> tuple[pl.LazyFrame, p
     return internal, genesis
 
 
-def _token_items(export_dir: Path, txs: pl.LazyFrame) -> pl.LazyFrame | None:
+def _token_rows(export_dir: Path) -> pl.LazyFrame | None:
+    """The token transfers as read (their transaction's block, index and time are joined per bucket)."""
     transfers = t.scan_table(export_dir, "token_transfers", required=False)
     if transfers is None:
         return None
     s = t.columns(transfers)
     t.require(s, "token_transfers", "token_address", "from_address", "to_address", "value", "transaction_hash")
-    frame = transfers.select(
+    return transfers.select(
         tx_hash=t.lower("transaction_hash", s),
         token=t.lower("token_address", s),
         sender=t.lower("from_address", s),
         receiver=t.lower("to_address", s),
         value=t.text("value", s),
         log_index=t.integer("log_index", s),
-    ).join(txs.select("tx_hash", "block", "tx_index", "timestamp"), on="tx_hash", how="inner")
-    return frame.select(
+    )
+
+
+def _token_items(rows: pl.LazyFrame, items: pl.LazyFrame) -> pl.LazyFrame:
+    """Token transfers as items, with block, index and time of their transaction among `items` (inner join)."""
+    txs = items.filter(pl.col("kind") == KIND_TX).select("tx_hash", "block", "tx_index", "timestamp")
+    return rows.join(txs, on="tx_hash", how="inner").select(
         "block", "tx_index", "tx_hash", kind=pl.lit(KIND_TOKEN, dtype=pl.Int8),
         seq=pl.col("log_index").cast(pl.String).fill_null(""), timestamp="timestamp", sender="sender",
         receiver="receiver", value="value", token="token", success=pl.lit(True),
@@ -218,107 +251,128 @@ def _export_bytes(export_dir: Path) -> int:
 
 def _sort_buckets(stagings: list[Path], final: Path, keys: tuple[str, ...], progress: Callable[[str], None]) -> int:
     """Each hive partition `staging/bucket=XX/` (of all `stagings`) sorted by `keys` into `final/XX.parquet`."""
-    final.mkdir(parents=True, exist_ok=True)
-    rows = 0
-    buckets = sorted(
-        {p.name for staging in stagings if staging.is_dir() for p in staging.iterdir() if p.name.startswith("bucket=")}
-    )
-    for i, bucket in enumerate(buckets):
-        files = sorted(f for staging in stagings for f in (staging / bucket).glob("*.parquet"))
-        frame = pl.scan_parquet(files).drop("bucket", strict=False).sort(list(keys)).collect()
-        rows += frame.height
-        frame.write_parquet(final / f"{bucket.removeprefix('bucket=')}.parquet", row_group_size=ROW_GROUP)
-        if (i + 1) % 32 == 0 or i + 1 == len(buckets):
-            progress(f"  sorted {i + 1}/{len(buckets)} buckets of {final.name}/")
-    return rows
-
-
-#: Rows a bucket buffers before its part file is written (bounds the memory of partitioning).
-FLUSH_ROWS = 8_192
+    return sort_buckets(stagings, final, keys, progress)
 
 
 def partition_to(frame: pl.LazyFrame, staging: Path, *, key: str, key_chars: int, prefix: str = "") -> None:
-    """Write `frame` into `staging/bucket=XX/*.parquet` by the bucket of `key`, in bounded memory.
+    """Write `frame` into `staging/bucket=XX/` part files by the bucket of `key`, in bounded memory.
 
-    The frame is read in streaming batches; each bucket keeps at most ~:data:`FLUSH_ROWS` rows
-    before they go to a part file of their own (polars' own partitioned sink held far more).
+    The frame is first sunk to one file of small row groups (a native streaming sink), then read
+    back a slice at a time into a :class:`~chains.export.layout.Partitioner`.
     """
-    pending: dict[str, list[pl.DataFrame]] = {}
-    sizes: dict[str, int] = {}
-    counter = 0
-
-    def flush(bucket: str) -> None:
-        nonlocal counter
-        folder = staging / f"bucket={bucket}"
-        folder.mkdir(parents=True, exist_ok=True)
-        pl.concat(pending.pop(bucket)).write_parquet(folder / f"{prefix}{counter:07d}.parquet")
-        sizes[bucket] = 0
-        counter += 1
-
-    for batch in frame.with_columns(_bucket(key, key_chars)).collect_batches():
-        for (bucket,), part in batch.partition_by("bucket", as_dict=True, include_key=False).items():
-            pending.setdefault(str(bucket), []).append(part)
-            sizes[str(bucket)] = sizes.get(str(bucket), 0) + part.height
-            if sizes[str(bucket)] >= FLUSH_ROWS:
-                flush(str(bucket))
-    for bucket in list(pending):
-        flush(bucket)
+    staged = staging.with_name(f".{staging.name}.parquet")
+    frame.sink_parquet(staged, row_group_size=SLICE_ROWS)
+    parts = Partitioner(staging, key=key, key_chars=key_chars, prefix=prefix)
+    for rows in read_slices(staged):
+        parts.add(rows)
+    parts.close()
+    staged.unlink()
 
 
-def _bucket(column: str, key_chars: int) -> pl.Expr:
-    return pl.col(column).str.slice(-key_chars).str.encode("hex").alias("bucket")
+#: The parties of an item, each a row of `addr/` keyed by that address: the sender (not for
+#: genesis allocations), the receiver (when not the sender), the created contract (when neither).
+PARTIES = (
+    (pl.col("sender") != GENESIS, "sender"),
+    (pl.col("receiver") != pl.col("sender"), "receiver"),
+    (
+        (pl.col("kind") == KIND_TX)
+        & pl.col("created").is_not_null()
+        & (pl.col("created") != pl.col("sender"))
+        & (pl.col("created") != pl.col("receiver")),
+        "created",
+    ),
+)
+ADDR_ORDER = ("address", "block", "tx_index", "tx_hash", "kind", "seq")
+TX_ORDER = ("tx_hash", "kind", "seq")
+
+
+def _tx_buckets(
+    tmp: Path, addresses: Partitioner, receipts: dict[str, pl.DataType] | None, progress: Callable[[str], None]
+) -> tuple[int, int]:
+    """Each transaction bucket joined, sorted into `tx/XX.parquet`, its items handed by party to `addresses`.
+
+    The joins of one bucket: transactions with their receipts (when those are a table of their
+    own, schema `receipts`), token transfers with their transaction's block, index and time.
+    Returns (items, tip).
+    """
+    final = tmp / "tx"
+    final.mkdir()
+    items_n, tip = 0, 0
+    buckets = staged_buckets(tmp / "tx-staging", tmp / "txraw-staging")
+    for i, bucket in enumerate(buckets):
+        staged, raw = scan_bucket(tmp / "tx-staging", bucket), scan_bucket(tmp / "txraw-staging", bucket)
+        parts = [] if staged is None else [staged]
+        if raw is not None and receipts is not None:
+            paid = scan_bucket(tmp / "rcp-staging", bucket)
+            parts.append(_tx_items(_receipted(raw, pl.LazyFrame(schema=receipts) if paid is None else paid)))
+        items = pl.concat(parts).collect().lazy()
+        tokens = scan_bucket(tmp / "tok-staging", bucket)  # those whose transaction is absent are left out
+        frames = [items] if tokens is None else [items, _token_items(tokens, items)]
+        frame = pl.concat(frames).sort(list(TX_ORDER)).collect()
+        frame.write_parquet(final / f"{bucket}.parquet", row_group_size=ROW_GROUP)
+        items_n += frame.height
+        tip = max(tip, int(frame.select(pl.col("block").max()).item() or 0))
+        addresses.add(
+            pl.concat([frame.filter(keep).with_columns(address=pl.col(column)) for keep, column in PARTIES]).filter(
+                pl.col("address").is_not_null()
+            )
+        )
+        del frame, items
+        if (i + 1) % 32 == 0 or i + 1 == len(buckets):
+            progress(f"  sorted {i + 1}/{len(buckets)} buckets of tx/")
+    addresses.close()
+    return items_n, tip
 
 
 def build_evm_index(
     export_dir: Path, index_dir: Path, *, key_chars: int | None = None, progress: Callable[[str], None] = print
 ) -> dict[str, Any]:
-    """Index the ethereum-etl / BigQuery export in `export_dir` into `index_dir` (replaced when present)."""
+    """Index the ethereum-etl / BigQuery export in `export_dir` into `index_dir` (replaced when present).
+
+    Four bounded passes: each table sunk as items (streaming, small row groups); items, receipts
+    and token transfers partitioned by transaction bucket, a slice at a time; each transaction
+    bucket joined, sorted and partitioned by address; each address bucket sorted.
+    """
     started = time.perf_counter()
     key_chars = key_chars or key_chars_for(_export_bytes(export_dir))
-    txs, times = _transactions(export_dir)
+    txs, receipts, times = _transactions(export_dir)
     tmp = index_dir.with_name(index_dir.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "items").mkdir(parents=True)
+    staged_items = tmp / "items"
+    staged_items.mkdir(parents=True)
     traced = _trace_items(export_dir, times)
-    kinds = {
-        "tx": _tx_items(txs),
-        "traces": traced[0] if traced else None,
-        "genesis": traced[1] if traced else None,
-        "tokens": _token_items(export_dir, txs),
+    kinds = {  # name: (frame, staging folder)
+        "tx": (_tx_items(_receipted(txs, None)), "tx") if receipts is None else (txs, "txraw"),
+        "receipts": (receipts, "rcp"),
+        "traces": (traced[0] if traced else None, "tx"),
+        "genesis": (traced[1] if traced else None, "tx"),
+        "tokens": (_token_rows(export_dir), "tok"),
     }
     try:
-        for name, frame in kinds.items():  # one streaming pass each: a concat would hold back the later inputs
+        for name, (frame, _) in kinds.items():  # one streaming pass each: a concat would hold back the later inputs
             if frame is not None:
                 progress(f"reading {export_dir}: {name} ...")
-                frame.sink_parquet(tmp / "items" / f"{name}.parquet", maintain_order=False)
+                frame.sink_parquet(staged_items / f"{name}.parquet", maintain_order=False, row_group_size=SLICE_ROWS)
     except pl.exceptions.PolarsError as exc:
         raise BadInput(f"{export_dir}: cannot read the export ({str(exc).splitlines()[0]})") from None
-    staged_items = tmp / "items"
-    scan = pl.scan_parquet(sorted(staged_items.glob("*.parquet")))
-    parties = [scan.with_columns(address=pl.col("sender")).filter(pl.col("sender") != GENESIS)]
-    parties.append(scan.filter(pl.col("receiver") != pl.col("sender")).with_columns(address=pl.col("receiver")))
-    parties.append(
-        scan.filter(
-            (pl.col("kind") == KIND_TX)
-            & pl.col("created").is_not_null()
-            & (pl.col("created") != pl.col("sender"))
-            & (pl.col("created") != pl.col("receiver"))
-        ).with_columns(address=pl.col("created"))
-    )
-    progress("partitioning by address and by transaction ...")
-    for n, party in enumerate(parties):  # one pass per party (see above)
-        frame = party.filter(pl.col("address").is_not_null())
-        partition_to(frame, tmp / f"addr-staging-{n}", key="address", key_chars=key_chars)
-    partition_to(scan, tmp / "tx-staging", key="tx_hash", key_chars=key_chars)
-    order = ("block", "tx_index", "tx_hash", "kind", "seq")
-    stagings = [tmp / f"addr-staging-{n}" for n in range(len(parties))]
-    rows = _sort_buckets(stagings, tmp / "addr", ("address", *order), progress)
-    items_n = _sort_buckets([tmp / "tx-staging"], tmp / "tx", ("tx_hash", "kind", "seq"), progress)
-    _tokens(export_dir).write_parquet(tmp / "tokens.parquet")
-    tip = int(scan.select(pl.col("block").max()).collect().item() or 0)
-    for folder in (*stagings, tmp / "tx-staging"):
-        shutil.rmtree(folder, ignore_errors=True)
+    progress("partitioning by transaction ...")
+    for name, (frame, staging) in kinds.items():
+        if frame is not None:
+            parts = Partitioner(tmp / f"{staging}-staging", key="tx_hash", key_chars=key_chars, prefix=f"{name}-")
+            for rows in read_slices(staged_items / f"{name}.parquet"):
+                parts.add(rows)
+            parts.close()
     shutil.rmtree(staged_items)
+    progress("joining and sorting by transaction, partitioning by address ...")
+    addresses = Partitioner(tmp / "addr-staging", key="address", key_chars=key_chars)
+    schema = None if receipts is None else dict(receipts.collect_schema())
+    items_n, tip = _tx_buckets(tmp, addresses, schema, progress)
+    for staging in ("tx", "txraw", "rcp", "tok"):
+        shutil.rmtree(tmp / f"{staging}-staging", ignore_errors=True)
+    progress("sorting by address ...")
+    rows = sort_buckets([tmp / "addr-staging"], tmp / "addr", ADDR_ORDER, progress)
+    shutil.rmtree(tmp / "addr-staging", ignore_errors=True)
+    _tokens(export_dir).write_parquet(tmp / "tokens.parquet")
     seconds = round(time.perf_counter() - started, 2)
     write_manifest(tmp, family="evm", key_chars=key_chars, tip=tip, items=items_n, address_rows=rows)
     if index_dir.exists():
