@@ -70,7 +70,8 @@ def _nested(value: Any, what: str) -> list[Mapping[str, Any]]:
     return [v if isinstance(v, Mapping) else v.asDict(recursive=True) for v in value]
 
 
-def _address(chain: str, part: Mapping[str, Any]) -> str | None:
+def part_address(chain: str, part: Mapping[str, Any]) -> str | None:
+    """The address of one input or output of a row (None for OP_RETURN and unreadable scripts)."""
     addresses = part.get("addresses")
     if isinstance(addresses, str):  # a CSV that flattened the list
         addresses = [a for a in addresses.strip("[]").replace('"', "").split(",") if a.strip()]
@@ -111,7 +112,7 @@ def raw_to_tx(row: Mapping[str, Any], chain: str = "bitcoin") -> UtxoTx:
             TxInput(
                 None if coinbase else str(i.get("spent_transaction_hash") or "").lower() or None,
                 None if coinbase else _int(i.get("spent_output_index"), 0),
-                _address(chain, i),
+                part_address(chain, i),
                 _int(i.get("value")),
                 coinbase,
             )
@@ -120,7 +121,7 @@ def raw_to_tx(row: Mapping[str, Any], chain: str = "bitcoin") -> UtxoTx:
         outputs = tuple(
             TxOutput(
                 _int(o.get("index")),
-                _address(chain, o),
+                part_address(chain, o),
                 _int(o.get("value")),
                 SCRIPT_TYPES.get(str(o.get("type") or ""), str(o.get("type") or "")),
             )

@@ -16,6 +16,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,12 @@ class Components:
     links: pl.DataFrame
     coinjoins: pl.DataFrame
     members: pl.DataFrame
+
+
+def timed(progress: Callable[[str], None]) -> Callable[[str], None]:
+    """`progress` with the seconds since this call appended to each line."""
+    started = time.perf_counter()
+    return lambda line: progress(f"{line} [{time.perf_counter() - started:.1f} s]")
 
 
 def label_frame(labels: list[Label]) -> pl.DataFrame:
