@@ -54,6 +54,10 @@ def test_local_clusters_follow_owners_and_skip_coinjoins(export, tmp_path: Path)
     assert all(len(o) == 1 for o in owners.values()), "a cluster mixes owners: a CoinJoin was not excluded"
     assert set(parts.coinjoins["txid"]) == set(truth.coinjoin_txids)
     assert parts.links.height == truth.links
+    # every input address is a member: those that never co-spent (CoinJoin-only spenders here) are their own cluster
+    assert set(parts.members["address"]) == set(truth.owners)
+    alone = parts.members.filter(~pl.col("address").is_in(pl.concat([parts.links["a"], parts.links["b"]]).implode()))
+    assert alone.height > 0 and (alone["address"] == alone["cluster_id"]).all()
     # the cluster id is the smallest address of the cluster
     smallest = parts.members.group_by("cluster_id").agg(pl.col("address").min())
     assert (smallest["cluster_id"] == smallest["address"]).all()

@@ -2,7 +2,7 @@
 
 - every transaction a CoinJoin detector flags passes :func:`heuristics.coinjoin.may_be_coinjoin`;
 - the local engine's polars columns (and Spark's, in test_cluster_export.py) evaluate exactly it;
-- an input's key read by :func:`tracer.cluster.links.key_address` is the address `part_address` gives;
+- the input addresses the engines read (each listed address once) are the ones `part_address` gives;
 - the column path of the local engine equals the record path (every row through `raw_to_tx`).
 """
 
@@ -18,9 +18,8 @@ from hypothesis import strategies as st
 from bench.btc_export import synthetic_address
 from chains.export.bitcoin import part_address, scan_raw
 from heuristics.coinjoin import detect_coinjoin, may_be_coinjoin
-from tracer.cluster.columns import KEY, columnar, input_keys, may_be_coinjoin_expr
-from tracer.cluster.links import key_address
-from tracer.cluster.local import _read_columns, _read_rows, key_addresses, local_components
+from tracer.cluster.columns import columnar, input_keys, may_be_coinjoin_expr, own
+from tracer.cluster.local import InputAddresses, _read_columns, _read_rows, local_components
 from tracer.core.models import TxInput, TxOutput, UtxoTx
 
 POOL = [synthetic_address(f"prefilter-{n}") for n in range(70)]
@@ -122,17 +121,22 @@ PARTS = st.fixed_dictionaries(
 
 
 @settings(max_examples=200, deadline=None)
-@given(parts=st.lists(PARTS, min_size=1, max_size=12))
-def test_an_input_key_reads_as_part_address(parts) -> None:
+@given(parts=st.lists(PARTS, min_size=1, max_size=12), chunk=st.integers(1, 12))
+def test_input_addresses_are_part_addresses(parts, chunk) -> None:
+    """One input per row, fed in chunks: each listed address is checked once, the address is part_address's."""
     batch = pl.DataFrame(
-        {"hash": ["cd" * 32], "inputs": [parts], "outputs": [[{"value": 1}]]},
+        {"hash": ["cd" * 32] * len(parts), "inputs": [[p] for p in parts], "outputs": [[{"value": 1}]] * len(parts)},
         schema={"hash": pl.String, "inputs": INPUTS_DTYPE, "outputs": OUTPUTS_DTYPE},
     )
-    keys = input_keys(batch)
-    assert keys.height == len(parts)
-    got = key_addresses("bitcoin", keys.select(KEY).rows())
-    assert got == [part_address("bitcoin", part) for part in parts]
-    assert [key_address("bitcoin", *k) for k in keys.select(KEY).rows()] == got
+    keys = input_keys(batch, 100)
+    assert keys["row"].to_list() == list(range(100, 100 + len(parts)))
+    reader = InputAddresses("bitcoin")
+    for start in range(0, keys.height, chunk):
+        reader.add(keys.slice(start, chunk).select("row", "candidate", own("first"), own("kind"), own("script")))
+    got = dict(reader.addresses().select("row", "address").rows())
+    want = {100 + n: part_address("bitcoin", part) for n, part in enumerate(parts)}
+    assert got == {n: a for n, a in want.items() if a is not None}
+    assert reader.known["first"].is_unique().all()
 
 
 def _row(txid: str, inputs: list[dict], outputs: list[dict], *, coinbase: bool = False) -> dict:

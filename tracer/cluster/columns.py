@@ -13,7 +13,6 @@ from heuristics.coinjoin import PREFILTER_MIN_INPUTS, PREFILTER_MIN_OUTPUTS
 
 #: Whitespace stripped from a txid in both engines (polars and Spark agree on exactly these).
 TXID_SPACE = " \t\n\r\x0b\x0c"
-KEY = ("first", "kind", "script")
 
 
 def columnar(schema: pl.Schema | dict[str, pl.DataType]) -> bool:
@@ -49,8 +48,11 @@ def txid_expr() -> pl.Expr:
     return pl.col("hash").cast(pl.String).str.strip_chars(TXID_SPACE).str.to_lowercase()
 
 
-def input_keys(batch: pl.DataFrame) -> pl.DataFrame:
-    """(txid, candidate, first, kind, script) of every input of the batch."""
+def input_keys(batch: pl.DataFrame, row0: int) -> pl.DataFrame:
+    """(row, candidate, first, kind, script) of every input of the batch, rows numbered from `row0`:
+    `first` its only listed address (`""` when it lists none or several), `kind`/`script` its script
+    type and hex (`""` when absent). Strings here are views of the batch: keep them only through
+    :func:`own`."""
     fields = {f.name for f in batch.schema["inputs"].inner.fields}  # type: ignore[attr-defined]
 
     def field(name: str) -> pl.Expr:
@@ -62,18 +64,28 @@ def input_keys(batch: pl.DataFrame) -> pl.DataFrame:
     first = pl.when(listed.list.len() == 1).then(listed.list.first().cast(pl.String)).otherwise(pl.lit(""))
     return (
         batch.select(
-            txid=txid_expr(),
+            row=pl.int_range(row0, row0 + batch.height, dtype=pl.UInt64),
             candidate=may_be_coinjoin_expr(),
             i=pl.col("inputs"),
         )
         .explode("i")
         .filter(pl.col("i").is_not_null())
-        .select("txid", "candidate", first=first.fill_null(""), kind=field("type"), script=field("script_hex"))
+        .select("row", "candidate", first=first.fill_null(""), kind=field("type"), script=field("script_hex"))
     )
 
 
-def star_links(addressed: pl.DataFrame) -> pl.DataFrame:
-    """(txid, a, b) of each transaction's distinct input addresses, star-shaped from the smallest."""
-    distinct = addressed.select("txid", "address").unique()
-    anchored = distinct.with_columns(anchor=pl.col("address").min().over("txid"))
-    return anchored.filter(pl.col("address") != pl.col("anchor")).select("txid", a="anchor", b="address")
+def own(column: str | pl.Expr) -> pl.Expr:
+    """The strings copied out of their batch (a kept view of a string would keep the whole batch's buffers)."""
+    expr = pl.col(column) if isinstance(column, str) else column
+    return pl.concat_str([expr, pl.lit("")]).alias(expr.meta.output_name())
+
+
+def star_links(addressed: pl.DataFrame, txids: pl.DataFrame) -> pl.DataFrame:
+    """(txid, a, b) of each row's distinct input addresses, star-shaped from the smallest."""
+    distinct = addressed.select("row", "address").unique()
+    anchored = distinct.with_columns(anchor=pl.col("address").min().over("row"))
+    return (
+        anchored.filter(pl.col("address") != pl.col("anchor"))
+        .join(txids, on="row", how="left")
+        .select("txid", a="anchor", b="address")
+    )

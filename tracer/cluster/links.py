@@ -9,10 +9,10 @@ is a cluster of one).
 
 Both engines take the same shortcut for most transactions: where
 :func:`heuristics.coinjoin.may_be_coinjoin` is false (their columns evaluate exactly it), no
-detector can match, so the star is built from the input addresses without a record. Input
-addresses are read once per distinct (single address, script type, script) triple by
-:func:`key_address`, i.e. :func:`chains.export.bitcoin.part_address`, the mapping
-:func:`chains.export.bitcoin.raw_to_tx` uses.
+detector can match, so the star is built from the input addresses without a record. Each
+distinct listed address (and script) is read once, by the functions
+:func:`chains.export.bitcoin.part_address` is made of, so an input's address is the one
+:func:`chains.export.bitcoin.raw_to_tx` gives it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chains.export.bitcoin import part_address, raw_to_tx
+from chains.export.bitcoin import raw_to_tx
 from heuristics.coinjoin import detect_coinjoin
 
 
@@ -62,9 +62,3 @@ def link_rows(
         if spenders:
             for address in found.spenders:
                 yield (found.txid, address, None, None)
-
-
-def key_address(chain: str, first: str, kind: str, script: str) -> str | None:
-    """The address of an input given as its key: its only listed address (`""` when it lists none or
-    several), script type and script hex (`""` when absent); the same as :func:`part_address`."""
-    return part_address(chain, {"addresses": [first], "type": kind, "script_hex": script})

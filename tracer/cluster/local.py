@@ -2,65 +2,76 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import polars as pl
 
-from chains.export.bitcoin import scan_raw
+from chains.export.bitcoin import listed_address, scan_raw, script_address
 from heuristics.cluster import cluster_links_bulk
-from tracer.cluster.columns import KEY, columnar, input_keys, may_be_coinjoin_expr, star_links
-from tracer.cluster.links import key_address, link_rows
+from tracer.cluster.columns import columnar, input_keys, may_be_coinjoin_expr, own, star_links, txid_expr
+from tracer.cluster.links import link_rows
 from tracer.cluster.output import LINK_SCHEMA, Components, timed
 
 Progress = Callable[[str], None]
-PARALLEL_KEYS = 200_000  # fewer distinct input scripts are read in this process
-CHUNK = 50_000
-
-
-def _chunk_addresses(chain: str, keys: list[tuple[str, str, str]]) -> list[str | None]:
-    return [key_address(chain, *key) for key in keys]
-
-
-def key_addresses(chain: str, keys: list[tuple[str, str, str]], *, workers: int | None = None) -> list[str | None]:
-    """:func:`key_address` of each key, in order; many keys are shared out over `workers` processes
-    (default: the cores this process may use), as address checksums are pure-Python work."""
-    workers = workers or len(os.sched_getaffinity(0))
-    if workers < 2 or len(keys) < PARALLEL_KEYS:
-        return _chunk_addresses(chain, keys)
-    chunks = [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [a for part in pool.map(_chunk_addresses, [chain] * len(chunks), chunks) for a in part]
+CHUNK_ROWS = 50_000  # transactions whose new listed addresses are checked together
+NO_ROWS = {"row": pl.UInt64, "candidate": pl.Boolean}
 
 
 def _frame(rows: list[tuple[str, str | None, str | None, str | None]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=LINK_SCHEMA, orient="row")
 
 
+class InputAddresses:
+    """The address of every input, as :func:`chains.export.bitcoin.part_address` reads it, each distinct
+    listed address checked once: its only listed address when that reads as one, else its script's."""
+
+    def __init__(self, chain: str) -> None:
+        self.chain = chain
+        self.known = pl.DataFrame(schema={"first": pl.String, "listed": pl.String})
+        self.found: list[pl.DataFrame] = []  # (row, candidate, address)
+        self.scripted: list[pl.DataFrame] = []  # (row, candidate, kind, script): no listed address
+
+    def add(self, keys: pl.DataFrame) -> None:
+        """Take inputs (:func:`tracer.cluster.columns.input_keys`, strings owned: they are kept)."""
+        new = keys.filter(pl.col("first") != "").select("first").unique().join(self.known, on="first", how="anti")
+        listed = pl.Series("listed", [listed_address(self.chain, f) for f in new["first"]], dtype=pl.String)
+        self.known = pl.concat([self.known, new.with_columns(listed)])
+        got = keys.join(self.known, on="first", how="left")
+        self.found.append(got.filter(pl.col("listed").is_not_null()).select("row", "candidate", address="listed"))
+        rest = got.filter(pl.col("listed").is_null())
+        self.scripted.append(rest.select("row", "candidate", "kind", "script"))
+
+    def addresses(self) -> pl.DataFrame:
+        """(row, candidate, address) of every input that has an address."""
+        empty = pl.DataFrame(schema={**NO_ROWS, "kind": pl.String, "script": pl.String})
+        rest = pl.concat(self.scripted) if self.scripted else empty
+        kinds = rest.select("kind", "script").unique()
+        kinds = kinds.with_columns(address=pl.Series([script_address(k, s) for k, s in kinds.rows()], dtype=pl.String))
+        scripted = rest.join(kinds, on=["kind", "script"], how="left").select("row", "candidate", "address")
+        found = pl.concat([*self.found, scripted]) if self.found else scripted
+        return found.filter(pl.col("address").is_not_null())
+
+
 def _read_columns(raw: pl.LazyFrame, progress: Progress, chain: str) -> tuple[pl.DataFrame, pl.Series]:
     """Link rows and input addresses, by columns: only prefilter candidates are read as records."""
-    keys, rows = [], []
-    seen = 0
+    inputs, txids, rows, pending = InputAddresses(chain), [], [], []
+    seen = taken = 0
     for batch in raw.collect_batches():
-        keys.append(input_keys(batch))
-        candidates = batch.filter(may_be_coinjoin_expr())
-        rows += link_rows(candidates.iter_rows(named=True), chain, spenders=False)
+        txids.append(batch.select(row=pl.int_range(seen, seen + batch.height, dtype=pl.UInt64), txid=own(txid_expr())))
+        pending.append(input_keys(batch, seen).select("row", "candidate", own("first"), own("kind"), own("script")))
+        rows += link_rows(batch.filter(may_be_coinjoin_expr()).iter_rows(named=True), chain, spenders=False)
         seen += batch.height
-        progress(f"  read {seen:,} transactions ({len(rows):,} rows from CoinJoin candidates)")
-    empty = pl.DataFrame(schema={"txid": pl.String, "candidate": pl.Boolean, **dict.fromkeys(KEY, pl.String)})
-    inputs = pl.concat(keys) if keys else empty
-    unique = inputs.select(KEY).unique()
-    progress(f"  reading {unique.height:,} distinct input scripts")
-    found = pl.Series("address", key_addresses(chain, unique.rows()), dtype=pl.String)
-    addressed = (
-        inputs.join(unique.with_columns(found), on=list(KEY), how="left")
-        .filter(pl.col("address").is_not_null())
-        .select("txid", "candidate", "address")
-    )
-    stars = star_links(addressed.filter(~pl.col("candidate"))).with_columns(coinjoin=pl.lit(None, pl.String))
+        if seen - taken >= CHUNK_ROWS:
+            inputs.add(pl.concat(pending))
+            pending, taken = [], seen
+            progress(f"  read {seen:,} transactions, {inputs.known.height:,} distinct listed input addresses")
+    if pending:
+        inputs.add(pl.concat(pending))
+    addressed = inputs.addresses()
+    txid = pl.concat(txids) if txids else pl.DataFrame(schema={"row": pl.UInt64, "txid": pl.String})
+    stars = star_links(addressed.filter(~pl.col("candidate")), txid).with_columns(coinjoin=pl.lit(None, pl.String))
+    progress(f"  read {seen:,} transactions: {addressed.height:,} inputs with an address")
     return pl.concat([stars, _frame(rows)]), addressed["address"]
 
 

@@ -22,10 +22,11 @@ from typing import Any
 
 import polars as pl
 
+from chains.export.bitcoin import listed_address, script_address
 from chains.export.tables import find_table
 from heuristics.coinjoin import PREFILTER_MIN_INPUTS, PREFILTER_MIN_OUTPUTS
-from tracer.cluster.columns import KEY, TXID_SPACE
-from tracer.cluster.links import key_address, link_rows
+from tracer.cluster.columns import TXID_SPACE
+from tracer.cluster.links import link_rows
 from tracer.cluster.output import Components, timed
 from tracer.core.errors import BadInput
 
@@ -160,8 +161,6 @@ def _links(
     spark: Any, export_dir: Path, F: Any, progress: Callable[[str], None], chain: str = "bitcoin"
 ) -> tuple[Any, Any]:
     """(txid, a, b, coinjoin) rows of links and CoinJoins, and the input addresses (column `address`)."""
-    from pyspark.sql.types import StringType, StructField, StructType
-
     raw = _read(spark, export_dir)
     progress("  schema read")
     if not _columnar(raw.schema):
@@ -177,30 +176,45 @@ def _links(
     keys = f"transform(inputs, i -> struct({first} AS first, {field('type')} AS kind, {field('script_hex')} AS script))"
     candidate = _prefilter(F)
     base = raw.select(
+        F.monotonically_increasing_id().alias("n"),
         _txid(F).alias("txid"),
         candidate.alias("candidate"),
         F.expr(keys).alias("keys"),
         F.when(candidate, F.struct(*raw.columns)).alias("row"),
-    ).localCheckpoint(eager=True)  # the export is read once
+    ).localCheckpoint(eager=True)  # the export is read once (and `n` fixed)
     progress("  transactions read")
-    inputs = base.select("txid", "candidate", F.explode("keys").alias("k")).select("txid", "candidate", "k.*")
-
-    def read_keys(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
-        return ((f, k, s, key_address(chain, f, k, s)) for f, k, s in rows)
-
-    key_schema = StructType([StructField(n, StringType(), True) for n in (*KEY, "address")])
-    keys = spark.createDataFrame(inputs.select(*KEY).distinct().rdd.mapPartitions(read_keys), key_schema)
-    addressed = inputs.join(keys.where("address is not null"), list(KEY)).select("txid", "candidate", "address")
-    addressed = addressed.localCheckpoint(eager=True)
+    inputs = base.select("n", "candidate", F.explode("keys").alias("k")).select("n", "candidate", "k.*")
+    addressed = _input_addresses(spark, inputs, F, chain).localCheckpoint(eager=True)
     progress("  input addresses read")
-    distinct = addressed.where("not candidate").select("txid", "address").distinct()
-    anchors = distinct.groupBy("txid").agg(F.min("address").alias("anchor"))
-    stars = distinct.join(anchors, "txid").where("address != anchor")
+    distinct = addressed.where("not candidate").select("n", "address").distinct()
+    anchors = distinct.groupBy("n").agg(F.min("address").alias("anchor"))
+    stars = distinct.join(anchors, "n").where("address != anchor").join(base.select("n", "txid"), "n")
     stars = stars.select("txid", F.col("anchor").alias("a"), F.col("address").alias("b"), F.lit(None).cast("string"))
     candidates = _row_links(spark, base.where("candidate").select("row.*"), chain, spenders=False)
     rows = stars.toDF("txid", "a", "b", "coinjoin").union(candidates).localCheckpoint(eager=True)
     progress("  links made")
     return rows, addressed.select("address")
+
+
+def _input_addresses(spark: Any, inputs: Any, F: Any, chain: str) -> Any:
+    """(n, candidate, address) of the inputs (n, candidate, first, kind, script) that have an address, each
+    distinct listed address and script read once (the twin of :class:`tracer.cluster.local.InputAddresses`)."""
+
+    def read_listed(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
+        return ((first, listed_address(chain, first)) for (first,) in rows)
+
+    def read_scripts(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
+        return ((kind, script, script_address(kind, script)) for kind, script in rows)
+
+    firsts = inputs.where("first != ''").select("first").distinct().rdd.mapPartitions(read_listed)
+    listed = spark.createDataFrame(firsts, "first string, listed string").localCheckpoint(eager=True)
+    got = inputs.join(listed, "first", "left")
+    rest = got.where("listed is null")
+    kinds = rest.select("kind", "script").distinct().rdd.mapPartitions(read_scripts)
+    scripts = spark.createDataFrame(kinds, "kind string, script string, address string")
+    scripted = rest.join(scripts.where("address is not null"), ["kind", "script"]).select("n", "candidate", "address")
+    direct = got.where("listed is not null").select("n", "candidate", F.col("listed").alias("address"))
+    return direct.union(scripted)
 
 
 def _stable(edges: Any) -> Any:
