@@ -3,16 +3,21 @@
 The export comes from :mod:`bench.btc_export` (wallets, CoinJoins, one exchange consolidation),
 sized by `--links` (multi-input links; ~2.5 per transaction). Each engine runs as the CLI in
 its own process; measured: wall time and peak memory of the whole process tree (the Spark
-driver's JVM and Python workers included, sampled from /proc every 0.2 s). The two engines'
+driver's JVM and Python workers included, sampled from /proc every 0.2 s) and the CPU seconds it used (on a
+shared machine the wall time also counts other work's load). The two engines'
 `clusters.parquet` must be byte-identical.
 
-    python -m bench.bench_cluster [--links 200000] [--engines local,spark] [--work DIR]
+    python -m bench.bench_cluster [--links 200000] [--engines local,spark] [--work DIR] [--keep-export]
+
+`--keep-export` leaves the export in DIR and reuses one of the same size found there (its
+`generate_seconds` are then those of the run that made it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,6 +64,7 @@ def _tree_rss_kb(root: int) -> int:
 def run_measured(argv: list[str]) -> dict[str, Any]:
     """Run `argv`; wall seconds and the peak RSS of its process tree."""
     started = time.perf_counter()
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
     done = threading.Event()
@@ -76,7 +82,25 @@ def run_measured(argv: list[str]) -> dict[str, Any]:
     sampler.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(argv[:4])} failed: {err[-2000:]}")
-    return {"seconds": round(time.perf_counter() - started, 1), "peak_rss_mb": round(peak / 1024), "stdout": out}
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_seconds = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
+    return {
+        "seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(cpu_seconds, 1),  # of the processes it waited for (Spark's JVM and workers included)
+        "peak_rss_mb": round(peak / 1024),
+        "stdout": out,
+    }
+
+
+def _generate(export: Path, links: int, parts: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    txs = max(100, int(links / 2.5))
+    parts = max(parts, txs // 100_000)
+    truth = write_bitcoin_export(
+        export, txs=txs, wallets=max(50, txs // 4), coinjoins=max(2 * parts, txs // 1000), parts=parts, stream=True
+    )
+    seconds = round(time.perf_counter() - started, 1)
+    return {"links": truth.links, "transactions": txs, "synthetic": True, "generate_seconds": seconds}
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -85,23 +109,20 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--engines", default="local,spark")
     parser.add_argument("--parts", type=int, default=8)
     parser.add_argument("--work", type=Path, default=Path("/tmp/heisttrace-bench-cluster"))
+    parser.add_argument("--keep-export", action="store_true")
     args = parser.parse_args([] if argv is None else argv)
     engines = [e for e in args.engines.split(",") if e]
     export = args.work / f"btc-{args.links}"
-    shutil.rmtree(args.work, ignore_errors=True)
-    started = time.perf_counter()
-    txs = max(100, int(args.links / 2.5))
-    parts = max(args.parts, txs // 100_000)
-    truth = write_bitcoin_export(
-        export, txs=txs, wallets=max(50, txs // 4), coinjoins=max(2 * parts, txs // 1000), parts=parts, stream=True
-    )
-    result: dict[str, Any] = {
-        "links": truth.links,
-        "transactions": txs,
-        "synthetic": True,
-        "generate_seconds": round(time.perf_counter() - started, 1),
-    }
-    print(f"SYNTHETIC bitcoin-etl export: {truth.links:,} links in {txs:,} transactions", flush=True)
+    made = export / "synthetic-export.json"
+    if args.keep_export and made.is_file():
+        for old in args.work.glob("out-*"):
+            shutil.rmtree(old)
+        result: dict[str, Any] = json.loads(made.read_text())
+    else:
+        shutil.rmtree(args.work, ignore_errors=True)
+        result = _generate(export, args.links, args.parts)
+        made.write_text(json.dumps(result) + "\n")
+    print(f"SYNTHETIC bitcoin-etl export: {result['links']:,} links in {result['transactions']:,} transactions")
     outs = {}
     for engine in engines:
         outs[engine] = args.work / f"out-{engine}"
@@ -118,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     RESULTS.mkdir(exist_ok=True)
     name = "cluster" if args.links == DEFAULT_LINKS else f"cluster-{args.links}"
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    shutil.rmtree(args.work, ignore_errors=True)
+    if not args.keep_export:
+        shutil.rmtree(args.work, ignore_errors=True)
     return result
 
 

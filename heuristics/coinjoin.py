@@ -8,6 +8,7 @@ patterns first and the generic one last.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tracer.core.models import UtxoTx
@@ -20,6 +21,9 @@ WASABI1_BASE = 10_000_000
 WASABI1_TOLERANCE = 0.05
 WASABI1_MIN_EQUAL = 10
 WASABI2_MIN_INPUTS = 50
+#: Fewest inputs and fewest positive outputs any detector accepts (see :func:`may_be_coinjoin`).
+PREFILTER_MIN_INPUTS = 2
+PREFILTER_MIN_OUTPUTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +117,24 @@ def detect_wasabi2(tx: UtxoTx) -> CoinJoin | None:
         n,
         f"{len(tx.inputs)} inputs, {len(repeated)} repeated denominations (largest group {n}× {value} sat)",
     )
+
+
+def may_be_coinjoin(inputs: int, output_values: Iterable[int]) -> bool:
+    """A cheap necessary condition for :func:`detect_coinjoin`: False means no detector can match.
+
+    `inputs` is the number of inputs, `output_values` the value of every output (addressed or not).
+    Every detector needs ≥2 inputs and, among the outputs it counts (:func:`_values`: addressed,
+    positive value, a subset of the positive ones), ≥3 values with one of them repeated: generic
+    (≥2 inputs, ≥3 values, most common n ≥ 2), Whirlpool (5 inputs, 5 equal values), Wasabi 1.x
+    (≥10 inputs, ≥10 equal values), Wasabi 2 (≥50 inputs, ≥3 repeated values). So a transaction
+    whose positive output values are fewer than 3 or all different is no CoinJoin, and the
+    whole-chain cluster job links it without building a record (its engines evaluate exactly this
+    condition on their columns; tests/test_cluster_prefilter.py checks both against this function).
+    """
+    if inputs < PREFILTER_MIN_INPUTS:
+        return False
+    positive = [v for v in output_values if v > 0]
+    return len(positive) >= PREFILTER_MIN_OUTPUTS and len(set(positive)) < len(positive)
 
 
 DETECTORS = (detect_whirlpool, detect_wasabi2, detect_wasabi1, detect_generic_coinjoin)

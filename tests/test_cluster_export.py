@@ -54,6 +54,10 @@ def test_local_clusters_follow_owners_and_skip_coinjoins(export, tmp_path: Path)
     assert all(len(o) == 1 for o in owners.values()), "a cluster mixes owners: a CoinJoin was not excluded"
     assert set(parts.coinjoins["txid"]) == set(truth.coinjoin_txids)
     assert parts.links.height == truth.links
+    # every input address is a member: those that never co-spent (CoinJoin-only spenders here) are their own cluster
+    assert set(parts.members["address"]) == set(truth.owners)
+    alone = parts.members.filter(~pl.col("address").is_in(pl.concat([parts.links["a"], parts.links["b"]]).implode()))
+    assert alone.height > 0 and (alone["address"] == alone["cluster_id"]).all()
     # the cluster id is the smallest address of the cluster
     smallest = parts.members.group_by("cluster_id").agg(pl.col("address").min())
     assert (smallest["cluster_id"] == smallest["address"]).all()
@@ -140,3 +144,39 @@ def test_connected_components_on_a_long_chain(spark) -> None:
     assert {got[n] for n in nodes[:40]} == {"n000"}
     assert {got[n] for n in ("n045", "n050", "n059")} == {"n045"}
     assert len(got) == 43
+
+
+@needs_spark
+def test_spark_columns_are_the_local_columns(spark, tmp_path: Path) -> None:
+    """Spark's prefilter, txids, input addresses and clusters are the polars ones (tricky rows, random rows)."""
+    import json
+    import random
+
+    from pyspark.sql import functions as F
+
+    from chains.export.bitcoin import scan_raw
+    from tests.test_cluster_prefilter import write_tricky
+    from tracer.cluster.columns import may_be_coinjoin_expr, txid_expr
+    from tracer.cluster.spark import _prefilter, _read, _txid, spark_components
+
+    rng = random.Random(11)
+    values = [None, 0, -1, 600, 600, 700, 1_000_000]
+    rows = [
+        {"hash": rng.choice(["", " ", "\t"]) + f"{n:064X}" + rng.choice(["", "\n", " \r"]),
+         "inputs": [{"addresses": [f"a{k}"], "value": 1} for k in range(rng.randrange(5))],
+         "outputs": [{"value": rng.choice(values)} for _ in range(rng.randrange(7))]}
+        for n in range(300)
+    ]  # fmt: skip
+    folder = tmp_path / "random"
+    folder.mkdir()
+    (folder / "transactions.json").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    mine = scan_raw(folder).select(txid_expr(), c=may_be_coinjoin_expr()).collect().rows()
+    theirs = _read(spark, folder).select(_txid(F), _prefilter(F)).collect()
+    assert sorted(mine) == sorted(tuple(r) for r in theirs) and any(c for _, c in mine) and len(mine) == 300
+
+    export = write_tricky(tmp_path / "tricky")
+    local = local_components(export, progress=lambda _: None)
+    remote = spark_components(export, spark=spark, work_dir=tmp_path / "work", progress=lambda _: None)
+    assert local.members.sort("address").equals(remote.members.sort("address"))
+    assert sorted(local.links.rows()) == sorted(remote.links.rows())
+    assert local.coinjoins.sort("txid").equals(remote.coinjoins.sort("txid"))

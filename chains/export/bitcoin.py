@@ -70,19 +70,31 @@ def _nested(value: Any, what: str) -> list[Mapping[str, Any]]:
     return [v if isinstance(v, Mapping) else v.asDict(recursive=True) for v in value]
 
 
-def _address(chain: str, part: Mapping[str, Any]) -> str | None:
+def part_address(chain: str, part: Mapping[str, Any]) -> str | None:
+    """The address of one input or output of a row (None for OP_RETURN and unreadable scripts): the one
+    address it lists when that reads as an address, else the pseudo-address of its script."""
     addresses = part.get("addresses")
     if isinstance(addresses, str):  # a CSV that flattened the list
         addresses = [a for a in addresses.strip("[]").replace('"', "").split(",") if a.strip()]
-    if addresses and len(addresses) == 1:
-        text = str(addresses[0]).strip()
-        if text and not text.startswith("nonstandard"):
-            try:
-                return normalize_address(chain, text)
-            except ValueError:
-                pass
-    script = str(part.get("script_hex") or "")
-    if not script or part.get("type") == "nulldata" or script.startswith("6a"):
+    listed = listed_address(chain, addresses[0]) if addresses and len(addresses) == 1 else None
+    return listed or script_address(part.get("type"), part.get("script_hex"))
+
+
+def listed_address(chain: str, text: Any) -> str | None:
+    """The normalised address of a part's only listed address, or None when it does not read as one."""
+    text = str(text).strip()
+    if not text or text.startswith("nonstandard"):
+        return None
+    try:
+        return normalize_address(chain, text)
+    except ValueError:
+        return None
+
+
+def script_address(kind: Any, script_hex: Any) -> str | None:
+    """The script pseudo-address of a part with script type `kind` (None for OP_RETURN and unreadable scripts)."""
+    script = str(script_hex or "")
+    if not script or kind == "nulldata" or script.startswith("6a"):
         return None
     try:
         return script_pseudo_address(script)
@@ -111,7 +123,7 @@ def raw_to_tx(row: Mapping[str, Any], chain: str = "bitcoin") -> UtxoTx:
             TxInput(
                 None if coinbase else str(i.get("spent_transaction_hash") or "").lower() or None,
                 None if coinbase else _int(i.get("spent_output_index"), 0),
-                _address(chain, i),
+                part_address(chain, i),
                 _int(i.get("value")),
                 coinbase,
             )
@@ -120,7 +132,7 @@ def raw_to_tx(row: Mapping[str, Any], chain: str = "bitcoin") -> UtxoTx:
         outputs = tuple(
             TxOutput(
                 _int(o.get("index")),
-                _address(chain, o),
+                part_address(chain, o),
                 _int(o.get("value")),
                 SCRIPT_TYPES.get(str(o.get("type") or ""), str(o.get("type") or "")),
             )

@@ -1,8 +1,9 @@
 """The files of `heisttrace cluster`, written the same from either engine's components.
 
-- `clusters.parquet`: `address, cluster_id` for every address the multi-input heuristic joined
-  with at least one other (a cluster's id is its smallest address, so it is the same whatever
-  engine or order found it); addresses never co-spent are their own clusters and are omitted.
+- `clusters.parquet`: `address, cluster_id` for every address that spends in the export (an input
+  address), sorted by address; a cluster's id is its smallest address, so it is the same whatever
+  engine or order found it. An address that only ever spends alone (or only in CoinJoins) is a
+  cluster of one, its own id. Addresses that only receive are absent: nothing links them.
 - `cluster_stats.parquet`: per cluster `cluster_id, addresses, txs` (linking transactions),
   `service_sized` (at least `service_size` addresses: an exchange or custodian, whose merges an
   investigator checks before trusting them), `label_category, label_name, label_address` (the
@@ -16,6 +17,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,12 @@ class Components:
     links: pl.DataFrame
     coinjoins: pl.DataFrame
     members: pl.DataFrame
+
+
+def timed(progress: Callable[[str], None]) -> Callable[[str], None]:
+    """`progress` with the seconds since this call appended to each line."""
+    started = time.perf_counter()
+    return lambda line: progress(f"{line} [{time.perf_counter() - started:.1f} s]")
 
 
 def label_frame(labels: list[Label]) -> pl.DataFrame:
@@ -130,6 +139,7 @@ def write_outputs(
         "chain": chain,
         "addresses": members.height,
         "clusters": stats.height,
+        "single_address_clusters": int((stats["addresses"] == 1).sum()),
         "links": parts.links.height,
         "coinjoins_excluded": parts.coinjoins.height,
         "service_size": service_size,

@@ -22,13 +22,17 @@ from typing import Any
 
 import polars as pl
 
+from chains.export.bitcoin import listed_address, script_address
 from chains.export.tables import find_table
+from heuristics.coinjoin import PREFILTER_MIN_INPUTS, PREFILTER_MIN_OUTPUTS
+from tracer.cluster.columns import TXID_SPACE
 from tracer.cluster.links import link_rows
-from tracer.cluster.output import Components
+from tracer.cluster.output import Components, timed
 from tracer.core.errors import BadInput
 
 READ_COLUMNS = ("hash", "block_number", "is_coinbase", "fee", "lock_time", "version", "inputs", "outputs")
 MAX_ROUNDS = 200
+SCHEMA_ROWS = 10_000  # as polars' scan_ndjson(infer_schema_length=10_000) in chains.export.tables
 
 
 def _spark_modules() -> Any:
@@ -47,7 +51,11 @@ def java_available() -> bool:
 
 
 def spark_session(master: str, *, partitions: int = 8, app: str = "heisttrace-cluster") -> Any:
-    """A Spark session on `master` (`local[2]`, `spark://host:7077`, `yarn`, ...); workers use this Python."""
+    """A Spark session on `master` (`local[2]`, `spark://host:7077`, `yarn`, ...); workers use this Python.
+
+    On a `local` master the executors live in the driver's JVM, whose heap is then
+    `$HEISTTRACE_SPARK_MEMORY` (default 4g; Spark's own default of 1g spills a 10 M-link run).
+    """
     SparkSession, _ = _spark_modules()
     if not java_available():
         raise BadInput(
@@ -64,6 +72,7 @@ def spark_session(master: str, *, partitions: int = 8, app: str = "heisttrace-cl
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.memory", os.environ.get("HEISTTRACE_SPARK_MEMORY", "4g"))
     )
     if not master.startswith("local"):
         builder = SparkSession.builder.master(master).appName(app)
@@ -83,23 +92,129 @@ def _read(spark: Any, export_dir: Path) -> Any:
     elif suffix == ".csv":
         frame = spark.read.option("header", True).option("escape", '"').option("multiLine", True).csv(paths)
     else:
-        frame = spark.read.json(paths)
+        frame = spark.read.schema(_json_schema(spark, files[0])).option("mode", "FAILFAST").json(paths)
     present = [c for c in READ_COLUMNS if c in frame.columns]
     return frame.select(*present)
 
 
-def _links(spark: Any, export_dir: Path) -> Any:
-    from pyspark.sql.types import ArrayType, StringType, StructField, StructType
+def _columnar(schema: Any) -> bool:
+    """True when the columns below apply (the twin of :func:`tracer.cluster.columns.columnar`)."""
+    from pyspark.sql.types import ArrayType, IntegralType, StringType, StructType
 
-    raw = _read(spark, export_dir)
-    if isinstance(raw.schema["inputs"].dataType, ArrayType):
-        raw = raw.where("size(inputs) >= 2")
+    def struct_fields(name: str) -> dict[str, Any]:
+        if name not in schema.names:
+            return {}
+        dtype = schema[name].dataType
+        if not (isinstance(dtype, ArrayType) and isinstance(dtype.elementType, StructType)):
+            return {}
+        return {f.name: f.dataType for f in dtype.elementType.fields}
+
+    ins, outs = struct_fields("inputs"), struct_fields("outputs")
+    listed = ins.get("addresses")
+    return (
+        isinstance(listed, ArrayType)
+        and isinstance(listed.elementType, StringType)
+        and all(isinstance(ins.get(n, StringType()), StringType) for n in ("type", "script_hex"))
+        and isinstance(outs.get("value"), IntegralType)
+    )
+
+
+def _prefilter(F: Any) -> Any:
+    """:func:`heuristics.coinjoin.may_be_coinjoin` on the raw columns (the twin of `may_be_coinjoin_expr`)."""
+    positive = "filter(transform(outputs, o -> o.value), v -> v > 0)"
+    test = (
+        f"size(inputs) >= {PREFILTER_MIN_INPUTS} AND size({positive}) >= {PREFILTER_MIN_OUTPUTS}"
+        f" AND size(array_distinct({positive})) < size({positive})"
+    )
+    return F.coalesce(F.expr(test), F.lit(False))
+
+
+def _txid(F: Any) -> Any:
+    space = "[" + "".join(f"\\x{ord(c):02x}" for c in TXID_SPACE) + "]+"
+    return F.lower(F.regexp_replace(F.col("hash").cast("string"), f"^{space}|{space}$", ""))
+
+
+def _row_links(spark: Any, raw: Any, chain: str, *, spenders: bool) -> Any:
+    from pyspark.sql.types import StringType, StructField, StructType
 
     def partition(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
-        return link_rows(row.asDict(recursive=True) for row in rows)
+        return link_rows((row.asDict(recursive=True) for row in rows), chain, spenders=spenders)
 
     schema = StructType([StructField(name, StringType(), True) for name in ("txid", "a", "b", "coinjoin")])
     return spark.createDataFrame(raw.rdd.mapPartitions(partition), schema)
+
+
+def _json_schema(spark: Any, first: Path) -> Any:
+    """The schema of the first `SCHEMA_ROWS` rows of the first part, as the local engine infers it (polars);
+    a later row that does not fit it fails the job instead of being read as nulls."""
+    lines = []
+    with first.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                lines.append(line)
+            if len(lines) >= SCHEMA_ROWS:
+                break
+    return spark.read.json(spark.sparkContext.parallelize(lines or ["{}"], 1)).schema
+
+
+def _links(
+    spark: Any, export_dir: Path, F: Any, progress: Callable[[str], None], chain: str = "bitcoin"
+) -> tuple[Any, Any]:
+    """(txid, a, b, coinjoin) rows of links and CoinJoins, and the input addresses (column `address`)."""
+    raw = _read(spark, export_dir)
+    progress("  schema read")
+    if not _columnar(raw.schema):
+        rows = _row_links(spark, raw, chain, spenders=True).localCheckpoint(eager=True)
+        spent = rows.where("b is null and coinjoin is null").select(F.col("a").alias("address"))
+        return rows.where("b is not null or coinjoin is not null"), spent
+    fields = set(raw.schema["inputs"].dataType.elementType.names)
+
+    def field(name: str) -> str:
+        return f"coalesce(i.{name}, '')" if name in fields else "''"
+
+    first = "CASE WHEN size(i.addresses) = 1 THEN coalesce(i.addresses[0], '') ELSE '' END"
+    keys = f"transform(inputs, i -> struct({first} AS first, {field('type')} AS kind, {field('script_hex')} AS script))"
+    candidate = _prefilter(F)
+    base = raw.select(
+        F.monotonically_increasing_id().alias("n"),
+        _txid(F).alias("txid"),
+        candidate.alias("candidate"),
+        F.expr(keys).alias("keys"),
+        F.when(candidate, F.struct(*raw.columns)).alias("row"),
+    ).localCheckpoint(eager=True)  # the export is read once (and `n` fixed)
+    progress("  transactions read")
+    inputs = base.select("n", "candidate", F.explode("keys").alias("k")).select("n", "candidate", "k.*")
+    addressed = _input_addresses(spark, inputs, F, chain).localCheckpoint(eager=True)
+    progress("  input addresses read")
+    distinct = addressed.where("not candidate").select("n", "address").distinct()
+    anchors = distinct.groupBy("n").agg(F.min("address").alias("anchor"))
+    stars = distinct.join(anchors, "n").where("address != anchor").join(base.select("n", "txid"), "n")
+    stars = stars.select("txid", F.col("anchor").alias("a"), F.col("address").alias("b"), F.lit(None).cast("string"))
+    candidates = _row_links(spark, base.where("candidate").select("row.*"), chain, spenders=False)
+    rows = stars.toDF("txid", "a", "b", "coinjoin").union(candidates).localCheckpoint(eager=True)
+    progress("  links made")
+    return rows, addressed.select("address")
+
+
+def _input_addresses(spark: Any, inputs: Any, F: Any, chain: str) -> Any:
+    """(n, candidate, address) of the inputs (n, candidate, first, kind, script) that have an address, each
+    distinct listed address and script read once (the twin of :class:`tracer.cluster.local.InputAddresses`)."""
+
+    def read_listed(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
+        return ((first, listed_address(chain, first)) for (first,) in rows)
+
+    def read_scripts(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
+        return ((kind, script, script_address(kind, script)) for kind, script in rows)
+
+    firsts = inputs.where("first != ''").select("first").distinct().rdd.mapPartitions(read_listed)
+    listed = spark.createDataFrame(firsts, "first string, listed string").localCheckpoint(eager=True)
+    got = inputs.join(listed, "first", "left")
+    rest = got.where("listed is null")
+    kinds = rest.select("kind", "script").distinct().rdd.mapPartitions(read_scripts)
+    scripts = spark.createDataFrame(kinds, "kind string, script string, address string")
+    scripted = rest.join(scripts.where("address is not null"), ["kind", "script"]).select("n", "candidate", "address")
+    direct = got.where("listed is not null").select("n", "candidate", F.col("listed").alias("address"))
+    return direct.union(scripted)
 
 
 def _stable(edges: Any) -> Any:
@@ -147,15 +262,21 @@ def spark_components(
 ) -> Components:
     """Clusters of the export's input addresses, computed by Spark (`spark`: an open session to reuse)."""
     SparkSession, F = _spark_modules()
+    progress = timed(progress)
     spark = spark or SparkSession.getActiveSession()
     own = spark is None
     if own:
         spark = spark_session(master, partitions=partitions)
     try:
-        rows = _links(spark, export_dir).localCheckpoint(eager=True)
-        links = rows.where("a is not null").select("txid", "a", "b")
+        rows, spent = _links(spark, export_dir, F, progress)
+        links = rows.where("a is not null").select("txid", "a", "b").distinct().localCheckpoint(eager=True)
         coinjoins = rows.where("coinjoin is not null").select("txid", F.col("coinjoin").alias("pattern")).distinct()
-        members = connected_components(links, F, progress=progress)
+        linked = connected_components(links, F, progress=progress)
+        nodes = spent.union(links.select(F.col("a").alias("address"))).distinct()
+        members = nodes.join(linked, "address", "left").select(
+            "address", F.coalesce("cluster_id", "address").alias("cluster_id")
+        )
+        progress("  connected components done")
         staging = work_dir / "spark-staging"
         shutil.rmtree(staging, ignore_errors=True)
         for name, frame in (("links", links), ("coinjoins", coinjoins), ("members", members)):
@@ -166,6 +287,7 @@ def spark_components(
             members=_read_back(staging / "members", {"address": pl.String, "cluster_id": pl.String}),
         )
         shutil.rmtree(staging, ignore_errors=True)
+        progress("  results written")
         return result
     finally:
         if own:
