@@ -164,7 +164,9 @@ def test_kill_9_mid_bulk_write_leaves_all_or_none(tmp_path: Path) -> None:
                 assert (covered == [batch_range(k)]) == (count == size)
                 complete.append(count == size)
             assert complete == sorted(complete, reverse=True), "a later batch survived an earlier one"
-            assert committed <= sum(complete) <= committed + 1  # the killed batch is all there or not at all
+            # every batch reported done survived; whether the kill landed in the next batch or (on a loaded
+            # machine) later, each batch is all there or not at all (checked above)
+            assert sum(complete) >= committed
             # the store stays usable: finish the interrupted work in place
             for k in range(first, first + per_round):
                 if not complete[k - first]:
