@@ -49,14 +49,6 @@ def scan_raw(export_dir: Path) -> pl.LazyFrame:
     return frame
 
 
-def multi_input(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Only rows that may have two or more inputs (nested lists are counted; JSON text is kept for Python)."""
-    dtype = frame.collect_schema()["inputs"]
-    if isinstance(dtype, pl.List):
-        return frame.filter(pl.col("inputs").list.len() >= 2)
-    return frame
-
-
 def _nested(value: Any, what: str) -> list[Mapping[str, Any]]:
     if value is None:
         return []
