@@ -86,6 +86,16 @@ def _block_times(export_dir: Path, txs: pl.LazyFrame, schema: dict[str, Any]) ->
         raise BadInput(f"{export_dir}: cannot read the block times ({str(exc).splitlines()[0]})") from None
 
 
+def _receipt_fields(prefix: str, s: dict[str, pl.DataType]) -> dict[str, pl.Expr]:
+    """The receipt's fields, from columns named with `prefix` (BigQuery's "receipt_", ethereum-etl's "")."""
+    return {
+        "gas_used": t.text(f"{prefix}gas_used", s),
+        "status": t.integer(f"{prefix}status", s),
+        "created": t.lower(f"{prefix}contract_address", s),
+        "effective": t.text(f"{prefix}effective_gas_price", s),
+    }
+
+
 def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame | None, pl.LazyFrame]:
     """Normalised transactions with time; their receipts when a table of their own (else None: the
     receipt fields are columns of the transactions, as BigQuery has them); block times."""
@@ -101,16 +111,7 @@ def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame | None, 
         to=t.lower("to_address", s),
         value=t.text("value", s),
         gas_price=t.text("gas_price", s),
-        **(
-            {
-                "gas_used": t.text("receipt_gas_used", s),
-                "status": t.integer("receipt_status", s),
-                "created": t.lower("receipt_contract_address", s),
-                "effective": t.text("receipt_effective_gas_price", s),
-            }
-            if "receipt_gas_used" in s
-            else {}
-        ),
+        **(_receipt_fields("receipt_", s) if "receipt_gas_used" in s else {}),
         **({"ts": t.unix_seconds("block_timestamp", s)} if "block_timestamp" in s else {}),
     )
     receipts = None
@@ -123,13 +124,7 @@ def _transactions(export_dir: Path) -> tuple[pl.LazyFrame, pl.LazyFrame | None, 
             )
         rs = t.columns(table)
         t.require(rs, "receipts", "transaction_hash", "gas_used", "status")
-        receipts = table.select(
-            tx_hash=t.lower("transaction_hash", rs),
-            gas_used=t.text("gas_used", rs),
-            status=t.integer("status", rs),
-            created=t.lower("contract_address", rs),
-            effective=t.text("effective_gas_price", rs),
-        )
+        receipts = table.select(tx_hash=t.lower("transaction_hash", rs), **_receipt_fields("", rs))
     times = _block_times(export_dir, raw, s)
     if "ts" in base.collect_schema():
         base = base.rename({"ts": "timestamp"})
