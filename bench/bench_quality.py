@@ -139,12 +139,31 @@ def _counts(result: Any) -> tuple[int, int]:
     return int(counts.get("addresses_visited", 0)), int(counts.get("requests", 0))
 
 
+def _value_reachable(gen: GeneratedWorld, answer: Answer) -> frozenset[str]:
+    """Terminals that any stolen value reaches in a full-information haircut replay of the world
+    (bench/reachability.py): a ceiling for value tracing, the same for every configuration."""
+    reach = haircut_reach(
+        gen.world.txs,
+        token=gen.token.address,
+        seeds=gen.seeds,
+        since_block=gen.since_block,
+        services={label.address for label in gen.labels},
+    )
+    return frozenset(a for a in answer.terminals if reach.get(a, 0) > 0)
+
+
 def _diagnose(
-    gen: GeneratedWorld, case: GroundTruthCase, traced: Traced, answer: Answer, counterparties: frozenset[str]
+    gen: GeneratedWorld,
+    case: GroundTruthCase,
+    traced: Traced,
+    answer: Answer,
+    counterparties: frozenset[str],
+    reachable: frozenset[str],
 ) -> dict[str, Any]:
     """Why addresses were missed or wrongly included (counts only: no data-set rows leave the run).
 
-    `counterparties` are the addresses the trace judged to serve others (summary.json `counterparties`)."""
+    `counterparties` are the addresses the trace judged to serve others (summary.json `counterparties`);
+    `reachable`, the terminals stolen value can reach at all (`_value_reachable`)."""
     missed = answer.laundering - traced.addresses
     missed_endpoints = answer.terminals - traced.stopped
     false_pos = traced.addresses - answer.expected
@@ -155,14 +174,6 @@ def _diagnose(
     judged = counterparties & case.laundering  # expert laundering addresses that looked like counterparties
     behind_judged = _downstream(frozenset(judged), successors, case.terminals) - judged
     kinds = {**gen.kinds, **({a: k for a, (k, _) in gen.confounders.endpoints.items()} if gen.confounders else {})}
-    reach = haircut_reach(
-        gen.world.txs,
-        token=gen.token.address,
-        seeds=gen.seeds,
-        since_block=gen.since_block,
-        services={label.address for label in gen.labels},
-    )
-    reachable = frozenset(a for a in answer.terminals if reach.get(a, 0) > 0)
     return {
         "missed_by_kind": dict(Counter(str(gen.kinds.get(a, "?")) for a in missed).most_common()),
         "missed_behind_unrecorded_inflow": len(missed & behind_dilution),
@@ -171,7 +182,6 @@ def _diagnose(
         "missed_endpoints_behind_counterparty": len(missed_endpoints & behind_judged),
         "missed_endpoints_by_kind": dict(Counter(str(kinds.get(a, "?")) for a in missed_endpoints).most_common()),
         "missed_endpoints_reached_not_stopped": len(missed_endpoints & traced.addresses),
-        # bench/reachability.py: a full-information haircut replay of the world, a ceiling for value tracing
         "missed_endpoints_without_stolen_value": len(missed_endpoints - reachable),
         "endpoints_value_reachable": len(reachable),
         "endpoint_recall_of_value_reachable": round(len(reachable & traced.stopped) / len(reachable), 4)
@@ -248,6 +258,7 @@ def run_case_matrix(
     book = load_label_book(gen.labels)
     answer = answer_of(case, gen)
     amounts = amount_truth(case, gen)
+    reachable = _value_reachable(gen, answer)
     runs = []
     for config in configs:
         policy, strategy = config[:2]
@@ -304,6 +315,7 @@ def run_case_matrix(
                 traced,
                 answer,
                 frozenset(c["address"] for c in result.summary.get("counterparties", [])),
+                reachable,
             ),
             attributed_addresses=len(result.summary.get("attributed_addresses", [])),
         )
