@@ -8,6 +8,12 @@ that payment on. Only the *first* payment it received from the thief is consider
 address that already held value when the thief first paid it (a victim, a merchant, an
 exchange customer) is never attributed by this rule.
 
+Gas (the same rule for the fee coin): a fresh address whose first gas the thief's side paid (a
+thief-controlled address, or the thief's gas station) is the thief's from that payment on
+(:func:`first_gas_payment`), in every asset that reached it carrying stolen value or thief funds:
+the thief made the wallet, so what it gains there is thief funds, also before the thief first
+paid it (:func:`gains_beyond`).
+
 Limits: the rule only makes an address the thief's while it behaves like the thief's wallet.
 An address that serves others (:func:`serves_others`: many senders outside the thief's side, or
 far more value from them than from the thief) is a counterparty, never attributed: what the
@@ -64,6 +70,63 @@ def funded_by_thief(address: str, transfers: Sequence[Transfer], payment: Transf
     """True when `payment` (the thief's first payment to `address`) found the address (almost) empty."""
     held = balance_before(address, transfers, payment)
     return held * FRESH_SHARE.denominator <= payment.amount * FRESH_SHARE.numerator
+
+
+def first_gas_payment(address: str, transfers: Sequence[Transfer]) -> Transfer | None:
+    """The payment that gave a fresh address its first gas, or None.
+
+    Rule (first funder, docs/METHODS §4: who paid the first gas of a fresh address): the address's
+    earliest value inflow is in the native coin, it came before the address sent anything, and the
+    address never passes the native coin on (what it holds of it is for fees: a wallet that moves the
+    coin itself was paid, not fuelled). `transfers` is the history in canonical order.
+    """
+    first = None
+    for tr in transfers:
+        if tr.noise or not tr.moves_value or tr.sender == tr.receiver:
+            continue
+        if tr.sender == address:
+            if first is None:
+                return None  # it spent before anyone funded it: not fresh
+            if tr.asset.contract is None and tr.kind is not TransferKind.FEE and tr.amount:
+                return None  # it passes the coin on
+        elif tr.receiver == address and tr.amount > 0 and tr.kind is not TransferKind.FEE and first is None:
+            if tr.asset.contract is not None:
+                return None  # its first inflow was a token: a payment, not gas
+            first = tr
+    return first
+
+
+def gains_beyond(
+    address: str,
+    transfers: Sequence[Transfer],
+    gas: Transfer,
+    payment: Transfer | None,
+    thieves: Set[str],
+    assets: Set[str],
+) -> bool:
+    """Does the gas rule say more than the value rule? True when, from its first `gas` on, `address` gains value
+    from outside `thieves` that the thief's first `payment` to it (None: none that found it fresh) does not
+    cover: before that payment, or in another asset. Only `assets` count (asset keys the thief's side paid it
+    in: a token nobody on that side touched, say an airdrop or a spoof, is not the thief's). More of the native
+    coin is only more gas (the wallet of :func:`first_gas_payment` never passes the coin on)."""
+    for tr in transfers:
+        if (
+            tr.asset.contract is None
+            or tr.asset.key not in assets
+            or tr.receiver != address
+            or tr.sender == address
+            or tr.sender in thieves
+            or (tr.tx_hash, tr.position) == (gas.tx_hash, gas.position)
+            or tr.noise
+            or not tr.moves_value
+            or tr.amount <= 0
+            or tr.kind is TransferKind.FEE
+            or tr.order_key < gas.order_key
+        ):
+            continue
+        if payment is None or tr.order_key < payment.order_key or tr.asset.key != payment.asset.key:
+            return True
+    return False
 
 
 def _order(tr: Transfer) -> tuple[int, int, str, int]:

@@ -25,7 +25,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from heuristics.attribution import first_thief_payment, funded_by_thief, inflow_share, serves_others
+from heuristics.attribution import (
+    first_gas_payment,
+    first_thief_payment,
+    funded_by_thief,
+    gains_beyond,
+    inflow_share,
+    serves_others,
+)
 from heuristics.deposits import detect_deposit_address, gas_funders, payees, sweep_target
 from tracer.account.frontier import Node
 from tracer.account.ledger import Injection, asset_key
@@ -33,6 +40,7 @@ from tracer.core.models import FEE_SINK, SERVICE_CATEGORIES, Category, Label, Tr
 from tracer.core.units import iso
 
 COUNTERPARTY_SOURCE = "heuristic:counterparty"
+ATTRIBUTION_SOURCE = "heuristic:first-funder"
 DEPOSIT_SOURCE = "heuristic:deposit-reuse"
 #: A gas funder that paid this many thief-side wallets is the thief's gas station.
 GAS_STATION_MIN_WALLETS = 2
@@ -111,38 +119,124 @@ class AddressRules:
     def _unattribute(self, node: Node) -> None:
         """`node` is not the thief's after all: it gains no thief funds and funds no one as the thief."""
         del self.state.attributed[node]
+        label = self.state.labels.get(node)
+        if label is not None and label.source == ATTRIBUTION_SOURCE:
+            self.state.labels[node] = self._label(node)
+        self._gas_attributed.pop(node, None)
+        self._value_funded.discard(node)
         self._tf_injections.pop(node, None)
         self._thieves.get(node[0], set()).discard(node[1])
 
     def _attribute(self, node: Node, transfers: Sequence[Transfer]) -> None:
-        """Make `node` thief-controlled when the thief's first payment to it found it empty."""
+        """Make `node` thief-controlled when the thief's side paid its first gas (in every asset from then on),
+        or else when the thief's first payment to it found it empty (in that payment's asset)."""
         state = self.state
         chain = node[0]
         thieves = self._thieves.get(chain)
         if thieves is None:  # the seeds are final before the first replay; attributions are added below
             thieves = self._thieves[chain] = {a for c, a in state.seeds - state.victims if c == chain}
-        payment = first_thief_payment(node[1], (tr for tr in transfers if tr.sender in thieves))
-        if payment is None or not funded_by_thief(node[1], transfers, payment):
+        payment = self._value_payment(node, transfers)
+        if payment is None:
+            self._value_funded.discard(node)
+        else:  # evidence for its gas funder being the thief's gas station, whichever rule attributes it
+            self._value_funded.add(node)
+        gas = self._thief_gas(node, transfers, payment)
+        if gas is not None:
+            self._gas_attributed[node] = gas.sender
+            kind = "address" if gas.sender in thieves else "gas station"
+            why = f"fresh address whose first gas the thief's {kind} {gas.sender} paid"
+            self._attribute_from(node, gas, self._thief_assets(node), why)
             return
+        if node in self._gas_attributed:  # its gas funder is no longer the thief's side
+            self._unattribute(node)
+        if payment is None:
+            return
+        self._attribute_from(
+            node,
+            payment,
+            frozenset({asset_key(payment.asset)}),
+            f"fresh address first paid by thief-controlled {payment.sender}",
+        )
+
+    def _attribute_from(self, node: Node, payment: Transfer, assets: frozenset[str], why: str) -> None:
+        """`node` gains thief funds (in `assets`) from `payment` on; labelled thief-controlled."""
+        state = self.state
+        chain = node[0]
         state.attributed[node] = payment
-        thieves.add(node[1])
+        self._thieves[chain].add(node[1])
         seeds = frozenset(a for c, a in state.seeds if c == chain)
         self._tf_injections[node] = Injection(
-            thief=True,
-            attributed=True,
-            start=payment.order_key,
-            seeds=seeds,
-            assets=frozenset({asset_key(payment.asset)}),
+            thief=True, attributed=True, start=payment.order_key, seeds=seeds, assets=assets
         )
-        if state.labels.get(node) is None:
+        if state.labels.get(node) is None or state.labels[node].source == ATTRIBUTION_SOURCE:
             state.labels[node] = Label(
                 chain=chain,
                 address=node[1],
                 category=Category.HACKER,
                 name="thief-controlled",
-                source="heuristic:first-funder",
-                source_words=f"fresh address first paid by thief-controlled {payment.sender} in {payment.tx_hash}",
+                source=ATTRIBUTION_SOURCE,
+                source_words=f"{why} in {payment.tx_hash}",
             )
+
+    def _value_payment(self, node: Node, transfers: Sequence[Transfer]) -> Transfer | None:
+        """The thief's first payment to `node` when it found `node` empty (the value rule), or None."""
+        thieves = self._thieves.get(node[0], set())
+        payment = first_thief_payment(node[1], (tr for tr in transfers if tr.sender in thieves))
+        return payment if payment is not None and funded_by_thief(node[1], transfers, payment) else None
+
+    def _thief_gas(
+        self, node: Node, transfers: Sequence[Transfer], payment: Transfer | None, *, probe: bool = False
+    ) -> Transfer | None:
+        """The payment of `node`'s first gas when the thief's side made it (a thief-controlled address, or a gas
+        station that is no service) and it says more than the value rule's `payment`. A station is probed once,
+        and only when `probe` (replays read nothing)."""
+        gas = first_gas_payment(node[1], transfers)
+        if gas is None:
+            return None
+        chain, funder = node[0], gas.sender
+        thieves = self._thieves.get(chain, set())
+        if funder not in thieves and funder not in self._stations(chain):
+            return None
+        if not gains_beyond(node[1], transfers, gas, payment, thieves, self._thief_assets(node)):
+            return None  # the value rule says it all: no station needs probing
+        if funder in thieves:
+            return gas
+        station = (chain, funder)
+        if station not in self._station_probes and probe:
+            self._station_probes[station] = self._probe_station(station)
+        return gas if self._station_probes.get(station) else None
+
+    def _thief_assets(self, node: Node) -> frozenset[str]:
+        """The asset keys of `node`'s inflows that carry stolen value or thief funds."""
+        return frozenset(
+            asset_key(tr.asset)
+            for table in (self.state.inflows, self.state.tf_inflows)
+            for taint, _, tr in table.get(node, {}).values()
+            if taint
+        )
+
+    def _probe_station(self, station: Node) -> bool:
+        """Is the would-be gas station no service? One service probe of its history (no trace of it)."""
+        if station in self.state.endpoints:
+            return False
+        if station not in self._histories and station not in self.state.unexplored:
+            self._read(station, full=False)  # makes it an unknown-service endpoint if it is one
+        return station not in self.state.endpoints and station not in self.state.unexplored
+
+    def _recheck_gas_attributions(self) -> bool:
+        """Replay the wallets whose first gas the thief's side is now known to have paid, or no longer paid
+        (gas stations show as the trace grows). True when any changed."""
+        state = self.state
+        changed = False
+        for node in sorted(self._histories):
+            if node in state.endpoints or node in self._injections or not self.config.attribution:
+                continue
+            transfers = self._histories[node]
+            now = self._thief_gas(node, transfers, self._value_payment(node, transfers), probe=True) is not None
+            if now != (node in self._gas_attributed):
+                self._replay(node)
+                changed = True
+        return changed
 
     def _deposit_of_unlabelled_hub(
         self, node: Node, transfers: Sequence[Transfer], known: dict[str, Label | None]
@@ -168,19 +262,39 @@ class AddressRules:
         return detect_deposit_address(node[0], node[1], transfers, {**known, target: stand_in})
 
     def _thief_side(self, chain: str) -> set[str]:
-        """Thief seeds, attributed wallets (not endpoints) and the unlabelled gas stations that funded two of them
-        (not an address the trace stopped at, nor the wallet its deposit addresses sweep to: services pay gas).
-
-        Only wallets that spread value (pay more than one address) count towards a gas station: a
-        wallet that pays one address only may be a deposit address the rule missed, and counting it
-        would make the exchange's own gas funder look like the thief's."""
+        """Thief seeds, attributed wallets (not endpoints) and the thief's gas stations (:meth:`_stations`)."""
         state = self.state
-        signature = (chain, len(state.attributed), len(state.endpoints), len(self._not_deposits), len(self._histories))
-        cached = self._thief_side_cache.get(chain)
+        wallets = {a for c, a in state.seeds - state.victims if c == chain}
+        wallets |= {a for c, a in state.attributed if c == chain and (c, a) not in state.endpoints}
+        return wallets | self._stations(chain)
+
+    def _stations(self, chain: str) -> set[str]:
+        """The unlabelled gas funders that paid two or more thief wallets: seeds and attributed wallets that the
+        value rule alone makes the thief's (a wallet attributed only for its gas is no evidence for its own
+        funder). Not an address the trace stopped at,
+        nor the wallet its deposit addresses sweep to: services pay gas.
+
+        Only wallets that spread value (pay more than one address) count: a wallet that pays one address only
+        may be a deposit address the rule missed, and counting it would make the exchange's own gas funder
+        look like the thief's."""
+        state = self.state
+        signature = (
+            chain,
+            len(state.attributed),
+            hash(frozenset(self._value_funded)),
+            len(state.endpoints),
+            len(self._not_deposits),
+            len(self._histories),
+        )
+        cached = self._stations_cache.get(chain)
         if cached is not None and cached[0] == signature:
             return cached[1]
         wallets = {a for c, a in state.seeds - state.victims if c == chain}
-        wallets |= {a for c, a in state.attributed if c == chain and (c, a) not in state.endpoints}
+        wallets |= {
+            a
+            for c, a in state.attributed
+            if c == chain and (c, a) not in state.endpoints and (c, a) in self._value_funded
+        }
         funded: dict[str, int] = {}
         for address in sorted(wallets - {a for c, a in self._not_deposits if c == chain}):
             spreads, funders = self._gas_facts(chain, address)
@@ -195,9 +309,8 @@ class AddressRules:
             for s, n in funded.items()
             if n >= GAS_STATION_MIN_WALLETS and self._label((chain, s)) is None and s not in services
         }
-        side = wallets | stations
-        self._thief_side_cache[chain] = (signature, side)
-        return side
+        self._stations_cache[chain] = (signature, stations)
+        return stations
 
     def _deposit_hubs(self, chain: str) -> set[str]:
         """The wallets that the deposit addresses found on `chain` sweep to (an exchange's, even if unlabelled)."""
@@ -258,7 +371,12 @@ class AddressRules:
 
     def _recheck_endpoints(self) -> bool:
         """The rechecks once the trace is known: counterparties, deposit addresses, hubs' deposit addresses."""
-        return self._recheck_counterparties() or self._recheck_deposits() or self._recheck_hub_deposits()
+        return (
+            self._recheck_counterparties()
+            or self._recheck_deposits()
+            or self._recheck_hub_deposits()
+            or self._recheck_gas_attributions()
+        )
 
     def _recheck_hub_deposits(self) -> bool:
         """Attributed wallets that sweep everything to a hub the trace found serving others (a counterparty)
@@ -300,6 +418,7 @@ class AddressRules:
                 if tr.sender == node[1] and tr.receiver not in (node[1], FEE_SINK) and tr.kind is not TransferKind.FEE
             }
             evidence: dict[str, Any] = {
+                "funding": "first gas" if node in self._gas_attributed else "first payment",
                 "funding_tx": payment.tx_hash,
                 "funding_at": iso(payment.timestamp),
                 "thief_side_share": f"{ours}/{ours + theirs}" if ours + theirs else "0/0",

@@ -56,6 +56,8 @@ CHECKPOINT_FORMAT = 1
 CONDUIT_CATEGORIES: frozenset[Category] = frozenset({Category.BRIDGE})
 #: Expansions between two settles of pending re-replays (part of the deterministic schedule).
 SETTLE_EVERY = 512
+#: Rounds of the final address-rule rechecks before the trace gives up settling them (and says so).
+MAX_RECHECK_ROUNDS = 100
 
 
 @dataclass
@@ -128,7 +130,10 @@ class Engine(SeedRules, AddressRules, FrontierScores):
         self._endpoint_taint: dict[str, int] = {}
         self._deposit_histories: dict[Node, list[Transfer]] = {}  # deposit endpoints, for the final recheck
         self._not_deposits: dict[Node, str] = {}  # would-be deposit addresses the thief ran, and why
-        self._thief_side_cache: dict[str, tuple[tuple[Any, ...], set[str]]] = {}
+        self._stations_cache: dict[str, tuple[tuple[Any, ...], set[str]]] = {}  # chain -> gas stations
+        self._gas_attributed: dict[Node, str] = {}  # wallets attributed for their first gas -> who paid it
+        self._value_funded: set[Node] = set()  # wallets the value rule makes the thief's (gas station evidence)
+        self._station_probes: dict[Node, bool] = {}  # would-be gas stations -> no service (probed once)
         self._gas_cache: dict[Node, tuple[int, bool, frozenset[str]]] = {}
         self._gap_keys: set[str] = set()
         self._thieves: dict[str, set[str]] = {}  # chain -> thief seeds and attributed addresses
@@ -300,6 +305,9 @@ class Engine(SeedRules, AddressRules, FrontierScores):
                 return
             self._not_deposits[node] = reason
         self._histories[node] = transfers
+        if self.config.attribution:
+            # a would-be gas station is probed before the replay
+            self._thief_gas(node, transfers, self._value_payment(node, transfers), probe=True)
         self._replay(node)
 
     def _follow(self, node: Node) -> bool:
@@ -491,8 +499,15 @@ class Engine(SeedRules, AddressRules, FrontierScores):
         if self._replaying and self._resume is not None:
             self._leave_replay(exact=len(self.state.expanded_order) == len(self._resume[0]))
         self._settle()
-        while self._recheck_endpoints():  # settle what the rechecks changed
+        for _ in range(MAX_RECHECK_ROUNDS):  # settle what the rechecks changed
+            if not self._recheck_endpoints():
+                break
             self._settle()
+        else:
+            self.state.notes.append(
+                f"the address rules did not settle within {MAX_RECHECK_ROUNDS} rechecks; attributions and "
+                "deposit decisions are as the last recheck left them"
+            )
         self._collect_evidence()
         state = self.state
         state.requests = self._requests()
