@@ -33,7 +33,9 @@ ATTRIBUTED_TEXT = (
 ATTRIBUTION_RULE = (
     "A fresh address (holding at most 1 % of the payment) whose first payment from a thief-controlled address "
     "(a thief seed or an address attributed earlier) funded it is taken as thief-controlled from that payment on, "
-    "so what it later receives of that asset is thief funds, counted apart from stolen value; an address that "
+    "so what it later receives of that asset is thief funds, counted apart from stolen value; a fresh address "
+    "whose first gas the thief's side (or the thief's gas station) paid is thief-controlled from that gas on, in "
+    "the assets that reached it tainted; an address that "
     "serves others (paid by many senders outside the thief's side, or far more by them than by the thief) is a "
     "counterparty endpoint instead; switch this off with --no-attribution or "
     "attribution = false under [trace] in the case file."

@@ -284,7 +284,7 @@ def _attribution(case: CaseFile) -> str:
     return (
         f'<section id="attribution"><h2>Thief-controlled addresses ({total:,})</h2>'
         f"<p>First-funder attribution. {e(ATTRIBUTION_RULE)} What these addresses gained after the theft is "
-        "reported per asset as <i>attributed</i> (part of <i>stolen</i>); they carry the label "
+        "reported per asset as <i>thief funds</i>, apart from <i>stolen</i>; they carry the label "
         "&ldquo;thief-controlled&rdquo; (source heuristic:first-funder).</p>"
         f"{table}</section>"
     )
