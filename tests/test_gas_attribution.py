@@ -132,3 +132,11 @@ def test_switching_attribution_off_switches_the_gas_rule_off() -> None:
     state, result = run(station_world(), attribution=False)
     assert not state.attributed
     assert P not in {r["address"] for r in result.endpoints.to_dicts()}
+
+
+def test_rechecks_that_never_settle_end_with_a_note_not_a_hang(monkeypatch) -> None:
+    from tracer.account import engine
+
+    monkeypatch.setattr(engine.Engine, "_recheck_endpoints", lambda self: True)  # rules that flip for ever
+    state, _ = run(station_world())
+    assert any(f"{engine.MAX_RECHECK_ROUNDS} rechecks" in note for note in state.notes)
