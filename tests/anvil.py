@@ -244,3 +244,28 @@ def anvil_node() -> Iterator[AnvilNode]:
 def anvil_scenario(anvil_node: AnvilNode) -> Scenario:
     """The synthetic heist scenario played on the session's anvil node."""
     return play_scenario(anvil_node)
+
+
+def trace_on_node(node: AnvilNode, tmp_path: Path, *, thief: str, since: int, title: str) -> tuple[dict, Path]:
+    """`heisttrace trace CASE --source rpc --rpc-url URL --json` from `thief` (haircut, at most 50 addresses):
+    the printed summary and the bundle directory; fails the test on a non-zero exit."""
+    import os
+    import sys
+
+    case = tmp_path / "case.toml"
+    case.write_text(
+        f'[case]\nid = "anvil"\ntitle = "{title}"\n[[seeds]]\nchain = "ethereum"\naddress = "{thief}"\n'
+        f'[trace]\nsince = {since}\npolicy = "haircut"\nmax_hops = 10\nmax_addresses = 50\n'
+    )
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "tracer", "trace", str(case), "--out", str(out), "--json"]
+    done = subprocess.run(
+        [*command, "--source", "rpc", "--rpc-url", node.url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HEISTTRACE_HOME": str(tmp_path / "home")},
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), out

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.anvil import ETHER, AnvilNode
+from tests.anvil import ETHER, AnvilNode, trace_on_node
 
 pytestmark = pytest.mark.anvil
 
@@ -29,8 +26,8 @@ def _fresh(n: int) -> str:
     return "0x" + f"{0x7E57_3000_0000 + n:040x}"
 
 
-def play_300(node: AnvilNode) -> dict[str, object]:
-    """Play the scenario; the addresses and the block the trace starts at."""
+def play_300(node: AnvilNode) -> tuple[dict[str, str], int]:
+    """Play the scenario; the addresses by role and the block the trace starts at."""
     from web3 import HTTPProvider, Web3
 
     w3 = Web3(HTTPProvider(node.url, request_kwargs={"timeout": 30}))
@@ -58,30 +55,13 @@ def play_300(node: AnvilNode) -> dict[str, object]:
     send(a["hop1"], a["shop1"], 60 * ETHER)
     send(a["hop1"], a["shop2"], 39 * ETHER)
     send(a["hop2"], a["shop3"], 99 * ETHER)
-    return {"addresses": a, "since": since}
+    return a, since
 
 
 def test_a_300_eth_theft_reports_300_eth_stolen_exactly(anvil_node: AnvilNode, tmp_path: Path) -> None:
-    played = play_300(anvil_node)
-    a = played["addresses"]
-    case = tmp_path / "case.toml"
-    case.write_text(
-        '[case]\nid = "anvil-300"\ntitle = "SYNTHETIC 300 ETH theft on anvil"\n'
-        f'[[seeds]]\nchain = "ethereum"\naddress = "{a["thief"]}"\n'  # type: ignore[index]
-        f'[trace]\nsince = {played["since"]}\npolicy = "haircut"\nmax_hops = 10\nmax_addresses = 50\n'
-    )
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "tracer", "trace", str(case), "--out", str(out), "--json"]
-    done = subprocess.run(
-        [*command, "--source", "rpc", "--rpc-url", anvil_node.url],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HEISTTRACE_HOME": str(tmp_path / "home")},
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    native = json.loads(done.stdout)["assets"]["ethereum:native"]
+    a, since = play_300(anvil_node)
+    printed, out = trace_on_node(anvil_node, tmp_path, thief=a["thief"], since=since, title="SYNTHETIC 300 ETH theft")
+    native = printed["assets"]["ethereum:native"]
     assert Decimal(native["stolen"]) == 300
     parts = ("endpoints", "unmoved", "fees", "below_threshold", "unexplored", "swapped_out")
     assert sum(Decimal(native[k]) for k in parts) == Decimal(native["stolen"]) + Decimal(native["swapped_in"])
@@ -92,6 +72,6 @@ def test_a_300_eth_theft_reports_300_eth_stolen_exactly(anvil_node: AnvilNode, t
     tf_parts = ("endpoints", "unmoved", "fees", "below_threshold", "unexplored", "swapped_out")
     assert sum(Decimal(funds[k]) for k in tf_parts) == Decimal(funds["gained"]) + Decimal(funds["swapped_in"])
     rows = {r["address"]: r for r in csv.DictReader((out / "addresses.csv").open())}
-    hop1, hop2, hop3 = (rows[a[h]] for h in ("hop1", "hop2", "hop3"))  # type: ignore[index]
+    hop1, hop2, hop3 = (rows[a[h]] for h in ("hop1", "hop2", "hop3"))
     assert hop1["label_source"] == "heuristic:first-funder" and Decimal(hop1["thief_funds_in"]) == 0  # gas before
     assert Decimal(hop2["thief_funds_in"]) * ETHER == Decimal(hop3["thief_funds_in"]) * ETHER == TOP_UP  # after

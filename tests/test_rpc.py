@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +19,7 @@ import requests
 from chains.emulators.server import EmulatorServer, Fault, FaultPlan, Reply, Request
 from chains.http import RetryPolicy
 from chains.rpc import RpcAdapter
-from tests.anvil import ETHER, Scenario
+from tests.anvil import ETHER, Scenario, trace_on_node
 from tracer.core.errors import BadChain, RetriesExhausted, SourceRejected
 from tracer.core.models import TransferKind
 from tracer.core.networks import get_chain
@@ -251,24 +248,10 @@ def test_adapter_url_is_redacted(proxy: RpcProxy) -> None:
 
 def test_trace_command_over_the_node(anvil_scenario: Scenario, tmp_path: Path) -> None:
     """End to end: `heisttrace trace CASE --source rpc --rpc-url URL` follows the synthetic heist on anvil."""
-    case = tmp_path / "case.toml"
-    case.write_text(
-        '[case]\nid = "anvil-rpc"\ntitle = "synthetic heist on anvil"\n'
-        f'[[seeds]]\nchain = "ethereum"\naddress = "{anvil_scenario.accounts["thief"]}"\n'
-        '[trace]\nsince = 0\npolicy = "haircut"\nmax_hops = 10\nmax_addresses = 50\n'
+    printed, out = trace_on_node(
+        anvil_scenario.node, tmp_path, thief=anvil_scenario.accounts["thief"], since=0, title="synthetic heist on anvil"
     )
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "tracer", "trace", str(case), "--out", str(out), "--json"]
-    done = subprocess.run(
-        [*command, "--source", "rpc", "--rpc-url", anvil_scenario.node.url],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HEISTTRACE_HOME": str(tmp_path / "home")},
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    native = json.loads(done.stdout)["assets"]["ethereum:native"]
+    native = printed["assets"]["ethereum:native"]
     # exactly the theft: what thief-controlled addresses gained afterwards (their gas) is thief funds, apart
     assert Decimal(native["stolen"]) == 100
     parts = ("endpoints", "unmoved", "fees", "below_threshold", "unexplored", "swapped_out")
