@@ -10,7 +10,9 @@ decisions themselves are pure functions in :mod:`heuristics.attribution` and
   at every replay, so an address first seen before its thief-side senders were traced is
   reconsidered once their taint arrives (the fixed point does not depend on the order);
 - otherwise a fresh address the thief funded is attributed: it gains thief funds (never stolen
-  value) from the funding payment on;
+  value) from the funding payment on; so is a fresh wallet whose first gas the thief's side paid
+  (a thief wallet, or a gas station probed once and found to be no service), from that gas on,
+  where that says more than the payment rule;
 - a wallet sweeping everything to one unlabelled service hub is that hub's deposit address;
 - but no wallet whose gas the thief's side paid (a seed, an attributed address, or a gas station
   that funded two or more of them) is a deposit address: exchanges run their deposit addresses,
@@ -128,8 +130,8 @@ class AddressRules:
         self._thieves.get(node[0], set()).discard(node[1])
 
     def _attribute(self, node: Node, transfers: Sequence[Transfer]) -> None:
-        """Make `node` thief-controlled when the thief's side paid its first gas (in every asset from then on),
-        or else when the thief's first payment to it found it empty (in that payment's asset)."""
+        """Make `node` thief-controlled when the thief's side paid its first gas (from then on, in the assets that
+        reached it tainted), or else when the thief's first payment to it found it empty (in that payment's asset)."""
         state = self.state
         chain = node[0]
         thieves = self._thieves.get(chain)
@@ -228,8 +230,10 @@ class AddressRules:
         (gas stations show as the trace grows). True when any changed."""
         state = self.state
         changed = False
+        if not self.config.attribution:
+            return changed
         for node in sorted(self._histories):
-            if node in state.endpoints or node in self._injections or not self.config.attribution:
+            if node in state.endpoints or node in self._injections:
                 continue
             transfers = self._histories[node]
             now = self._thief_gas(node, transfers, self._value_payment(node, transfers), probe=True) is not None
@@ -271,8 +275,8 @@ class AddressRules:
     def _stations(self, chain: str) -> set[str]:
         """The unlabelled gas funders that paid two or more thief wallets: seeds and attributed wallets that the
         value rule alone makes the thief's (a wallet attributed only for its gas is no evidence for its own
-        funder). Not an address the trace stopped at,
-        nor the wallet its deposit addresses sweep to: services pay gas.
+        funder). Not an address the trace stopped at, nor the wallet its deposit addresses sweep to: services
+        pay gas.
 
         Only wallets that spread value (pay more than one address) count: a wallet that pays one address only
         may be a deposit address the rule missed, and counting it would make the exchange's own gas funder
