@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -249,9 +251,6 @@ def anvil_scenario(anvil_node: AnvilNode) -> Scenario:
 def trace_on_node(node: AnvilNode, tmp_path: Path, *, thief: str, since: int, title: str) -> tuple[dict, Path]:
     """`heisttrace trace CASE --source rpc --rpc-url URL --json` from `thief` (haircut, at most 50 addresses):
     the printed summary and the bundle directory; fails the test on a non-zero exit."""
-    import os
-    import sys
-
     case = tmp_path / "case.toml"
     case.write_text(
         f'[case]\nid = "anvil"\ntitle = "{title}"\n[[seeds]]\nchain = "ethereum"\naddress = "{thief}"\n'

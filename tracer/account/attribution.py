@@ -23,7 +23,7 @@ decisions themselves are pure functions in :mod:`heuristics.attribution` and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -124,14 +124,15 @@ class AddressRules:
         label = self.state.labels.get(node)
         if label is not None and label.source == ATTRIBUTION_SOURCE:
             self.state.labels[node] = self._label(node)
-        self._gas_attributed.pop(node, None)
+        self._gas_attributed.discard(node)
         self._value_funded.discard(node)
         self._tf_injections.pop(node, None)
         self._thieves.get(node[0], set()).discard(node[1])
 
-    def _attribute(self, node: Node, transfers: Sequence[Transfer]) -> None:
+    def _attribute(self, node: Node, transfers: Sequence[Transfer], *, probe: bool = False) -> None:
         """Make `node` thief-controlled when the thief's side paid its first gas (from then on, in the assets that
-        reached it tainted), or else when the thief's first payment to it found it empty (in that payment's asset)."""
+        reached it tainted), or else when the thief's first payment to it found it empty (in that payment's asset).
+        `probe`: a would-be gas station may be probed (see :meth:`_thief_gas`)."""
         state = self.state
         chain = node[0]
         thieves = self._thieves.get(chain)
@@ -142,9 +143,9 @@ class AddressRules:
             self._value_funded.discard(node)
         else:  # evidence for its gas funder being the thief's gas station, whichever rule attributes it
             self._value_funded.add(node)
-        gas = self._thief_gas(node, transfers, payment)
+        gas = self._thief_gas(node, transfers, payment, probe=probe)
         if gas is not None:
-            self._gas_attributed[node] = gas.sender
+            self._gas_attributed.add(node)
             kind = "address" if gas.sender in thieves else "gas station"
             why = f"fresh address whose first gas the thief's {kind} {gas.sender} paid"
             self._attribute_from(node, gas, self._thief_assets(node), why)
@@ -267,10 +268,13 @@ class AddressRules:
 
     def _thief_side(self, chain: str) -> set[str]:
         """Thief seeds, attributed wallets (not endpoints) and the thief's gas stations (:meth:`_stations`)."""
+        return self._thief_wallets(chain, self.state.attributed) | self._stations(chain)
+
+    def _thief_wallets(self, chain: str, attributed: Collection[Node]) -> set[str]:
+        """Thief seeds (not victims) and those of `attributed` that are not endpoints, on `chain`."""
         state = self.state
         wallets = {a for c, a in state.seeds - state.victims if c == chain}
-        wallets |= {a for c, a in state.attributed if c == chain and (c, a) not in state.endpoints}
-        return wallets | self._stations(chain)
+        return wallets | {a for c, a in attributed if c == chain and (c, a) not in state.endpoints}
 
     def _stations(self, chain: str) -> set[str]:
         """The unlabelled gas funders that paid two or more thief wallets: seeds and attributed wallets that the
@@ -293,12 +297,7 @@ class AddressRules:
         cached = self._stations_cache.get(chain)
         if cached is not None and cached[0] == signature:
             return cached[1]
-        wallets = {a for c, a in state.seeds - state.victims if c == chain}
-        wallets |= {
-            a
-            for c, a in state.attributed
-            if c == chain and (c, a) not in state.endpoints and (c, a) in self._value_funded
-        }
+        wallets = self._thief_wallets(chain, self._value_funded)
         funded: dict[str, int] = {}
         for address in sorted(wallets - {a for c, a in self._not_deposits if c == chain}):
             spreads, funders = self._gas_facts(chain, address)

@@ -131,7 +131,7 @@ class Engine(SeedRules, AddressRules, FrontierScores):
         self._deposit_histories: dict[Node, list[Transfer]] = {}  # deposit endpoints, for the final recheck
         self._not_deposits: dict[Node, str] = {}  # would-be deposit addresses the thief ran, and why
         self._stations_cache: dict[str, tuple[tuple[Any, ...], set[str]]] = {}  # chain -> gas stations
-        self._gas_attributed: dict[Node, str] = {}  # wallets attributed for their first gas -> who paid it
+        self._gas_attributed: set[Node] = set()  # wallets attributed for their first gas
         self._value_funded: set[Node] = set()  # wallets the value rule makes the thief's (gas station evidence)
         self._station_probes: dict[Node, bool] = {}  # would-be gas stations -> no service (probed once)
         self._gas_cache: dict[Node, tuple[int, bool, frozenset[str]]] = {}
@@ -305,10 +305,7 @@ class Engine(SeedRules, AddressRules, FrontierScores):
                 return
             self._not_deposits[node] = reason
         self._histories[node] = transfers
-        if self.config.attribution:
-            # a would-be gas station is probed before the replay
-            self._thief_gas(node, transfers, self._value_payment(node, transfers), probe=True)
-        self._replay(node)
+        self._replay(node, probe=True)  # a would-be gas station may be probed in this first replay
 
     def _follow(self, node: Node) -> bool:
         """True when the analyst decided to expand `node` although it looks like a service."""
@@ -331,8 +328,11 @@ class Engine(SeedRules, AddressRules, FrontierScores):
             k = asset_key(tr.asset)
             self._endpoint_taint[k] = self._endpoint_taint.get(k, 0) - taint
 
-    def _replay(self, node: Node) -> None:
-        """Recompute `node`'s ledgers (stolen value, then thief funds) and push what changed to its receivers."""
+    def _replay(self, node: Node, *, probe: bool = False) -> None:
+        """Recompute `node`'s ledgers (stolen value, then thief funds) and push what changed to its receivers.
+
+        `probe`: attribution may read a would-be gas station's history (only where reading belongs: an
+        expansion or a recheck, never a settle)."""
         state = self.state
         transfers = self._histories[node]
         if node not in self._injections and (node not in state.endpoints or node in state.counterparties):
@@ -340,7 +340,7 @@ class Engine(SeedRules, AddressRules, FrontierScores):
         if node in state.counterparties or (node in state.endpoints and node in self._deposit_histories):
             transfers = []  # an endpoint: what reached it stays there, its other business is not followed
         elif self.config.attribution and node not in self._injections and node not in state.endpoints:
-            self._attribute(node, transfers)
+            self._attribute(node, transfers, probe=probe)
         policy, window = self.config.policy, self.config.window
         inflows = state.inflows.get(node, {})
         outcome = trace_address(
